@@ -1,0 +1,5 @@
+export { exec, run, type ExecOptions, type ExecResult } from './exec.js';
+export { TEST_PREFIX, testName } from './names.js';
+export { NETNS_DIR, TestNetns, nodeNetns, podNetns } from './netns.js';
+export { cniEnv, runPluginInNode, type PluginCall, type PluginOutcome } from './plugin-runner.js';
+export { findLeaks, describeLeaks, type Leaks } from './leaks.js';

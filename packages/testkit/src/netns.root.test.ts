@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { nodeNetns, podNetns } from './netns.js';
+import { findLeaks } from './leaks.js';
+
+describe('testkit namespaces', () => {
+  it('creates a node and a pod netns, wires them, passes traffic, and removes both', async () => {
+    let nodePath = '';
+    let podPath = '';
+    {
+      await using node = await nodeNetns();
+      await using pod = await podNetns();
+      nodePath = node.path;
+      podPath = pod.path;
+      await node.run('ip', [
+        'link',
+        'add',
+        'veth-n',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        pod.path,
+      ]);
+      await node.run('ip', ['addr', 'add', '10.244.250.1/30', 'dev', 'veth-n']);
+      await node.run('ip', ['link', 'set', 'veth-n', 'up']);
+      await pod.run('ip', ['addr', 'add', '10.244.250.2/30', 'dev', 'eth0']);
+      await pod.run('ip', ['link', 'set', 'eth0', 'up']);
+      const links = await pod.ipJson<{ ifname: string; operstate: string }[]>('link', 'show', 'eth0');
+      expect(links[0]?.ifname).toBe('eth0');
+      const ping = await pod.exec('ping', ['-c', '1', '-W', '2', '10.244.250.1']);
+      expect(ping.code, ping.stderr + ping.stdout).toBe(0);
+      expect(existsSync(nodePath) && existsSync(podPath)).toBe(true);
+    }
+    expect(existsSync(nodePath)).toBe(false);
+    expect(existsSync(podPath)).toBe(false);
+  });
+
+  it('disposes the namespace even when the test body throws', async () => {
+    let path = '';
+    await expect(
+      (async () => {
+        await using ns = await nodeNetns();
+        path = ns.path;
+        throw new Error('boom');
+      })(),
+    ).rejects.toThrow('boom');
+    expect(path).not.toBe('');
+    expect(existsSync(path)).toBe(false);
+    const leaks = await findLeaks();
+    expect(leaks.netns).not.toContain(path.split('/').pop());
+  });
+});
