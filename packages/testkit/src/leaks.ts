@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { exec } from './exec.js';
 import { TEST_PREFIX } from './names.js';
 
@@ -9,16 +10,27 @@ export interface Leaks {
 
 const RULE_MARKERS = [TEST_PREFIX, 'MINICNI', 'minicni'];
 
+export interface LeakScope {
+  /** Only these netns names count (this run's registry); undefined = every test-prefixed one. */
+  netns?: ReadonlySet<string>;
+  /** Only netns older than this many ms count (stale leftovers of dead runs). */
+  olderThanMs?: number;
+}
+
 /**
- * Lists every test-prefixed netns and host link, and every firewall rule of ours in the
- * machine's own netns. Tests only ever create these inside namespaces they own, so anything
- * found here is a leak (or a test that touched the machine's network, which is worse).
+ * Lists test-prefixed netns, test-prefixed or minicni links in the machine's own netns, and
+ * firewall rules of ours there. Tests create devices and rules only inside namespaces they own,
+ * so a link or rule found in the machine's netns is a leak (or a test that touched the
+ * machine's network, which is worse).
  */
-export async function findLeaks(): Promise<Leaks> {
+export async function findLeaks(scope: LeakScope = {}): Promise<Leaks> {
   const netnsOut = await exec('ip', ['-j', 'netns', 'list']);
+  const now = Date.now();
   const netns = parseJson<{ name: string }[]>(netnsOut.stdout)
     .map((n) => n.name)
-    .filter((n) => n.startsWith(TEST_PREFIX));
+    .filter((n) => n.startsWith(TEST_PREFIX))
+    .filter((n) => !scope.netns || scope.netns.has(n))
+    .filter((n) => scope.olderThanMs === undefined || now - mtimeMs(`/run/netns/${n}`) > scope.olderThanMs);
   const linkOut = await exec('ip', ['-j', 'link', 'show']);
   const links = parseJson<{ ifname: string }[]>(linkOut.stdout)
     .map((l) => l.ifname)
@@ -38,6 +50,14 @@ export async function findLeaks(): Promise<Leaks> {
   return { netns, links, rules };
 }
 
+export function readRegistry(path: string): Set<string> {
+  try {
+    return new Set(readFileSync(path, 'utf8').split('\n').filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
 export function describeLeaks(l: Leaks): string | undefined {
   const parts: string[] = [];
   if (l.netns.length) parts.push(`netns: ${l.netns.join(', ')}`);
@@ -54,6 +74,14 @@ export async function removeLeaks(l: Leaks): Promise<void> {
     await exec('ip', ['netns', 'del', n]);
   }
   for (const link of l.links) await exec('ip', ['link', 'del', link]);
+}
+
+function mtimeMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
+  }
 }
 
 function parseJson<T>(text: string): T {

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { exec, run, type ExecOptions, type ExecResult } from './exec.js';
 import { testName } from './names.js';
 
@@ -20,6 +21,7 @@ export class TestNetns implements AsyncDisposable {
   static async create(purpose = 'ns'): Promise<TestNetns> {
     const ns = new TestNetns(testName(purpose));
     await run('ip', ['netns', 'add', ns.name]);
+    registerForLeakCheck(ns.name);
     await run('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -65,4 +67,10 @@ export function nodeNetns(): Promise<TestNetns> {
 /** A "pod": the sandbox netns a runtime would hand the plugin as CNI_NETNS. */
 export function podNetns(): Promise<TestNetns> {
   return TestNetns.create('pod');
+}
+
+/** Records a created netns in this run's registry, so the leak check looks only at our own. */
+function registerForLeakCheck(name: string): void {
+  const registry = process.env.MINICNI_TEST_REGISTRY;
+  if (registry) appendFileSync(registry, `${name}\n`);
 }

@@ -1,0 +1,2 @@
+// @minicni/agent: filled in by its issue.
+export {};

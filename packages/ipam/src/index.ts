@@ -1,0 +1,2 @@
+// @minicni/ipam: filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// minicni: filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// @minicni/netlink: filled in by its issue.
+export {};
