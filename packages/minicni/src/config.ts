@@ -1,0 +1,142 @@
+import { isAbsolute, normalize } from 'node:path';
+import { CniError, ErrorCode } from '@minicni/spec';
+
+/** The bridge plugin's settings after defaults and validation. */
+export interface BridgeConfig {
+  bridge: string;
+  mtu: number;
+  isGateway: boolean;
+  isDefaultGateway: boolean;
+  hairpinMode: boolean;
+  ipMasq: boolean;
+  /** Destinations never masqueraded: the whole cluster's pod CIDRs (defaults to this node's). */
+  clusterCidrs: string[] | undefined;
+  ipam: IpamChoice;
+  mac: string | undefined;
+  logFile: string | undefined;
+}
+
+export type IpamChoice =
+  /** Built in (@minicni/ipam), host-local compatible; `section` is a host-local style ipam object. */
+  | { kind: 'builtin'; section: Record<string, unknown> }
+  /** An external IPAM plugin from CNI_PATH, e.g. host-local. */
+  | { kind: 'delegate'; type: string };
+
+export const DEFAULTS = {
+  bridge: 'minicni0',
+  mtu: 1500,
+  isGateway: true,
+  isDefaultGateway: true,
+  hairpinMode: false,
+  ipMasq: true,
+  dataDir: '/var/lib/cni/networks',
+} as const;
+
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
+
+/**
+ * Reads the plugin's own fields from the network config. The seed's config
+ * (`{"bridge","mtu","subnet"}`) keeps working; defaults apply only where a field is absent,
+ * and a present field of the wrong type or value is an error (code 7) that names the field.
+ */
+export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
+  const bridge = optional(raw, 'bridge', 'string') ?? DEFAULTS.bridge;
+  checkIfname('bridge', bridge);
+  const mtu = optional(raw, 'mtu', 'number') ?? DEFAULTS.mtu;
+  if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw invalid(`"mtu" must be an integer from ${MIN_MTU} to ${MAX_MTU}, got ${mtu}`);
+  }
+  const clusterCidrs = optionalStrings(raw, 'clusterCIDRs') ?? optionalStrings(raw, 'clusterCIDR');
+  const mac = optional(raw, 'mac', 'string');
+  if (mac !== undefined) checkMac(mac, 'the "mac" field');
+  const logFile = optional(raw, 'logFile', 'string');
+  if (logFile !== undefined) checkPath('logFile', logFile);
+  return {
+    bridge,
+    mtu,
+    isGateway: optional(raw, 'isGateway', 'boolean') ?? DEFAULTS.isGateway,
+    isDefaultGateway: optional(raw, 'isDefaultGateway', 'boolean') ?? DEFAULTS.isDefaultGateway,
+    hairpinMode: optional(raw, 'hairpinMode', 'boolean') ?? DEFAULTS.hairpinMode,
+    ipMasq: optional(raw, 'ipMasq', 'boolean') ?? DEFAULTS.ipMasq,
+    clusterCidrs,
+    ipam: parseIpamChoice(raw),
+    mac,
+    logFile,
+  };
+}
+
+function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
+  const ipam = raw.ipam;
+  if (ipam !== undefined && (typeof ipam !== 'object' || ipam === null || Array.isArray(ipam))) {
+    throw invalid('"ipam" must be an object');
+  }
+  const section: Record<string, unknown> = { ...(ipam as Record<string, unknown> | undefined) };
+  const type = section.type;
+  if (type !== undefined && type !== 'minicni') {
+    if (typeof type !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(type)) {
+      throw invalid('"ipam.type" must be a plugin name (letters, digits, ".", "_", "-"; no "/")');
+    }
+    return { kind: 'delegate', type };
+  }
+  // The seed kept its pool at the top level; so may anyone who wants the simplest config.
+  for (const key of ['subnet', 'rangeStart', 'rangeEnd', 'gateway', 'ranges', 'routes', 'dataDir', 'resolvConf', 'exclude']) {
+    if (raw[key] !== undefined && section[key] === undefined) section[key] = raw[key];
+  }
+  if (section.subnet === undefined && section.ranges === undefined) {
+    throw invalid('no address pool: set "subnet" (e.g. "10.244.0.0/24"), "ranges", or "ipam"');
+  }
+  const dataDir = section.dataDir;
+  if (dataDir !== undefined) {
+    if (typeof dataDir !== 'string') throw invalid('"dataDir" must be a string');
+    checkPath('dataDir', dataDir);
+  } else {
+    section.dataDir = DEFAULTS.dataDir;
+  }
+  delete section.type;
+  return { kind: 'builtin', section };
+}
+
+type TypeName = 'string' | 'number' | 'boolean';
+type TypeOf<T extends TypeName> = T extends 'string' ? string : T extends 'number' ? number : boolean;
+
+function optional<T extends TypeName>(raw: Record<string, unknown>, key: string, type: T): TypeOf<T> | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== type) throw invalid(`"${key}" must be a ${type}, got ${JSON.stringify(v)}`);
+  return v as TypeOf<T>;
+}
+
+function optionalStrings(raw: Record<string, unknown>, key: string): string[] | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+    throw invalid(`"${key}" must be a CIDR string or a list of them`);
+  }
+  return list as string[];
+}
+
+export function checkIfname(field: string, name: string): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+    throw invalid(`"${field}" must be a valid interface name (1-15 bytes, no "/", ":" or spaces), got ${JSON.stringify(name)}`);
+  }
+}
+
+export function checkMac(mac: string, where: string): void {
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) {
+    throw invalid(`${where} must be a MAC address like 0a:58:0a:f4:00:05, got ${JSON.stringify(mac)}`);
+  }
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw invalid(`${where} must be a unicast MAC address, got ${mac}`);
+}
+
+function checkPath(field: string, p: string): void {
+  if (!isAbsolute(p) || p.includes('\0') || normalize(p).replace(/\/+$/, '') !== p.replace(/\/+$/, '') || p.split('/').includes('..')) {
+    throw invalid(`"${field}" must be an absolute, normalised path without "..", got ${JSON.stringify(p)}`);
+  }
+}
+
+function invalid(msg: string): CniError {
+  return new CniError(ErrorCode.InvalidNetworkConfig, msg);
+}
