@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { nodeNetns } from './netns.js';
+import { testName } from './names.js';
+import { podmanFixture } from './podman.js';
+import { mountsUnder, pidsMentioning } from './mounts.js';
+
+const REFERENCE_PLUGINS = '/usr/lib/cni';
+
+/** A conflist of the Debian reference bridge + host-local + portmap, all state in `dir`. */
+function referenceConflist(dir: string) {
+  const third = randomInt(1, 250);
+  const network = testName('net');
+  const bridge = testName('br');
+  const dataDir = join(dir, 'ipam');
+  const confDir = join(dir, 'net.d');
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: network,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: `10.244.${third}.0/24` }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+  return {
+    network,
+    bridge,
+    dataDir,
+    confDir,
+    gateway: `10.244.${third}.1`,
+    prefix: `10.244.${third}.`,
+    conflist,
+  };
+}
+
+describe('podman fixture (reference plugins)', () => {
+  it('runs containers that get addresses, ping each other and serve on a host port; leaves nothing behind', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'minicni-podman-test-'));
+    const net = referenceConflist(work);
+    let fixtureDir = '';
+    try {
+      await using node = await nodeNetns();
+      {
+        mkdirSync(net.confDir);
+        writeFileSync(join(net.confDir, `${net.network}.conflist`), JSON.stringify(net.conflist));
+        const started = Date.now();
+        await using podman = await podmanFixture({
+          node,
+          cniPluginDirs: [REFERENCE_PLUGINS],
+          networkConfigDir: net.confDir,
+        });
+        fixtureDir = podman.dir;
+        const startMs = Date.now() - started;
+
+        await podman.runDetached('a', net.network, ['sleep', 'inf']);
+        await podman.runDetached('b', net.network, ['sleep', 'inf']);
+        await podman.runDetached('web', net.network, ['httpd', '-f', '-p', '80', '-h', '/var/www'], {
+          ports: ['18080:80'],
+        });
+        const ipA = await podman.inspectIp('a', net.network);
+        const ipB = await podman.inspectIp('b');
+        const ipWeb = await podman.inspectIp('web');
+        expect(new Set([ipA, ipB, ipWeb]).size).toBe(3);
+        for (const ip of [ipA, ipB, ipWeb]) expect(ip.startsWith(net.prefix)).toBe(true);
+
+        // The address podman reports is the one inside the container.
+        const addr = await podman.exec('a', ['ip', '-4', 'addr', 'show', 'eth0']);
+        expect(addr.stdout).toContain(`${ipA}/24`);
+
+        const aToB = await podman.exec('a', ['ping', '-c', '1', '-W', '2', ipB]);
+        expect(aToB.code, aToB.stderr + aToB.stdout).toBe(0);
+        const bToA = await podman.exec('b', ['ping', '-c', '1', '-W', '2', ipA]);
+        expect(bToA.code, bToA.stderr + bToA.stdout).toBe(0);
+
+        // portmap: the node's host port 18080 reaches httpd in "web", from inside the node netns,
+        // both on the node's bridge address and on loopback.
+        for (const host of [net.gateway, '127.0.0.1']) {
+          const http = await node.exec('busybox', ['nc', '-w', '3', host, '18080'], {
+            stdin: 'GET /index.html HTTP/1.0\r\n\r\n',
+          });
+          expect(http.stdout, `${host}: ${http.stderr}`).toContain('minicni testkit');
+        }
+
+        const links = await node.ipJson<{ ifname: string }[]>('link', 'show', 'type', 'veth');
+        expect(links).toHaveLength(3);
+        expect(readdirSync(join(net.dataDir, net.network)).filter((f) => f.startsWith('10.'))).toHaveLength(
+          3,
+        );
+        console.log(`podman fixture: started (image imported) in ${startMs} ms`);
+      }
+      // The fixture is disposed: CNI DEL ran for every container and nothing of it is left.
+      const vethsAfter = await node.ipJson<unknown[]>('link', 'show', 'type', 'veth');
+      expect(vethsAfter).toHaveLength(0);
+      expect(readdirSync(join(net.dataDir, net.network)).filter((f) => f.startsWith('10.'))).toHaveLength(0);
+      expect(existsSync(fixtureDir)).toBe(false);
+      expect(mountsUnder(fixtureDir)).toEqual([]);
+      expect(pidsMentioning(fixtureDir)).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
