@@ -40,7 +40,7 @@ await build({
   minify: true,
   legalComments: 'none',
   conditions: ['@minicni/source'],
-  define: { 'process.env.MINICNI_SEA_ADDON_SHA256': JSON.stringify(addonHash) },
+  define: { __MINICNI_ADDON_SHA256__: JSON.stringify(addonHash) },
   logLevel: 'warning',
 });
 

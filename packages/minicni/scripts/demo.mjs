@@ -13,7 +13,10 @@ const plugin = process.env.MINICNI_PLUGIN ?? join(pkgDir, 'dist', 'minicni');
 const PODS = Number(process.env.MINICNI_DEMO_PODS ?? 3);
 const tag = process.pid.toString(36);
 const nodeNs = `mcnidemo-node-${tag}`;
-const pods = Array.from({ length: PODS }, (_, i) => ({ ns: `mcnidemo-pod${i}-${tag}`, id: `demo-${tag}-${i}` }));
+const pods = Array.from({ length: PODS }, (_, i) => ({
+  ns: `mcnidemo-pod${i}-${tag}`,
+  id: `demo-${tag}-${i}`,
+}));
 const dataDir = mkdtempSync(join(tmpdir(), 'minicni-demo-'));
 const conf = {
   cniVersion: '1.0.0',
@@ -52,7 +55,8 @@ function cni(command, pod) {
   } catch {
     out = { raw: r.stdout };
   }
-  if (r.status !== 0) throw new Error(`minicni ${command} for ${pod.id} failed: ${JSON.stringify(out)} ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`minicni ${command} for ${pod.id} failed: ${JSON.stringify(out)} ${r.stderr}`);
   return out;
 }
 
@@ -75,16 +79,23 @@ try {
     console.log(`ADD ${pod.id}: ${pod.ns} eth0 ${result.ips?.[0]?.address} gw ${pod.gw}`);
   }
   for (const pod of pods) check('pod -> node (bridge gateway)', pod.ip, pod.gw, ping(pod, pod.gw));
-  for (const a of pods) for (const b of pods) if (a !== b) check('pod -> pod, same node', a.ip, b.ip, ping(a, b.ip));
+  for (const a of pods)
+    for (const b of pods) if (a !== b) check('pod -> pod, same node', a.ip, b.ip, ping(a, b.ip));
   const node = inNode('ping', ['-c', '1', '-W', '2', pods[0].ip], { check: false }).status === 0;
   check('node -> pod', 'node', pods[0].ip, node);
-  const fw = inNode('iptables-save', []).stdout.split('\n').filter((l) => l.includes('MINICNI'));
-  console.log(`\nnode firewall: ${fw.length} minicni rules (one chain per network, none per pod); FORWARD policy DROP`);
+  const fw = inNode('iptables-save', [])
+    .stdout.split('\n')
+    .filter((l) => l.includes('MINICNI'));
+  console.log(
+    `\nnode firewall: ${fw.length} minicni rules (one chain per network, none per pod); FORWARD policy DROP`,
+  );
   console.log('\n| check | from | to | result |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.what} | ${r.from} | ${r.to} | ${r.ok ? 'ok' : 'FAILED'} |`);
   failed = rows.some((r) => !r.ok);
   for (const pod of pods) cni('DEL', pod);
-  const left = sh('find', [join(dataDir, 'minicni'), '-maxdepth', '1', '-name', '10.*'], { check: false }).stdout.trim();
+  const left = sh('find', [join(dataDir, 'minicni'), '-maxdepth', '1', '-name', '10.*'], {
+    check: false,
+  }).stdout.trim();
   console.log(`\nDEL x${pods.length}: addresses still reserved: ${left ? left.split('\n').length : 0}`);
   if (left) failed = true;
 } catch (e) {

@@ -80,7 +80,17 @@ function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
     return { kind: 'delegate', type };
   }
   // The seed kept its pool at the top level; so may anyone who wants the simplest config.
-  for (const key of ['subnet', 'rangeStart', 'rangeEnd', 'gateway', 'ranges', 'routes', 'dataDir', 'resolvConf', 'exclude']) {
+  for (const key of [
+    'subnet',
+    'rangeStart',
+    'rangeEnd',
+    'gateway',
+    'ranges',
+    'routes',
+    'dataDir',
+    'resolvConf',
+    'exclude',
+  ]) {
     if (raw[key] !== undefined && section[key] === undefined) section[key] = raw[key];
   }
   if (section.subnet === undefined && section.ranges === undefined) {
@@ -100,7 +110,11 @@ function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
 type TypeName = 'string' | 'number' | 'boolean';
 type TypeOf<T extends TypeName> = T extends 'string' ? string : T extends 'number' ? number : boolean;
 
-function optional<T extends TypeName>(raw: Record<string, unknown>, key: string, type: T): TypeOf<T> | undefined {
+function optional<T extends TypeName>(
+  raw: Record<string, unknown>,
+  key: string,
+  type: T,
+): TypeOf<T> | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== type) throw invalid(`"${key}" must be a ${type}, got ${JSON.stringify(v)}`);
@@ -120,7 +134,9 @@ function optionalStrings(raw: Record<string, unknown>, key: string): string[] | 
 export function checkIfname(field: string, name: string): void {
   const bytes = Buffer.byteLength(name);
   if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw invalid(`"${field}" must be a valid interface name (1-15 bytes, no "/", ":" or spaces), got ${JSON.stringify(name)}`);
+    throw invalid(
+      `"${field}" must be a valid interface name (1-15 bytes, no "/", ":" or spaces), got ${JSON.stringify(name)}`,
+    );
   }
 }
 
@@ -132,7 +148,12 @@ export function checkMac(mac: string, where: string): void {
 }
 
 function checkPath(field: string, p: string): void {
-  if (!isAbsolute(p) || p.includes('\0') || normalize(p).replace(/\/+$/, '') !== p.replace(/\/+$/, '') || p.split('/').includes('..')) {
+  if (
+    !isAbsolute(p) ||
+    p.includes('\0') ||
+    normalize(p).replace(/\/+$/, '') !== p.replace(/\/+$/, '') ||
+    p.split('/').includes('..')
+  ) {
     throw invalid(`"${field}" must be an absolute, normalised path without "..", got ${JSON.stringify(p)}`);
   }
 }
