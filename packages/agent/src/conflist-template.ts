@@ -1,0 +1,94 @@
+import { parseCidr } from './cidr.js';
+import { AgentError } from './errors.js';
+
+/**
+ * The default network config. It keeps the seed's fields (bridge, mtu, subnet) so the seed's
+ * ConfigMap keeps working, but as a conflist: plain .conf files are deprecated since CNI 1.0.
+ */
+export const DEFAULT_TEMPLATE = `{
+  "cniVersion": "1.0.0",
+  "name": "minicni",
+  "plugins": [
+    {
+      "type": "minicni",
+      "bridge": "minicni0",
+      "mtu": 1500,
+      "subnet": __NODE_SUBNET__
+    }
+  ]
+}
+`;
+
+export interface TemplateValues {
+  nodeName: string;
+  /** Validated pod CIDRs; the first is the primary (the seed's single subnet). */
+  podCIDRs: string[];
+}
+
+/**
+ * Fills the placeholders and returns the conflist text. Each placeholder becomes a JSON value,
+ * whether the template quotes it or not (the seed's template wrote it bare and relied on jq
+ * printing the quotes): `__NODE_SUBNET__` (first pod CIDR), `__NODE_SUBNET_V4__`,
+ * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`.
+ */
+export function renderConflist(template: string, values: TemplateValues): string {
+  const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parseCidr(c).family === f);
+  const table: Record<string, unknown> = {
+    NODE_SUBNET: values.podCIDRs[0],
+    NODE_SUBNET_V4: byFamily(4),
+    NODE_SUBNET_V6: byFamily(6),
+    NODE_SUBNETS: values.podCIDRs,
+    NODE_NAME: values.nodeName,
+  };
+  const text = template.replace(
+    /"__([A-Z0-9_]+)__"|__([A-Z0-9_]+)__/g,
+    (whole, quoted?: string, bare?: string) => {
+      const key = (quoted ?? bare)!;
+      if (!(key in table))
+        throw new AgentError('INVALID_TEMPLATE', `unknown placeholder ${whole} in the CNI config template`);
+      const value = table[key];
+      if (value === undefined) {
+        throw new AgentError(
+          'INVALID_TEMPLATE',
+          `placeholder ${whole} has no value: this node has no such pod CIDR`,
+        );
+      }
+      return JSON.stringify(value);
+    },
+  );
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new AgentError('INVALID_TEMPLATE', `the rendered CNI config is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new AgentError('INVALID_TEMPLATE', 'the CNI config template must be a JSON object');
+  }
+  return `${JSON.stringify(toConflist(doc), null, 2)}\n`;
+}
+
+/** A single-plugin .conf becomes a one-entry conflist; a conflist is checked and kept. */
+function toConflist(doc: Record<string, unknown>): Record<string, unknown> {
+  if (typeof doc.name !== 'string' || !doc.name)
+    throw new AgentError('INVALID_TEMPLATE', 'the CNI config needs a "name"');
+  if (typeof doc.cniVersion !== 'string')
+    throw new AgentError('INVALID_TEMPLATE', 'the CNI config needs a "cniVersion"');
+  if (Array.isArray(doc.plugins)) {
+    if (doc.plugins.length === 0) throw new AgentError('INVALID_TEMPLATE', 'the conflist has no plugins');
+    for (const p of doc.plugins as unknown[]) {
+      if (typeof (p as { type?: unknown } | null)?.type !== 'string') {
+        throw new AgentError('INVALID_TEMPLATE', 'every plugin in the conflist needs a "type"');
+      }
+    }
+    return doc;
+  }
+  if (typeof doc.type !== 'string') {
+    throw new AgentError(
+      'INVALID_TEMPLATE',
+      'the CNI config needs "plugins" (a conflist) or a "type" (a single plugin)',
+    );
+  }
+  const { cniVersion, name, ...plugin } = doc;
+  return { cniVersion, name, plugins: [plugin] };
+}
