@@ -1,0 +1,59 @@
+/** One process run: what a runtime or a delegating plugin hands to a plugin binary. */
+export interface ExecRequest {
+  file: string;
+  args?: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  stdin: string | Uint8Array;
+  timeoutMs?: number;
+}
+
+export interface ExecOutcome {
+  /** Exit status; null when killed by a signal. */
+  code: number | null;
+  signal?: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a process to completion. Rejects only when it cannot be started, with the OS error
+ * (its `code`, e.g. ETXTBSY, is what the retry logic looks at).
+ */
+export type PluginExec = (req: ExecRequest) => Promise<ExecOutcome>;
+
+/** The default exec: node:child_process, loaded on first use to keep `import` cheap. */
+export const spawnExec: PluginExec = async (req) => {
+  const { spawn } = await import('node:child_process');
+  return new Promise<ExecOutcome>((resolve, reject) => {
+    const child = spawn(req.file, [...(req.args ?? [])], {
+      env: req.env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(req.timeoutMs === undefined ? {} : { timeout: req.timeoutMs }),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+    // A plugin that exits without reading stdin closes the pipe under us; that is not an error.
+    child.stdin.on('error', () => {});
+    child.stdin.end(req.stdin);
+  });
+};
+
+/**
+ * Wraps an exec so every process runs inside a network namespace (`nsenter --net=<path>`),
+ * keeping the caller's mounts. This is how tests run plugins in a throwaway "node" netns.
+ */
+export function nsenterExec(netnsPath: string, inner: PluginExec = spawnExec): PluginExec {
+  return (req) =>
+    inner({ ...req, file: 'nsenter', args: [`--net=${netnsPath}`, '--', req.file, ...(req.args ?? [])] });
+}
