@@ -1,0 +1,352 @@
+/*
+ * @minicni/netlink native addon: syscalls only. Everything a netlink message means lives in
+ * TypeScript. The one hard rule here: a thread's network namespace is switched only inside a
+ * single synchronous call and always switched back before returning (or the process aborts:
+ * a thread left in the wrong netns would silently act on the wrong network).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+#define MAX_PATH 4096
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  char text[512];
+  snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
+  napi_value msg, error, value;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_create_int32(env, err, &value);
+  napi_set_named_property(env, error, "errno", value);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "syscall", value);
+  const char *name = strerrorname_np(err);
+  if (name != NULL) {
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &value);
+    napi_set_named_property(env, error, "code", value);
+  }
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *text) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", text);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    throw_type(env, "missing arguments");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_path(napi_env env, napi_value value, char *out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, value, out, MAX_PATH, &len) != napi_ok) {
+    throw_type(env, "expected a path string");
+    return -1;
+  }
+  if (len == 0 || len >= MAX_PATH - 1) {
+    throw_type(env, "path is empty or too long");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_i32(napi_env env, napi_value value, int32_t *out) {
+  if (napi_get_value_int32(env, value, out) != napi_ok) {
+    throw_type(env, "expected an integer");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value make_i32(napi_env env, int32_t v) {
+  napi_value out;
+  napi_create_int32(env, v, &out);
+  return out;
+}
+
+/* Returns 1 when value is null or undefined. */
+static int is_nullish(napi_env env, napi_value value) {
+  napi_valuetype t;
+  napi_typeof(env, value, &t);
+  return t == napi_null || t == napi_undefined;
+}
+
+/*
+ * Enters the netns at ns_path on this thread, remembering the current one in *orig_fd.
+ * Returns 0, or -1 with errno set and nothing changed.
+ */
+static int enter_netns(const char *ns_path, int *orig_fd, const char **failed) {
+  int ns_fd = open(ns_path, O_RDONLY | O_CLOEXEC);
+  if (ns_fd < 0) {
+    *failed = "open netns";
+    return -1;
+  }
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) {
+    int e = errno;
+    close(ns_fd);
+    errno = e;
+    *failed = "open /proc/thread-self/ns/net";
+    return -1;
+  }
+  if (setns(ns_fd, CLONE_NEWNET) != 0) {
+    int e = errno;
+    close(ns_fd);
+    close(orig);
+    errno = e;
+    *failed = "setns";
+    return -1;
+  }
+  close(ns_fd);
+  *orig_fd = orig;
+  return 0;
+}
+
+/* Returns to the netns saved by enter_netns. Failing here leaves the thread in the wrong netns. */
+static void leave_netns(int orig_fd) {
+  int e = errno;
+  if (setns(orig_fd, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "@minicni/netlink: cannot restore the thread's network namespace (%s); aborting\n",
+            strerror(errno));
+    abort();
+  }
+  close(orig_fd);
+  errno = e;
+}
+
+/* socket(nsPath: string | null, protocol: number, recvTimeoutMs: number): fd */
+static napi_value js_socket(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) < 0) return NULL;
+  char ns_path[MAX_PATH];
+  int has_ns = !is_nullish(env, argv[0]);
+  if (has_ns && get_path(env, argv[0], ns_path) < 0) return NULL;
+  int32_t protocol, timeout_ms;
+  if (get_i32(env, argv[1], &protocol) < 0 || get_i32(env, argv[2], &timeout_ms) < 0) return NULL;
+
+  int orig_fd = -1;
+  const char *failed = NULL;
+  if (has_ns && enter_netns(ns_path, &orig_fd, &failed) < 0) return throw_errno(env, failed, errno);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (has_ns) leave_netns(orig_fd);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+
+  if (timeout_ms > 0) {
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt SO_RCVTIMEO", e);
+    }
+  }
+  struct sockaddr_nl local = {.nl_family = AF_NETLINK};
+  if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e);
+  }
+  return make_i32(env, fd);
+}
+
+/* setsockoptInt(fd, level, name, value): undefined */
+static napi_value js_setsockopt_int(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) < 0) return NULL;
+  int32_t fd, level, name, value;
+  if (get_i32(env, argv[0], &fd) < 0 || get_i32(env, argv[1], &level) < 0 || get_i32(env, argv[2], &name) < 0 ||
+      get_i32(env, argv[3], &value) < 0)
+    return NULL;
+  if (setsockopt(fd, level, name, &value, sizeof value) != 0) return throw_errno(env, "setsockopt", errno);
+  return NULL;
+}
+
+/* send(fd, bytes: Uint8Array): number of bytes sent */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) < 0) return NULL;
+  int32_t fd;
+  if (get_i32(env, argv[0], &fd) < 0) return NULL;
+  void *data;
+  size_t len;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array)
+    return throw_type(env, "expected a Uint8Array");
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  ssize_t n;
+  do {
+    n = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "send", errno);
+  return make_i32(env, (int32_t)n);
+}
+
+/* recv(fd): Buffer holding one whole datagram (sized by a peek first, so nothing is truncated) */
+static napi_value js_recv(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) < 0) return NULL;
+  int32_t fd;
+  if (get_i32(env, argv[0], &fd) < 0) return NULL;
+  ssize_t size;
+  do {
+    size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) return throw_errno(env, "recv", errno);
+  void *data;
+  napi_value buffer;
+  if (napi_create_buffer(env, (size_t)size, &data, &buffer) != napi_ok) return throw_errno(env, "recv", ENOMEM);
+  ssize_t n;
+  do {
+    n = recv(fd, data, (size_t)size, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "recv", errno);
+  if (n != size) return throw_errno(env, "recv", EMSGSIZE);
+  return buffer;
+}
+
+/* close(fd): undefined */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) < 0) return NULL;
+  int32_t fd;
+  if (get_i32(env, argv[0], &fd) < 0) return NULL;
+  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return NULL;
+}
+
+/* openInNetns(nsPath, filePath, flags, mode): fd of filePath opened from inside the netns */
+static napi_value js_open_in_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) < 0) return NULL;
+  char ns_path[MAX_PATH], file_path[MAX_PATH];
+  int32_t flags, mode;
+  if (get_path(env, argv[0], ns_path) < 0 || get_path(env, argv[1], file_path) < 0 ||
+      get_i32(env, argv[2], &flags) < 0 || get_i32(env, argv[3], &mode) < 0)
+    return NULL;
+  int orig_fd = -1;
+  const char *failed = NULL;
+  if (enter_netns(ns_path, &orig_fd, &failed) < 0) return throw_errno(env, failed, errno);
+  int fd = open(file_path, flags | O_CLOEXEC, (mode_t)mode);
+  leave_netns(orig_fd);
+  if (fd < 0) return throw_errno(env, "open", errno);
+  return make_i32(env, fd);
+}
+
+struct unshare_job {
+  const char *target;
+  int err;
+  const char *failed;
+};
+
+/*
+ * Runs on a thread of its own: unshare(CLONE_NEWNET) moves only this thread into a new netns,
+ * which the bind mount then keeps alive after the thread exits. The caller's thread never moves.
+ */
+static void *unshare_and_bind(void *arg) {
+  struct unshare_job *job = arg;
+  if (unshare(CLONE_NEWNET) != 0) {
+    job->err = errno;
+    job->failed = "unshare";
+    return NULL;
+  }
+  if (mount("/proc/thread-self/ns/net", job->target, "none", MS_BIND, NULL) != 0) {
+    job->err = errno;
+    job->failed = "mount --bind";
+  }
+  return NULL;
+}
+
+/* Makes dir a shared mount point (bind-mounting it on itself first if it is not one), as ip netns does. */
+static int make_shared_dir(const char *dir, const char **failed) {
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    *failed = "mkdir";
+    return -1;
+  }
+  int bound = 0;
+  while (mount("", dir, "none", MS_SHARED | MS_REC, NULL) != 0) {
+    if (errno != EINVAL || bound) {
+      *failed = "mount --make-rshared";
+      return -1;
+    }
+    if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL) != 0) {
+      *failed = "mount --rbind";
+      return -1;
+    }
+    bound = 1;
+  }
+  return 0;
+}
+
+/* netnsCreate(dir, path): creates a named netns at path (a file in dir), like `ip netns add` */
+static napi_value js_netns_create(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) < 0) return NULL;
+  char dir[MAX_PATH], path[MAX_PATH];
+  if (get_path(env, argv[0], dir) < 0 || get_path(env, argv[1], path) < 0) return NULL;
+  const char *failed = NULL;
+  if (make_shared_dir(dir, &failed) < 0) return throw_errno(env, failed, errno);
+  int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "create netns file", errno);
+  close(fd);
+  struct unshare_job job = {.target = path, .err = 0, .failed = NULL};
+  pthread_t thread;
+  int e = pthread_create(&thread, NULL, unshare_and_bind, &job);
+  if (e != 0) {
+    unlink(path);
+    return throw_errno(env, "pthread_create", e);
+  }
+  pthread_join(thread, NULL);
+  if (job.err != 0) {
+    unlink(path);
+    return throw_errno(env, job.failed, job.err);
+  }
+  return NULL;
+}
+
+/* netnsDelete(path): unmounts and removes a named netns, like `ip netns del` */
+static napi_value js_netns_delete(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) < 0) return NULL;
+  char path[MAX_PATH];
+  if (get_path(env, argv[0], path) < 0) return NULL;
+  if (umount2(path, MNT_DETACH) != 0 && errno != EINVAL) return throw_errno(env, "umount", errno);
+  if (unlink(path) != 0) return throw_errno(env, "unlink", errno);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setsockoptInt", NULL, js_setsockopt_int, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openInNetns", NULL, js_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsDelete", NULL, js_netns_delete, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,68 @@
+// The only module that loads the native addon (eslint enforces it). Everything else receives a
+// `NativeAddon` so that logic can be tested with a fake and the addon stays a thin syscall layer.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NetlinkAddonError } from './errors.js';
+
+/** The syscalls the addon offers. Every failure throws an Error with `errno`, `code` and `syscall`. */
+export interface NativeAddon {
+  /** A bound netlink socket created inside the netns at `nsPath` (the caller's own netns when null). */
+  socket(nsPath: string | null, protocol: number, recvTimeoutMs: number): number;
+  setsockoptInt(fd: number, level: number, name: number, value: number): void;
+  send(fd: number, bytes: Uint8Array): number;
+  /** One whole datagram; throws EAGAIN when nothing arrived within the socket's receive timeout. */
+  recv(fd: number): Buffer;
+  close(fd: number): void;
+  /** open(2) of `filePath` performed from inside the netns at `nsPath`. */
+  openInNetns(nsPath: string, filePath: string, flags: number, mode: number): number;
+  netnsCreate(dir: string, path: string): void;
+  netnsDelete(path: string): void;
+}
+
+/** The addon's file name, in `dist/` of the built package and `build/Release/` of a source checkout. */
+export const ADDON_FILE = 'minicni_netlink.node';
+
+/** Environment variable that points at the addon file (used by single-executable packaging). */
+export const ADDON_ENV = 'MINICNI_NETLINK_ADDON';
+
+let override: string | undefined;
+let loaded: NativeAddon | undefined;
+
+/**
+ * Makes the next load use this file (e.g. the verified copy a single executable extracted).
+ * Must be called before the first netlink operation.
+ */
+export function setAddonPath(path: string): void {
+  if (loaded)
+    throw new NetlinkAddonError('the netlink addon is already loaded; set its path before the first use');
+  override = path;
+}
+
+/** The addon file that will be (or was) loaded. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return override;
+  const fromEnv = env[ADDON_ENV];
+  if (fromEnv) return fromEnv;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, ADDON_FILE), join(here, '..', 'build', 'Release', ADDON_FILE)];
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+}
+
+/** Loads the addon once, on first use (importing the package never touches it). */
+export function nativeAddon(): NativeAddon {
+  if (!loaded) {
+    const path = addonPath();
+    try {
+      loaded = createRequire(import.meta.url)(path) as NativeAddon;
+    } catch (cause) {
+      throw new NetlinkAddonError(
+        `cannot load the @minicni/netlink addon from ${path}: build it with \`pnpm --filter @minicni/netlink build\`` +
+          ` or point ${ADDON_ENV} at it`,
+        { cause },
+      );
+    }
+  }
+  return loaded;
+}
