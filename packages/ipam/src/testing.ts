@@ -1,2 +1,1 @@
-// @minicni/ipam: filled in by its issue.
-export {};
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
