@@ -19,7 +19,8 @@
  * - `podman.rm(containers?)`: force-removes those containers, or all when none given.
  * - `await using` / `[Symbol.asyncDispose]`: removes every container (CNI DEL runs), kills
  *   conmon/runtime processes still naming the private root, unmounts everything under it,
- *   removes leftover container netns files, and deletes the temp dir.
+ *   removes leftover container netns files, deletes the temp dir, and removes the shared
+ *   directories it caused (libpod_parent cgroups, /var/lib/cni/results) once they are empty.
  *
  * podman runs under `nsenter --net=<node>` (never `ip netns exec`, which remounts /sys and
  * breaks runc), so bridges, addresses and firewall rules land in the node netns only.
@@ -29,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type ExecOptions, type ExecResult } from './exec.js';
 import { busyboxRootfsTar } from './images.js';
+import { cgroupDirs, HostDirs } from './host-dirs.js';
 import { killPids, pidsMentioning, unmountUnder } from './mounts.js';
 
 export const BB_IMAGE = 'localhost/bb:latest';
@@ -67,6 +69,18 @@ export class Podman implements AsyncDisposable {
   readonly node: { readonly path: string };
   readonly #env: NodeJS.ProcessEnv;
   #disposed = false;
+  // podman with cgroupfs puts containers and conmon under libpod_parent, runc keeps state in its
+  // default root, libcni caches results, and image copies record blobs in a machine-wide cache.
+  readonly #hostDirs = HostDirs.note([
+    ...cgroupDirs('libpod_parent/conmon'),
+    ...cgroupDirs('libpod_parent'),
+    '/run/runc',
+    '/var/lib/cni/results',
+    '/var/lib/cni',
+    '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
+    '/var/lib/containers/cache',
+    '/var/lib/containers',
+  ]);
 
   private constructor(dir: string, opts: PodmanOptions) {
     this.dir = dir;
@@ -161,6 +175,7 @@ export class Podman implements AsyncDisposable {
     }
     const stuck = await unmountUnder(this.dir);
     if (!stuck.length) rmSync(this.dir, { recursive: true, force: true });
+    this.#hostDirs.removeCreated();
     if (removed.code !== 0 || stuck.length) {
       throw new PodmanError(
         'PODMAN_DISPOSE_FAILED',

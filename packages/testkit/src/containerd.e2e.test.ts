@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { containerdFixture } from './containerd.js';
+import { podSandboxConfig, sandboxIps, sandboxNetnsPath } from './cri-client.js';
+import { cgroupDirs } from './host-dirs.js';
+import { mountsUnder, pidsMentioning } from './mounts.js';
+import { testName } from './names.js';
+import { nodeNetns } from './netns.js';
+
+const REFERENCE_PLUGINS = '/usr/lib/cni';
+const SANDBOXES = 5;
+
+describe('containerd CRI fixture (reference plugins)', () => {
+  it(`runs ${SANDBOXES} pod sandboxes in parallel, reports their IPs, then stops and removes them leaving nothing`, async () => {
+    const work = mkdtempSync(join(tmpdir(), 'minicni-containerd-test-'));
+    const third = randomInt(1, 250);
+    const network = testName('net');
+    const confDir = join(work, 'net.d');
+    const dataDir = join(work, 'ipam');
+    mkdirSync(confDir);
+    writeFileSync(
+      join(confDir, '10-ref.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: network,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: testName('br'),
+            isGateway: true,
+            ipMasq: true,
+            ipam: {
+              type: 'host-local',
+              ranges: [[{ subnet: `10.244.${third}.0/24` }]],
+              routes: [{ dst: '0.0.0.0/0' }],
+              dataDir,
+            },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      }),
+    );
+    const reservations = () => readdirSync(join(dataDir, network)).filter((f) => f.startsWith('10.'));
+    let fixtureDir = '';
+    let privateCgroups: string[] = [];
+    try {
+      await using node = await nodeNetns();
+      {
+        await using ctd = await containerdFixture({
+          node,
+          cniBinDir: REFERENCE_PLUGINS,
+          cniConfDir: confDir,
+        });
+        fixtureDir = ctd.dir;
+        const version = await ctd.cri.version();
+        expect(version.runtimeName).toBe('containerd');
+        expect(version.runtimeApiVersion).toBe('v1');
+
+        const t0 = Date.now();
+        const ids = await Promise.all(
+          Array.from({ length: SANDBOXES }, (_, i) =>
+            ctd.cri.runPodSandbox(
+              ctd.sandboxConfig(`pod-${i}`, {
+                portMappings: i === 0 ? [{ protocol: 'TCP', containerPort: 80, hostPort: 18081 }] : [],
+              }),
+            ),
+          ),
+        );
+        const runMs = Date.now() - t0;
+        expect(new Set(ids).size).toBe(SANDBOXES);
+        // The sandboxes live under the fixture's own cgroup parent, never a shared one.
+        privateCgroups = cgroupDirs(ctd.cgroupParent).filter((d) => existsSync(d));
+        expect(privateCgroups.length).toBeGreaterThan(0);
+
+        const statuses = await Promise.all(ids.map((id) => ctd.cri.podSandboxStatus(id, true)));
+        const ips: string[] = [];
+        const netnsPaths: string[] = [];
+        for (const res of statuses) {
+          expect(res.status?.state).toBe('SANDBOX_READY');
+          const [ip, ...more] = sandboxIps(res.status);
+          expect(more).toEqual([]);
+          expect(ip).toMatch(new RegExp(`^10\\.244\\.${third}\\.\\d+$`));
+          ips.push(ip ?? '');
+          const path = sandboxNetnsPath(res);
+          expect(path).toMatch(/^\/var\/run\/netns\/cni-|^\/run\/netns\/cni-/);
+          netnsPaths.push(path ?? '');
+          // The reported IP is the one configured on eth0 inside the sandbox's netns.
+          const inside = await node.exec('nsenter', [
+            `--net=${path}`,
+            'ip',
+            '-4',
+            '-o',
+            'addr',
+            'show',
+            'eth0',
+          ]);
+          expect(inside.stdout).toContain(`${ip}/24`);
+        }
+        expect(new Set(ips).size).toBe(SANDBOXES);
+        expect(reservations().sort()).toEqual([...ips].sort());
+        expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toHaveLength(SANDBOXES);
+        const ping = await node.exec('ping', ['-c', '1', '-W', '2', ips[1] ?? '']);
+        expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+        // CRI passes portMappings to portmap only for the sandbox that asked for a hostPort.
+        const nat = await node.run('iptables-save', ['-t', 'nat']);
+        expect(nat).toContain(`--to-destination ${ips[0]}:80`);
+        expect(nat).not.toContain(`--to-destination ${ips[1]}:80`);
+
+        const t1 = Date.now();
+        await Promise.all(
+          ids.map(async (id) => {
+            await ctd.cri.stopPodSandbox(id);
+            await ctd.cri.removePodSandbox(id);
+          }),
+        );
+        const removeMs = Date.now() - t1;
+        expect(await ctd.cri.listPodSandbox()).toEqual([]);
+        expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
+        expect(reservations()).toEqual([]);
+        expect((await node.run('iptables-save', ['-t', 'nat'])).includes(`${ips[0]}:80`)).toBe(false);
+        for (const path of netnsPaths) expect(existsSync(path)).toBe(false);
+        console.log(
+          `containerd fixture: start ${ctd.startMs} ms, pause import ${ctd.importMs} ms, ` +
+            `${SANDBOXES} sandboxes run in ${runMs} ms, stopped+removed in ${removeMs} ms`,
+        );
+      }
+      expect(existsSync(fixtureDir)).toBe(false);
+      expect(mountsUnder(fixtureDir)).toEqual([]);
+      expect(pidsMentioning(fixtureDir)).toEqual([]);
+      expect(privateCgroups.filter((d) => existsSync(d))).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('disposes a containerd with live sandboxes: CNI DEL runs, daemon and shims are gone', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'minicni-containerd-test-'));
+    const network = testName('net');
+    const confDir = join(work, 'net.d');
+    const dataDir = join(work, 'ipam');
+    mkdirSync(confDir);
+    writeFileSync(
+      join(confDir, '10-ref.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: network,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: testName('br'),
+            isGateway: true,
+            ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${randomInt(1, 250)}.0/24` }]], dataDir },
+          },
+        ],
+      }),
+    );
+    let fixtureDir = '';
+    let netnsPath = '';
+    // A sandbox config without a cgroup parent lands in the shared k8s.io parent.
+    const sharedCgroupsBefore = cgroupDirs('k8s.io').filter((d) => existsSync(d));
+    try {
+      await using node = await nodeNetns();
+      {
+        await using ctd = await containerdFixture({
+          node,
+          cniBinDir: REFERENCE_PLUGINS,
+          cniConfDir: confDir,
+        });
+        fixtureDir = ctd.dir;
+        const id = await ctd.cri.runPodSandbox(podSandboxConfig('left-running'));
+        netnsPath = sandboxNetnsPath(await ctd.cri.podSandboxStatus(id, true)) ?? '';
+        expect(existsSync(netnsPath)).toBe(true);
+      }
+      expect(existsSync(netnsPath)).toBe(false);
+      expect(readdirSync(join(dataDir, network)).filter((f) => f.startsWith('10.'))).toEqual([]);
+      expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
+      expect(existsSync(fixtureDir)).toBe(false);
+      expect(pidsMentioning(fixtureDir)).toEqual([]);
+      expect(cgroupDirs('k8s.io').filter((d) => existsSync(d))).toEqual(sharedCgroupsBefore);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
