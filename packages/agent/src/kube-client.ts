@@ -172,7 +172,7 @@ export class KubeClient {
           try {
             onEvent(ev);
           } catch (e) {
-            reject(e as Error);
+            reject(e instanceof Error ? e : new Error(String(e)));
             res.destroy();
             return;
           }
