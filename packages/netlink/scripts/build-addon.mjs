@@ -1,4 +1,5 @@
-// Builds the native addon from source with node-gyp against the headers of the Node that runs
+// Builds the native addon (native/binding.gyp: not at the package root, where pnpm would run
+// an implicit `node-gyp rebuild` on every workspace install) from source with node-gyp against the headers of the Node that runs
 // this script (they ship with Node's own install; nothing is downloaded), then, when asked,
 // copies it into dist/ so the built package carries its addon.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 if (process.argv.includes('--copy')) {
   mkdirSync(join(pkg, 'dist'), { recursive: true });
-  copyFileSync(join(pkg, 'build', 'Release', ADDON), join(pkg, 'dist', ADDON));
+  copyFileSync(join(pkg, 'native', 'build', 'Release', ADDON), join(pkg, 'dist', ADDON));
   process.exit(0);
 }
 
@@ -21,5 +22,8 @@ const prefix = resolve(dirname(process.execPath), '..');
 const args = ['rebuild', '--release'];
 if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-const r = spawnSync(process.execPath, [gyp, ...args, '--loglevel=warn'], { cwd: pkg, stdio: 'inherit' });
+const r = spawnSync(process.execPath, [gyp, ...args, '--loglevel=warn'], {
+  cwd: join(pkg, 'native'),
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -21,7 +21,7 @@ export interface NativeAddon {
   netnsDelete(path: string): void;
 }
 
-/** The addon's file name, in `dist/` of the built package and `build/Release/` of a source checkout. */
+/** The addon's file name, in `dist/` of the built package and `native/build/Release/` of a checkout. */
 export const ADDON_FILE = 'minicni_netlink.node';
 
 /** Environment variable that points at the addon file (used by single-executable packaging). */
@@ -46,7 +46,12 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env[ADDON_ENV];
   if (fromEnv) return fromEnv;
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, ADDON_FILE), join(here, '..', 'build', 'Release', ADDON_FILE)];
+  // dist/ of the built package; native/build/Release/ or dist/ seen from src/ in a checkout.
+  const candidates = [
+    join(here, ADDON_FILE),
+    join(here, '..', 'native', 'build', 'Release', ADDON_FILE),
+    join(here, '..', 'dist', ADDON_FILE),
+  ];
   return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
