@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containerdFixture } from './containerd.js';
@@ -11,7 +19,8 @@ import { testName } from './names.js';
 import { nodeNetns } from './netns.js';
 
 const REFERENCE_PLUGINS = '/usr/lib/cni';
-const SANDBOXES = 5;
+// The lead's minicni test runs 30; override to measure: MINICNI_E2E_SANDBOXES=30.
+const SANDBOXES = Number(process.env.MINICNI_E2E_SANDBOXES ?? 5);
 
 describe('containerd CRI fixture (reference plugins)', () => {
   it(`runs ${SANDBOXES} pod sandboxes in parallel, reports their IPs, then stops and removes them leaving nothing`, async () => {
@@ -142,6 +151,15 @@ describe('containerd CRI fixture (reference plugins)', () => {
     const confDir = join(work, 'net.d');
     const dataDir = join(work, 'ipam');
     mkdirSync(confDir);
+    // A bin dir listed first wins over the reference dir: a wrapper records each call's verb.
+    const wrapperDir = join(work, 'bin');
+    const calls = join(work, 'calls');
+    mkdirSync(wrapperDir);
+    writeFileSync(
+      join(wrapperDir, 'bridge'),
+      `#!/bin/sh\necho "$CNI_COMMAND" >> ${calls}\nexec ${REFERENCE_PLUGINS}/bridge\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(
       join(confDir, '10-ref.conflist'),
       JSON.stringify({
@@ -166,15 +184,18 @@ describe('containerd CRI fixture (reference plugins)', () => {
       {
         await using ctd = await containerdFixture({
           node,
-          cniBinDir: REFERENCE_PLUGINS,
+          cniBinDir: [wrapperDir, REFERENCE_PLUGINS],
           cniConfDir: confDir,
         });
         fixtureDir = ctd.dir;
         const id = await ctd.cri.runPodSandbox(podSandboxConfig('left-running'));
         netnsPath = sandboxNetnsPath(await ctd.cri.podSandboxStatus(id, true)) ?? '';
         expect(existsSync(netnsPath)).toBe(true);
+        expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(['ADD']);
       }
       expect(existsSync(netnsPath)).toBe(false);
+      // Stop and remove each run the CNI DEL.
+      expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(['ADD', 'DEL', 'DEL']);
       expect(readdirSync(join(dataDir, network)).filter((f) => f.startsWith('10.'))).toEqual([]);
       expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
       expect(existsSync(fixtureDir)).toBe(false);

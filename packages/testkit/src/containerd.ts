@@ -5,7 +5,9 @@
  * API:
  * - `containerdFixture(opts: ContainerdOptions): Promise<Containerd>`:
  *   `opts.node` ({path}: a `TestNetns`), `opts.cniBinDir`, `opts.cniConfDir` (the CRI plugin's
- *   `cni.bin_dir` / `conf_dir`; `max_conf_num = 1`), `opts.env` (extra environment: containerd
+ *   `cni.bin_dir` / `conf_dir`; `max_conf_num = 1`; containerd 1.6 takes one bin dir, so given
+ *   several, e.g. `[dirOfMinicni, '/usr/lib/cni']`, the fixture links their plugins into one
+ *   private dir, the first dir winning a name), `opts.env` (extra environment: containerd
  *   hands its environment to the plugins), `opts.netnsUnderState` (pod netns under the private
  *   state dir instead of /run/netns, default false as on a real node), `opts.requireNetworkReady`
  *   (wait for the NetworkReady condition too, default true: needs a conflist in cniConfDir),
@@ -37,6 +39,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,7 +61,7 @@ import { testName } from './names.js';
 
 export interface ContainerdOptions {
   node: { readonly path: string };
-  cniBinDir: string;
+  cniBinDir: string | readonly string[];
   cniConfDir: string;
   env?: Record<string, string>;
   netnsUnderState?: boolean;
@@ -335,6 +338,22 @@ function childrenOf(parents: readonly number[]): number[] {
   return kids;
 }
 
+/** containerd 1.6 takes a single CNI bin dir: merge several into one of symlinks. */
+function binDir(dir: string, dirs: string | readonly string[]): string {
+  if (typeof dirs === 'string') return dirs;
+  const merged = join(dir, 'cni-bin');
+  mkdirSync(merged, { recursive: true });
+  const seen = new Set<string>();
+  for (const from of dirs) {
+    for (const name of readdirSync(from)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      symlinkSync(join(from, name), join(merged, name));
+    }
+  }
+  return merged;
+}
+
 function tail(text: string, lines = 30): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
@@ -377,7 +396,7 @@ function containerdConfig(dir: string, opts: ContainerdOptions): string {
     `          Root = ${q(join(dir, 'runc'))}`,
     '          SystemdCgroup = false',
     `    [${cri}.cni]`,
-    `      bin_dir = ${q(opts.cniBinDir)}`,
+    `      bin_dir = ${q(binDir(dir, opts.cniBinDir))}`,
     `      conf_dir = ${q(opts.cniConfDir)}`,
     '      max_conf_num = 1',
     '',
