@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { nodeNetns } from './netns.js';
 import { testName } from './names.js';
-import { podmanFixture } from './podman.js';
+import { PodmanError, podmanFixture } from './podman.js';
 import { mountsUnder, pidsMentioning } from './mounts.js';
 
 const REFERENCE_PLUGINS = '/usr/lib/cni';
@@ -109,6 +109,46 @@ describe('podman fixture (reference plugins)', () => {
       expect(existsSync(fixtureDir)).toBe(false);
       expect(mountsUnder(fixtureDir)).toEqual([]);
       expect(pidsMentioning(fixtureDir)).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("surfaces a failing plugin as a PodmanError carrying podman's message", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'minicni-podman-test-'));
+    try {
+      const binDir = join(work, 'bin');
+      const confDir = join(work, 'net.d');
+      mkdirSync(binDir);
+      mkdirSync(confDir);
+      // A plugin that answers VERSION but fails ADD with a CNI error, as the spec describes.
+      writeFileSync(
+        join(binDir, 'mctfail'),
+        [
+          '#!/bin/sh',
+          'cat >/dev/null',
+          'if [ "$CNI_COMMAND" = VERSION ]; then',
+          '  echo \'{"cniVersion":"1.0.0","supportedVersions":["0.4.0","1.0.0"]}\'; exit 0',
+          'fi',
+          'if [ "$CNI_COMMAND" = ADD ]; then',
+          '  echo \'{"cniVersion":"1.0.0","code":11,"msg":"testkit says no","details":"on purpose"}\'; exit 1',
+          'fi',
+          'exit 0',
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const network = testName('net');
+      writeFileSync(
+        join(confDir, `${network}.conflist`),
+        JSON.stringify({ cniVersion: '1.0.0', name: network, plugins: [{ type: 'mctfail' }] }),
+      );
+      await using node = await nodeNetns();
+      await using podman = await podmanFixture({ node, cniPluginDirs: [binDir], networkConfigDir: confDir });
+      const err = await podman.runDetached('x', network, ['sleep', 'inf']).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PodmanError);
+      expect(err).toMatchObject({ code: 'PODMAN_FAILED' });
+      expect((err as PodmanError).message).toMatch(/plugin type="mctfail" failed \(add\).*testkit says no/);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
