@@ -18,9 +18,13 @@ if (process.argv[2] !== '--inner') {
   const node = `mcnibench-${process.pid.toString(36)}`;
   spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
   try {
-    const r = spawnSync('nsenter', [`--net=/run/netns/${node}`, '--', process.execPath, fileURLToPath(import.meta.url), '--inner'], {
-      stdio: 'inherit',
-    });
+    const r = spawnSync(
+      'nsenter',
+      [`--net=/run/netns/${node}`, '--', process.execPath, fileURLToPath(import.meta.url), '--inner'],
+      {
+        stdio: 'inherit',
+      },
+    );
     process.exitCode = r.status ?? 1;
   } finally {
     spawnSync('ip', ['netns', 'del', node]);
@@ -36,13 +40,27 @@ async function inner() {
     minicni: {
       bin: MINICNI,
       path: dirname(MINICNI),
-      conf: { cniVersion: '1.0.0', name: 'benchmc', type: 'minicni', bridge: 'mcbench0', subnet: '10.244.0.0/16', ipMasq: true, isGateway: true, dataDir: join(work, 'mc') },
+      conf: {
+        cniVersion: '1.0.0',
+        name: 'benchmc',
+        type: 'minicni',
+        bridge: 'mcbench0',
+        subnet: '10.244.0.0/16',
+        ipMasq: true,
+        isGateway: true,
+        dataDir: join(work, 'mc'),
+      },
     },
     reference: {
       bin: join(REF_DIR, 'bridge'),
       path: REF_DIR,
       conf: {
-        cniVersion: '1.0.0', name: 'benchref', type: 'bridge', bridge: 'refbench0', isGateway: true, ipMasq: true,
+        cniVersion: '1.0.0',
+        name: 'benchref',
+        type: 'bridge',
+        bridge: 'refbench0',
+        isGateway: true,
+        ipMasq: true,
         ipam: { type: 'host-local', subnet: '10.245.0.0/16', dataDir: join(work, 'ref') },
       },
     },
@@ -60,7 +78,14 @@ async function inner() {
       const t0 = process.hrtime.bigint();
       const [file, ...args] = [...wrap, p.bin];
       const c = spawn(file, args, {
-        env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: p.path },
+        env: {
+          PATH: process.env.PATH,
+          CNI_COMMAND: command,
+          CNI_CONTAINERID: id,
+          CNI_NETNS: `/run/netns/${ns}`,
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: p.path,
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';
@@ -93,7 +118,12 @@ async function inner() {
   }
   for (let i = 0; i < RUNS; i++) {
     for (const n of names) {
-      results[n].del.push(must(await call(plugins[n], 'DEL', pods[i * names.length + names.indexOf(n)], `seq-${n}-${i}`), `${n} DEL`).ms);
+      results[n].del.push(
+        must(
+          await call(plugins[n], 'DEL', pods[i * names.length + names.indexOf(n)], `seq-${n}-${i}`),
+          `${n} DEL`,
+        ).ms,
+      );
     }
   }
   for (const ns of pods) spawnSync('ip', ['netns', 'del', ns]);
@@ -102,14 +132,29 @@ async function inner() {
   for (const n of names) {
     for (let i = 0; i < 5; i++) {
       const ns = newPod();
-      const r = must(await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, ['/usr/bin/time', '-f', '%M']), `${n} ADD (time)`);
+      const r = must(
+        await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, ['/usr/bin/time', '-f', '%M']),
+        `${n} ADD (time)`,
+      );
       results[n].rss.push(Number(r.err.trim().split('\n').pop()));
       if (i === 0) {
         const log = join(work, `strace-${n}`);
         await call(plugins[n], 'DEL', ns, `mem-${n}-${i}`);
-        must(await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, ['strace', '-f', '-qq', '-e', 'trace=execve', '-o', log]), `${n} ADD (strace)`);
+        must(
+          await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, [
+            'strace',
+            '-f',
+            '-qq',
+            '-e',
+            'trace=execve',
+            '-o',
+            log,
+          ]),
+          `${n} ADD (strace)`,
+        );
         const text = spawnSync('cat', [log], { encoding: 'utf8' }).stdout;
-        results[n].spawns = text.split('\n').filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l)).length - 1;
+        results[n].spawns =
+          text.split('\n').filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l)).length - 1;
       }
       must(await call(plugins[n], 'DEL', ns, `mem-${n}-${i}`), `${n} DEL`);
       spawnSync('ip', ['netns', 'del', ns]);
@@ -127,8 +172,12 @@ async function inner() {
     t0 = Date.now();
     const dels = await Promise.all(nss.map((ns, i) => call(plugins[n], 'DEL', ns, `par-${n}-${i}`)));
     results[n].parDel = Date.now() - t0;
-    results[n].parOk = `${adds.length - failedAdds.length}/${PARALLEL} ok, ${ips.size} distinct IPs, ${dels.filter((r) => r.code === 0).length} DEL ok`;
-    if (failedAdds.length) console.error(`${n}: ${failedAdds.length} parallel ADDs failed, e.g. ${failedAdds[0].out} ${failedAdds[0].err}`);
+    results[n].parOk =
+      `${adds.length - failedAdds.length}/${PARALLEL} ok, ${ips.size} distinct IPs, ${dels.filter((r) => r.code === 0).length} DEL ok`;
+    if (failedAdds.length)
+      console.error(
+        `${n}: ${failedAdds.length} parallel ADDs failed, e.g. ${failedAdds[0].out} ${failedAdds[0].err}`,
+      );
     for (const ns of nss) spawnSync('ip', ['netns', 'del', ns]);
   }
   rmSync(work, { recursive: true, force: true });
@@ -138,7 +187,8 @@ async function inner() {
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
   const [a, b] = names.map((n) => results[n]);
-  const row = (what, x, y, unit) => `| ${what} | ${x.toFixed(1)} ${unit} | ${y.toFixed(1)} ${unit} | ${(x / y).toFixed(2)} |`;
+  const row = (what, x, y, unit) =>
+    `| ${what} | ${x.toFixed(1)} ${unit} | ${y.toFixed(1)} ${unit} | ${(x / y).toFixed(2)} |`;
   const lines = [
     `minicni vs reference bridge+host-local (v1.1.1), both ipMasq, ${RUNS} runs each, interleaved, in one node netns`,
     '',
