@@ -85,9 +85,10 @@ export function decodeLink(msg: RawMessage): Link {
   const master = attrs.u32(C.IFLA_MASTER);
   if (master) link.master = master;
   const linkIndex = attrs.s32(C.IFLA_LINK);
-  if (linkIndex !== undefined && linkIndex !== link.index) link.linkIndex = linkIndex;
   const nsid = attrs.s32(C.IFLA_LINK_NETNSID);
   if (nsid !== undefined) link.linkNetnsId = nsid;
+  // Plain devices report themselves as their own IFLA_LINK; a peer in another netns may share the number.
+  if (linkIndex !== undefined && (linkIndex !== link.index || nsid !== undefined)) link.linkIndex = linkIndex;
   const info = attrs.nested(C.IFLA_LINKINFO);
   if (info) decodeLinkInfo(info, link);
   return link;
