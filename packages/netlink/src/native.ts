@@ -1,7 +1,6 @@
 // The only module that loads the native addon (eslint enforces it). Everything else receives a
 // `NativeAddon` so that logic can be tested with a fake and the addon stays a thin syscall layer.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetlinkAddonError } from './errors.js';
@@ -60,7 +59,11 @@ export function nativeAddon(): NativeAddon {
   if (!loaded) {
     const path = addonPath();
     try {
-      loaded = createRequire(import.meta.url)(path) as NativeAddon;
+      // process.dlopen works from ESM, from a CommonJS bundle and inside a single executable
+      // (where require() only knows built-in modules).
+      const mod = { exports: {} as NativeAddon };
+      process.dlopen(mod, path);
+      loaded = mod.exports;
     } catch (cause) {
       throw new NetlinkAddonError(
         `cannot load the @minicni/netlink addon from ${path}: build it with \`pnpm --filter @minicni/netlink build\`` +
