@@ -1,2 +1,12 @@
-// minicni: filled in by its issue.
-export {};
+// minicni: the bridge plugin as a library (to embed it, test it, or build another binary from it).
+export { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginDeps } from './plugin.js';
+export { parseBridgeConfig, DEFAULTS, type BridgeConfig, type IpamChoice } from './config.js';
+export {
+  ensureNodeRules,
+  removeNodeRules,
+  chainNames,
+  type NodeRulesSpec,
+  type RulesExec,
+} from './node-rules.js';
+export { hostVethName } from './host-veth.js';
+export { CHECK_MISMATCH } from './check.js';

@@ -1,1 +1,42 @@
-process.stdout.write(JSON.stringify({ cniVersion: '1.1.0', supportedVersions: ['0.1.0', '1.1.0'] }) + '\n');
+// The executable's entry point: the only module that touches the process. Runtimes call it with
+// CNI env and the config on stdin; a person may call it with a subcommand.
+import * as sea from 'node:sea';
+import { runPlugin } from '@minicni/spec';
+import { setAddonPath } from '@minicni/netlink';
+import { bridgePlugin, spawnRulesTool, SUPPORTED_VERSIONS } from './plugin.js';
+import { removeNodeRules } from './node-rules.js';
+import { extractSeaAddon } from './sea-addon.js';
+
+async function main(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined) {
+    // VERSION is called constantly (podman: every plugin, every process): no file work for it.
+    if (process.env.CNI_COMMAND !== 'VERSION') {
+      const addon = extractSeaAddon(sea);
+      if (addon) setAddonPath(addon);
+    }
+    await runPlugin(bridgePlugin(), { supportedVersions: SUPPORTED_VERSIONS });
+    return;
+  }
+  if (sub === 'uninstall') {
+    const i = rest.indexOf('--network');
+    await removeNodeRules(spawnRulesTool, i >= 0 ? rest[i + 1] : undefined);
+    process.stdout.write('minicni: node rules removed\n');
+    return;
+  }
+  if (sub === 'version' || sub === '--version') {
+    process.stdout.write(`minicni CNI plugin, spec versions ${SUPPORTED_VERSIONS.join(', ')}\n`);
+    return;
+  }
+  process.stderr.write(
+    'usage: minicni                  (as a CNI plugin: CNI_COMMAND and friends in the environment)\n' +
+      '       minicni uninstall [--network NAME]   remove the node rules minicni installed\n' +
+      '       minicni version\n',
+  );
+  process.exitCode = 2;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`minicni: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,163 @@
+import { CniError, ErrorCode, type AddContext, type HandlerResult, type Route } from '@minicni/spec';
+import { writeFileSync } from 'node:fs';
+import { formatSubnet, parseCidr } from '@minicni/ipam';
+import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
+import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
+import { hostVethName } from './host-veth.js';
+import { ensureNodeRules, type RulesExec } from './node-rules.js';
+import { asCniError } from './errors.js';
+import { openPodIpam, type PodAddresses } from './pod-ipam.js';
+
+export interface AddDeps {
+  rulesExec: RulesExec;
+}
+
+/**
+ * ADD: reserve addresses, ensure the bridge (with the gateway addresses), put a veth into the pod
+ * netns with its addresses and routes, ensure the node's rules once per network. Any failure after
+ * the reservation undoes what this call did before the error leaves.
+ */
+export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult> {
+  const cfg = parseBridgeConfig(ctx.config);
+  const mac = ctx.config.runtimeConfig?.mac ?? ctx.args.mac ?? cfg.mac;
+  if (mac !== undefined) checkMac(mac, 'the requested MAC (runtimeConfig.mac or CNI_ARGS MAC=)');
+  const ipam = await openPodIpam(cfg.ipam, ctx);
+  let veth: PodVeth | undefined;
+  let addrs: PodAddresses | undefined;
+  try {
+    using host = Netlink.open();
+    await checkIfnameFree(ctx.netns, ctx.ifname);
+    addrs = await ipam.allocate();
+    if (!addrs.ips.length)
+      throw new CniError(ErrorCode.InvalidNetworkConfig, 'IPAM returned no address for the pod');
+    const bridge = await host.links.ensureBridge({ name: cfg.bridge, mtu: cfg.mtu });
+    const families = new Set(addrs.ips.map((i) => i.family));
+    if (cfg.isGateway) {
+      for (const ip of addrs.ips) {
+        if (!ip.gateway) continue;
+        await host.addresses.ensure(bridge.index, `${ip.gateway}/${ip.address.split('/')[1] ?? ''}`, {
+          noDad: ip.family === 6,
+        });
+      }
+      enableForwarding(families);
+    }
+    veth = await setupPodVeth({
+      host,
+      podNetns: ctx.netns,
+      ifname: ctx.ifname,
+      hostIfname: hostVethName(ctx.containerId, ctx.ifname),
+      mtu: cfg.mtu,
+      ...(mac === undefined ? {} : { mac }),
+      addresses: addrs.ips.map((i) => i.address),
+      routes: podRoutes(cfg, addrs),
+      master: bridge.index,
+      hairpin: cfg.hairpinMode,
+    });
+    await ensureNodeRules(
+      {
+        network: ctx.config.name,
+        podCidrs: [...new Set(addrs.ips.map((i) => networkOf(i.address)))],
+        ...(cfg.clusterCidrs ? { noMasqCidrs: cfg.clusterCidrs } : {}),
+        masquerade: cfg.ipMasq,
+      },
+      deps.rulesExec,
+    );
+    return result(ctx, cfg, bridge, veth, addrs);
+  } catch (err) {
+    await undo(ctx, veth, addrs?.fresh ? ipam : undefined);
+    throw asCniError(err);
+  } finally {
+    await ipam.close();
+  }
+}
+
+async function checkIfnameFree(netns: string, ifname: string): Promise<void> {
+  let pod: Netlink;
+  try {
+    pod = Netlink.open({ netns });
+  } catch (err) {
+    throw new CniError(ErrorCode.InvalidNetns, `cannot open the pod netns ${netns}: ${describe(err)}`);
+  }
+  try {
+    if (await pod.links.find(ifname)) {
+      throw new CniError(ErrorCode.InvalidEnvironment, `interface ${ifname} already exists in ${netns}`);
+    }
+  } finally {
+    pod.close();
+  }
+}
+
+function podRoutes(cfg: BridgeConfig, addrs: PodAddresses): { dst: string; gateway?: string }[] {
+  const routes: { dst: string; gateway?: string }[] = addrs.routes.map((r: Route) => ({
+    dst: r.dst,
+    ...(r.gw ? { gateway: r.gw } : {}),
+  }));
+  if (cfg.isDefaultGateway) {
+    for (const ip of addrs.ips) {
+      const dst = ip.family === 4 ? '0.0.0.0/0' : '::/0';
+      if (ip.gateway && !routes.some((r) => r.dst === dst)) routes.push({ dst, gateway: ip.gateway });
+    }
+  }
+  // A route without a gateway goes out through the default gateway of its family.
+  return routes.map((r) => {
+    if (r.gateway) return r;
+    const gw = addrs.ips.find((i) => (i.family === 6) === r.dst.includes(':'))?.gateway;
+    return gw ? { ...r, gateway: gw } : r;
+  });
+}
+
+function enableForwarding(families: Set<4 | 6>): void {
+  // The plugin runs in the node's netns: the sysctls written here are that netns's own.
+  if (families.has(4)) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+  if (families.has(6)) writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+}
+
+function result(
+  ctx: AddContext,
+  cfg: BridgeConfig,
+  bridge: { name: string; mac?: string | undefined },
+  veth: PodVeth,
+  addrs: PodAddresses,
+): HandlerResult {
+  const routes = podRoutes(cfg, addrs).map((r) => ({ dst: r.dst, ...(r.gateway ? { gw: r.gateway } : {}) }));
+  const dns = { ...addrs.dns, ...(ctx.config.dns ?? {}) };
+  return {
+    interfaces: [
+      { name: bridge.name, ...(bridge.mac ? { mac: bridge.mac } : {}) },
+      { name: veth.host.name, mac: veth.host.mac },
+      { name: veth.pod.name, mac: veth.pod.mac, sandbox: ctx.netns, mtu: cfg.mtu },
+    ],
+    ips: addrs.ips.map((i) => ({
+      address: i.address,
+      ...(i.gateway ? { gateway: i.gateway } : {}),
+      interface: 2,
+    })),
+    routes,
+    dns,
+  };
+}
+
+async function undo(
+  ctx: AddContext,
+  veth: PodVeth | undefined,
+  ipam: { release(): Promise<void> } | undefined,
+) {
+  if (veth) {
+    try {
+      using host = Netlink.open();
+      await host.links.delete(veth.host.name);
+    } catch {
+      // The error that made us undo is the one worth reporting.
+    }
+  }
+  if (ipam) await ipam.release().catch(() => undefined);
+  ctx.log('ADD failed: undone', { veth: veth?.host.name, released: Boolean(ipam) });
+}
+
+export function networkOf(cidr: string): string {
+  return formatSubnet(parseCidr(cidr, { allowHostBits: true }).subnet);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

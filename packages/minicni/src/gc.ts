@@ -1,0 +1,46 @@
+import { delegateGc, type GcContext } from '@minicni/spec';
+import { openIpam } from '@minicni/ipam';
+import { Netlink } from '@minicni/netlink';
+import { parseBridgeConfig } from './config.js';
+import { asCniError } from './errors.js';
+import { HOST_VETH_PATTERN, hostVethName } from './host-veth.js';
+
+/**
+ * GC (CNI 1.1): releases every reservation whose owner is not a valid attachment, and deletes
+ * host-side veths on this network's bridge that belong to no valid attachment (left behind when a
+ * pod netns outlived its DEL, or an ADD was killed half-way).
+ */
+export async function gc(ctx: GcContext): Promise<{ released: string[]; vethsRemoved: string[] }> {
+  const cfg = parseBridgeConfig(ctx.config);
+  const valid = ctx.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+  let released: string[] = [];
+  try {
+    if (cfg.ipam.kind === 'delegate') {
+      await delegateGc(cfg.ipam.type, ctx.rawConfig, ctx.env);
+    } else {
+      const ipam = await openIpam({ config: cfg.ipam.section, network: ctx.config.name });
+      try {
+        released = await ipam.gc(valid);
+      } finally {
+        await ipam.close();
+      }
+    }
+    const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
+    const vethsRemoved: string[] = [];
+    using host = Netlink.open();
+    const bridge = await host.links.find(cfg.bridge);
+    if (bridge) {
+      for (const link of await host.links.list()) {
+        if (link.master !== bridge.index || link.kind !== 'veth' || !HOST_VETH_PATTERN.test(link.name))
+          continue;
+        if (keep.has(link.name)) continue;
+        await host.links.delete(link.index).catch(() => undefined);
+        vethsRemoved.push(link.name);
+      }
+    }
+    ctx.log('GC', { released, vethsRemoved });
+    return { released, vethsRemoved };
+  } catch (err) {
+    throw asCniError(err);
+  }
+}
