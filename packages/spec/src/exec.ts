@@ -1,3 +1,5 @@
+import { nodeChildProcess } from './builtins.js';
+
 /** One process run: what a runtime or a delegating plugin hands to a plugin binary. */
 export interface ExecRequest {
   file: string;
@@ -22,11 +24,11 @@ export interface ExecOutcome {
 export type PluginExec = (req: ExecRequest) => Promise<ExecOutcome>;
 
 /** The default exec: node:child_process, loaded on first use to keep `import` cheap. */
-export const spawnExec: PluginExec = async (req) => {
-  const { spawn } = await import('node:child_process');
+export const spawnExec: PluginExec = (req) => {
+  const { spawn } = nodeChildProcess();
   return new Promise<ExecOutcome>((resolve, reject) => {
     const child = spawn(req.file, [...(req.args ?? [])], {
-      env: req.env as NodeJS.ProcessEnv,
+      env: req.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(req.timeoutMs === undefined ? {} : { timeout: req.timeoutMs }),
     });

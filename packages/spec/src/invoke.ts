@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { nodeFs } from './builtins.js';
 import { CniError, SpecError } from './errors.js';
 import { spawnExec, type ExecOutcome, type PluginExec } from './exec.js';
 import { isObject } from './json-check.js';
@@ -47,7 +47,7 @@ export function findInPath(
 
 function defaultExists(path: string): boolean {
   try {
-    return statSync(path).isFile();
+    return nodeFs().statSync(path).isFile();
   } catch {
     return false;
   }

@@ -63,7 +63,7 @@ export class JsonReader {
     const v = o[key];
     if (v === undefined || v === null) return undefined;
     if (!Array.isArray(v)) this.fail(`${path}${key}`, `must be an array, got ${typeName(v)}`);
-    return v;
+    return v as unknown[];
   }
 
   optStrings(o: Record<string, unknown>, key: string, path: string): string[] | undefined {

@@ -1,4 +1,4 @@
-import * as nodeFs from 'node:fs';
+import { nodeFs } from './builtins.js';
 import { SpecError } from './errors.js';
 import { isObject } from './json-check.js';
 
@@ -35,7 +35,7 @@ export interface CacheFs {
 export class ResultCache {
   constructor(
     readonly dir: string,
-    private readonly fs: CacheFs = nodeFs as unknown as CacheFs,
+    private readonly fs: CacheFs = nodeFs(),
   ) {}
 
   pathFor(network: string, containerId: string, ifName: string): string {

@@ -11,7 +11,6 @@ import type {
   Result100,
   ResultOf,
   Route,
-  RouteBasic,
 } from './result-types.js';
 import { isCniVersion, isLegacyVersion, isV04Version, SPEC_VERSIONS, type CniVersion } from './versions.js';
 
@@ -94,7 +93,7 @@ function fromLatest(r: Result, to: CniVersion): AnyResult {
     if (r.dns) out.dns = r.dns;
     return out;
   }
-  if (!isLegacyVersion(to)) throw new Error(`unreachable: ${to}`);
+  if (!isLegacyVersion(to)) throw new Error(`unreachable: ${String(to)}`);
   const out: Result020 = { cniVersion: to };
   for (const x of r.ips ?? []) {
     const key = ipFamily(x.address) === 4 ? 'ip4' : 'ip6';
@@ -136,7 +135,7 @@ function copyIf(i: Interface, rich: boolean): Interface {
 function copyRoute(x: Route, rich: boolean): Route {
   const out: Route = { dst: x.dst };
   if (x.gw !== undefined) out.gw = x.gw;
-  if (!rich) return out as RouteBasic;
+  if (!rich) return out;
   for (const k of ['mtu', 'advmss', 'priority', 'table', 'scope'] as const) {
     if (x[k] !== undefined) out[k] = x[k];
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { nodeFs } from './builtins.js';
 import { parseCniArgs } from './cni-args.js';
 import { decodeJsonObject, parseNetConf, readValidAttachments } from './config.js';
 import type { NetConf } from './config-types.js';
@@ -41,7 +41,7 @@ export async function runPlugin(handlers: PluginHandlers, options: RunPluginOpti
   const state: CallState = {
     stdin: Buffer.alloc(0),
     errorVersion: supported.at(-1) ?? '1.1.0',
-    log: new DebugLog(options.logFile, io.appendFile ?? appendFileSync),
+    log: new DebugLog(options.logFile, io.appendFile ?? appendToFile),
   };
   let status = 0;
   try {
@@ -93,7 +93,7 @@ async function dispatch(
   const config = parseNetConf(state.stdin);
   state.errorVersion = config.cniVersion;
   if (options.logFile === undefined && typeof config.logFile === 'string' && config.logFile !== '') {
-    state.log = new DebugLog(config.logFile, options.io?.appendFile ?? appendFileSync);
+    state.log = new DebugLog(config.logFile, options.io?.appendFile ?? appendToFile);
   }
   const log = state.log;
   checkVersion(config.cniVersion, cniEnv.command, options.supportedVersions);
@@ -174,7 +174,7 @@ async function readStdin(io: PluginIo, env: EnvLike): Promise<Buffer> {
 
 function defaultStdin(env: EnvLike): Buffer {
   try {
-    return readFileSync(0);
+    return nodeFs().readFileSync(0);
   } catch (err) {
     // VERSION may be called with no stdin at all; every other verb then fails as "empty config".
     if (env.CNI_COMMAND === 'VERSION') return Buffer.alloc(0);
@@ -204,6 +204,10 @@ function record(env: EnvLike, stdin: Buffer, now: () => number) {
     path: env.CNI_PATH,
     stdin: stdin.toString('utf8'),
   };
+}
+
+function appendToFile(path: string, text: string): void {
+  nodeFs().appendFileSync(path, text);
 }
 
 function safeWrite(write: (t: string) => void, text: string): void {
