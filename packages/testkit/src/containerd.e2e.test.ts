@@ -17,6 +17,7 @@ import { cgroupDirs } from './host-dirs.js';
 import { mountsUnder, pidsMentioning } from './mounts.js';
 import { testName } from './names.js';
 import { nodeNetns } from './netns.js';
+import { SYSTEM_PATH } from './runtime-env.js';
 
 const REFERENCE_PLUGINS = '/usr/lib/cni';
 // The lead's minicni test runs 30; override to measure: MINICNI_E2E_SANDBOXES=30.
@@ -157,7 +158,7 @@ describe('containerd CRI fixture (reference plugins)', () => {
     mkdirSync(wrapperDir);
     writeFileSync(
       join(wrapperDir, 'bridge'),
-      `#!/bin/sh\necho "$CNI_COMMAND" >> ${calls}\nexec ${REFERENCE_PLUGINS}/bridge\n`,
+      `#!/bin/sh\necho "$CNI_COMMAND" >> ${calls}\nenv > ${calls}.env\nexec ${REFERENCE_PLUGINS}/bridge\n`,
       { mode: 0o755 },
     );
     writeFileSync(
@@ -192,6 +193,13 @@ describe('containerd CRI fixture (reference plugins)', () => {
         netnsPath = sandboxNetnsPath(await ctd.cri.podSandboxStatus(id, true)) ?? '';
         expect(existsSync(netnsPath)).toBe(true);
         expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(['ADD']);
+        // The plugin sees a service's environment, not the test runner's.
+        const env = readFileSync(`${calls}.env`, 'utf8');
+        // containerd's opt plugin puts its own bin dir first (and its lib dir on LD_LIBRARY_PATH).
+        expect(env).toMatch(new RegExp(`^PATH=${ctd.dir}/opt/bin:${SYSTEM_PATH}$`, 'm'));
+        expect(env).toMatch(/^PWD=\/$/m);
+        expect(env).not.toMatch(/^VITEST/m);
+        expect(env).toContain('CNI_NETNS=/var/run/netns/cni-');
       }
       expect(existsSync(netnsPath)).toBe(false);
       // Stop and remove each run the CNI DEL.

@@ -7,8 +7,8 @@
  *   `opts.node` ({path}: a `TestNetns`), `opts.cniBinDir`, `opts.cniConfDir` (the CRI plugin's
  *   `cni.bin_dir` / `conf_dir`; `max_conf_num = 1`; containerd 1.6 takes one bin dir, so given
  *   several, e.g. `[dirOfMinicni, '/usr/lib/cni']`, the fixture links their plugins into one
- *   private dir, the first dir winning a name), `opts.env` (extra environment: containerd
- *   hands its environment to the plugins), `opts.netnsUnderState` (pod netns under the private
+ *   private dir, the first dir winning a name), `opts.env` (extra environment on top of
+ *   `runtimeEnv()`: containerd hands its environment to the plugins), `opts.netnsUnderState` (pod netns under the private
  *   state dir instead of /run/netns, default false as on a real node), `opts.requireNetworkReady`
  *   (wait for the NetworkReady condition too, default true: needs a conflist in cniConfDir),
  *   `opts.startTimeoutMs` (default 30 s).
@@ -57,6 +57,7 @@ import { exec, type ExecResult } from './exec.js';
 import { PAUSE_IMAGE, pauseImageTar } from './images.js';
 import { cgroupDirs, HostDirs } from './host-dirs.js';
 import { killPids, pidsMentioning, unmountUnder } from './mounts.js';
+import { runtimeEnv } from './runtime-env.js';
 import { testName } from './names.js';
 
 export interface ContainerdOptions {
@@ -163,8 +164,16 @@ export class Containerd implements AsyncDisposable {
     const started = Date.now();
     const child = spawn(
       'nsenter',
-      [`--net=${this.#opts.node.path}`, '--', 'containerd', '--config', join(this.dir, 'config.toml')],
-      { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...this.#opts.env } },
+      // Started from / like a service, so plugins do not inherit the test's working dir.
+      [
+        `--net=${this.#opts.node.path}`,
+        '--wd=/',
+        '--',
+        'containerd',
+        '--config',
+        join(this.dir, 'config.toml'),
+      ],
+      { stdio: ['ignore', logFd, logFd], env: runtimeEnv(this.#opts.env) },
     );
     closeSync(logFd);
     this.#child = child;
@@ -247,7 +256,13 @@ export class Containerd implements AsyncDisposable {
             const path = sandboxNetnsPath(
               await this.cri.podSandboxStatus(s.id, true).catch(() => ({ status: null, info: {} })),
             );
-            if (path) netnsPaths.add(path);
+            // Only netns the CRI plugin made (cni-<uuid>), never the node's or anyone else's.
+            if (
+              path &&
+              (/^(\/var)?\/run\/netns\/cni-[0-9a-f-]+$/.test(path) || path.startsWith(`${this.dir}/`))
+            ) {
+              netnsPaths.add(path);
+            }
             await this.cri.stopPodSandbox(s.id);
             await this.cri.removePodSandbox(s.id);
           }),
@@ -262,7 +277,13 @@ export class Containerd implements AsyncDisposable {
     // Whatever survived: shims (their command line names our socket), the pause processes they
     // started, the shims' sockets, and pod netns the CRI plugin did not remove.
     const shimSockets = this.#shimSockets();
-    const shims = pidsMentioning(this.dir);
+    // A shim exits on its own shortly after its sandbox is removed; only one still there after
+    // a grace period is a leftover.
+    let shims = pidsMentioning(this.dir);
+    for (let i = 0; i < 40 && shims.length; i++) {
+      await sleep(50);
+      shims = pidsMentioning(this.dir);
+    }
     if (shims.length) problems.push(`killed ${shims.length} leftover process(es)`);
     killPids([...childrenOf(shims), ...shims]);
     for (const sock of shimSockets) rmSync(sock, { force: true });

@@ -119,7 +119,10 @@ let rootfsTar: Promise<string> | undefined;
 let pauseTar: Promise<string> | undefined;
 
 export function busyboxRootfsTar(): Promise<string> {
-  rootfsTar ??= buildRootfsTar(join(imageCacheDir(), 'busybox-rootfs.tar'));
+  rootfsTar ??= buildRootfsTar(join(imageCacheDir(), 'busybox-rootfs.tar')).catch((err: unknown) => {
+    rootfsTar = undefined; // let the next caller try again
+    throw err;
+  });
   return rootfsTar;
 }
 
@@ -135,12 +138,16 @@ export function pauseImageTar(): Promise<string> {
     const out = join(imageCacheDir(), 'pause-oci.tar');
     await tarDir(dir, out);
     return out;
-  })();
+  })().catch((err: unknown) => {
+    pauseTar = undefined;
+    throw err;
+  });
   return pauseTar;
 }
 
 async function buildRootfsTar(out: string): Promise<string> {
   const root = join(imageCacheDir(), 'busybox-rootfs');
+  rmSync(root, { recursive: true, force: true });
   for (const dir of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'root', 'var/www']) {
     mkdirSync(join(root, dir), { recursive: true });
   }

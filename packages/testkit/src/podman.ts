@@ -5,7 +5,8 @@
  * - `podmanFixture(opts: PodmanOptions): Promise<Podman>`:
  *   `opts.node` ({path}: a `TestNetns`), `opts.cniPluginDirs` (where podman finds plugins),
  *   `opts.networkConfigDir` (the dir of conflists; `--network <conflist name>` picks one),
- *   `opts.env` (extra environment: podman hands its whole environment to the plugins).
+ *   `opts.env` (extra environment on top of `runtimeEnv()`: podman hands its whole environment
+ *   to the plugins, so they see a service's PATH/HOME, not the test runner's environment).
  *   Writes a private containers.conf (network_backend cni, runc, cgroupfs, file locks and
  *   events, default_ulimits) and storage.conf (overlay under a temp root), then imports the
  *   busybox image as `localhost/bb:latest` (`BB_IMAGE`).
@@ -32,6 +33,7 @@ import { exec, type ExecOptions, type ExecResult } from './exec.js';
 import { busyboxRootfsTar } from './images.js';
 import { cgroupDirs, HostDirs } from './host-dirs.js';
 import { killPids, pidsMentioning, unmountUnder } from './mounts.js';
+import { runtimeEnv } from './runtime-env.js';
 
 export const BB_IMAGE = 'localhost/bb:latest';
 
@@ -85,12 +87,11 @@ export class Podman implements AsyncDisposable {
   private constructor(dir: string, opts: PodmanOptions) {
     this.dir = dir;
     this.node = opts.node;
-    this.#env = {
-      ...process.env,
+    this.#env = runtimeEnv({
       CONTAINERS_CONF: join(dir, 'containers.conf'),
       CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
       ...opts.env,
-    };
+    });
   }
 
   static async create(opts: PodmanOptions): Promise<Podman> {
@@ -109,7 +110,7 @@ export class Podman implements AsyncDisposable {
   }
 
   podman(args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return exec('nsenter', [`--net=${this.node.path}`, '--', 'podman', ...args], {
+    return exec('nsenter', [`--net=${this.node.path}`, '--wd=/', '--', 'podman', ...args], {
       ...opts,
       env: { ...this.#env, ...opts.env },
     });
@@ -191,10 +192,13 @@ export class Podman implements AsyncDisposable {
     const ids = r.stdout.split(/\s+/).filter(Boolean);
     if (r.code !== 0 || !ids.length) return [];
     const out = await this.podman(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', ...ids]);
-    return out.stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter((s) => s.startsWith('/run/netns/'));
+    return (
+      out.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        // Only the netns podman made itself (netns-<uuid>), never the node's or anyone else's.
+        .filter((s) => /^\/run\/netns\/netns-[0-9a-f-]+$/.test(s) && s !== this.node.path)
+    );
   }
 }
 
