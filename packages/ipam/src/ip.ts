@@ -12,7 +12,6 @@ export interface Ip {
 }
 
 export const BITS: Record<Family, number> = { 4: 32, 6: 128 };
-export const MAX: Record<Family, bigint> = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n };
 
 // Dotted quad with decimal octets and no leading zeros: "010.1.1.1" is octal to inet_aton and
 // "0x0a.1.1.1" hex, so both are refused rather than guessed at.
