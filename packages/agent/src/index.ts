@@ -1,2 +1,58 @@
-// @minicni/agent: filled in by its issue.
-export {};
+// @minicni/agent: the node agent the DaemonSet runs. Public API only; the CLI is `minicni-agent`.
+export { Agent, DEFAULT_METRICS_ADDRESS, type AgentOptions } from './agent.js';
+export { AgentError, isAgentError, type AgentErrorCode } from './errors.js';
+export type { NodeInfo, KubeNode } from './node-info.js';
+export { nodeInfoFromKube } from './node-info.js';
+export type { NodeSource, Logger } from './node-source.js';
+export { FileNodeSource, parseNodesFile, type FileNodeSourceOptions } from './file-node-source.js';
+export { KubeNodeSource, getKubeNode, type KubeNodeSourceOptions } from './kube-node-source.js';
+export {
+  KubeClient,
+  KubeApiError,
+  flagCredentials,
+  inClusterCredentials,
+  SERVICE_ACCOUNT_DIR,
+  type KubeCredentials,
+  type WatchEvent,
+} from './kube-client.js';
+export {
+  install,
+  uninstall,
+  validatePodCidrs,
+  DEFAULT_BIN_DIR,
+  DEFAULT_CONF_DIR,
+  DEFAULT_CONF_NAME,
+  DEFAULT_READY_FILE,
+  type InstallOptions,
+  type InstallResult,
+  type PluginBinary,
+  type UninstallOptions,
+} from './installer.js';
+export { renderConflist, DEFAULT_TEMPLATE, type TemplateValues } from './conflist-template.js';
+export { writeFileAtomic, copyFileAtomic } from './atomic-file.js';
+export {
+  desiredState,
+  DEFAULT_VXLAN,
+  MODES,
+  type DesiredState,
+  type Mode,
+  type PeerPath,
+  type VxlanSettings,
+} from './desired-state.js';
+export { planChanges } from './plan.js';
+export { Reconciler, type ReconcilerOptions, type ReconcileStatus } from './reconciler.js';
+export {
+  ROUTE_PROTOCOL,
+  type ActualState,
+  type Dataplane,
+  type DataplaneOp,
+  type FdbEntry,
+  type NeighbourEntry,
+  type RouteEntry,
+  type VxlanDevice,
+} from './dataplane.js';
+export { Iproute2Dataplane, type CommandRunner } from './iproute2-dataplane.js';
+export { NetlinkDataplane } from './netlink-dataplane.js';
+export { vtepIp, vtepMac } from './vtep.js';
+export { ipamUsage, DEFAULT_IPAM_DATA_DIR, type RangeUsage } from './ipam-usage.js';
+export { renderMetrics } from './metrics.js';

@@ -155,12 +155,16 @@ export class Reconciler {
       this.#log('info', 'routes reconciled', { changes: ops.length, failed, summary: summarize(ops) });
     }
     for (const p of desired.paths) {
-      if (
-        p.kind === 'unreachable' &&
-        !this.status.paths.some((q) => q.node === p.node && q.kind === p.kind)
-      ) {
-        this.#log('warn', 'no path to a peer', { peer: p.node, podCIDR: p.podCIDR, reason: p.reason });
-      }
+      const before = this.status.paths.find((q) => q.node === p.node && q.podCIDR === p.podCIDR);
+      if (before?.kind === p.kind) continue;
+      const fields = {
+        peer: p.node,
+        podCIDR: p.podCIDR,
+        path: p.kind,
+        ...(p.reason ? { reason: p.reason } : {}),
+      };
+      if (p.kind === 'unreachable') this.#log('warn', 'no path to a peer', fields);
+      else this.#log('info', 'peer path', fields);
     }
     this.status.paths = desired.paths;
     this.status.peers = new Set(desired.paths.map((p) => p.node)).size;

@@ -1,0 +1,4 @@
+/** Path of the built netlink addon. */
+export function findAddon(): string;
+/** Bundles the agent CLI into `<outDir>/minicni-agent.mjs` with the addon beside it; returns the bundle path. */
+export function bundleAgent(outDir: string): Promise<string>;

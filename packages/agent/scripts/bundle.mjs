@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Bundles the agent CLI and everything it imports (netlink-ts included) into one ESM file,
+// with the netlink addon beside it: what the image ships and what the multi-node test and
+// the demo run inside node namespaces. Usage: node scripts/bundle.mjs [outDir]
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import process from 'node:process';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = resolve(here, '..');
+const ADDON = 'minicni_netlink.node';
+
+/** Where the built netlink addon is (its package builds it into dist/ or native/build/Release/). */
+export function findAddon() {
+  const netlink = resolve(pkg, '..', 'netlink');
+  const candidates = [join(netlink, 'native', 'build', 'Release', ADDON), join(netlink, 'dist', ADDON)];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`netlink addon not built (looked in ${candidates.join(', ')}): run pnpm build`);
+  return found;
+}
+
+/** Writes `<outDir>/minicni-agent.mjs` and the addon next to it; returns the bundle's path. */
+export async function bundleAgent(outDir) {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, 'minicni-agent.mjs');
+  await build({
+    entryPoints: [join(pkg, 'src', 'bin.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@minicni/source'],
+    // Bundled CommonJS dependencies may call require(); give ESM output one.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  copyFileSync(findAddon(), join(outDir, ADDON));
+  return outfile;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const out = resolve(process.argv[2] ?? join(pkg, 'dist-bundle'));
+  const file = await bundleAgent(out);
+  process.stdout.write(`${file}\n`);
+}

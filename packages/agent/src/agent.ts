@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import type { Dataplane } from './dataplane.js';
+import { DEFAULT_VXLAN, type Mode, type VxlanSettings } from './desired-state.js';
+import { HealthServer } from './health-server.js';
+import { DEFAULT_IPAM_DATA_DIR, ipamUsage } from './ipam-usage.js';
+import { renderMetrics } from './metrics.js';
+import type { NodeInfo } from './node-info.js';
+import { silentLogger, type Logger, type NodeSource } from './node-source.js';
+import { Reconciler } from './reconciler.js';
+
+export interface AgentOptions {
+  nodeName: string;
+  mode: Mode;
+  source: NodeSource;
+  dataplane: Dataplane;
+  vxlan?: VxlanSettings;
+  /** Drift repair period. Default 2 s. */
+  resyncMs?: number;
+  /** host:port for /healthz, /readyz, /metrics; null = no server. Default 127.0.0.1:9153. */
+  metricsAddress?: string | null;
+  /** Written once the node is set up; null = none. Default /run/minicni/ready. */
+  readyFile?: string | null;
+  ipamDataDir?: string;
+  /** Counters of the node source, for /metrics. */
+  sourceStats?: () => { lists: number; watches: number; gone: number; failures: number };
+  logger?: Logger;
+}
+
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9153';
+
+/**
+ * The running agent: node source -> reconciler -> kernel, plus the health endpoints and the
+ * readiness file. Stopping it leaves routes and the readiness file in place: pods keep
+ * working across an agent restart, and only `uninstall` takes the node out of service.
+ */
+export class Agent {
+  readonly #o: AgentOptions;
+  readonly #log: Logger;
+  readonly reconciler: Reconciler;
+  #server: HealthServer | undefined;
+  #self: NodeInfo | undefined;
+  #ready = false;
+  readonly #started = Date.now();
+
+  constructor(opts: AgentOptions) {
+    this.#o = opts;
+    this.#log = opts.logger ?? silentLogger;
+    this.reconciler = new Reconciler({
+      nodeName: opts.nodeName,
+      mode: opts.mode,
+      vxlan: opts.vxlan ?? DEFAULT_VXLAN,
+      dataplane: opts.dataplane,
+      logger: this.#log,
+      resyncMs: opts.resyncMs ?? 2000,
+      onSynced: () => this.#markReady(),
+    });
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The health server's bound address (host:port), once started. */
+  get metricsAddress(): string | undefined {
+    return this.#server?.address;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    if (o.metricsAddress !== null) {
+      this.#server = await HealthServer.listen(o.metricsAddress ?? DEFAULT_METRICS_ADDRESS, {
+        healthy: () => this.#healthy(),
+        ready: () => ({
+          ok: this.#ready,
+          detail: this.#ready ? 'ready' : 'not ready: routes not programmed yet',
+        }),
+        metrics: () => this.metrics(),
+      });
+    }
+    this.reconciler.start();
+    o.source.start((nodes) => {
+      this.#self = nodes.get(o.nodeName);
+      this.reconciler.setNodes(nodes);
+    });
+    this.#log('info', 'agent started', { node: o.nodeName, mode: o.mode, metrics: this.#server?.address });
+  }
+
+  async stop(): Promise<void> {
+    await this.#o.source.stop();
+    await this.reconciler.stop();
+    await this.#server?.close();
+    this.#log('info', 'agent stopped; routes left in place');
+  }
+
+  async metrics(): Promise<string> {
+    const mem = process.memoryUsage.rss();
+    const cpu = process.cpuUsage();
+    const ipam = this.#self
+      ? await ipamUsage(this.#o.ipamDataDir ?? DEFAULT_IPAM_DATA_DIR, this.#self.podCIDRs)
+      : [];
+    return renderMetrics({
+      status: this.reconciler.status,
+      ready: this.#ready,
+      ipam,
+      ...(this.#o.sourceStats ? { source: this.#o.sourceStats() } : {}),
+      process: {
+        rssBytes: mem,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        startTimeSeconds: Math.floor(this.#started / 1000),
+      },
+    });
+  }
+
+  #healthy(): { ok: boolean; detail: string } {
+    const s = this.reconciler.status;
+    const period = this.#o.resyncMs ?? 2000;
+    // A pass runs every period; three missed in a row means the loop is stuck.
+    const last = s.lastSyncMs ?? this.#started;
+    const ok = !s.selfKnown || Date.now() - last < Math.max(3 * period, 10_000);
+    return {
+      ok,
+      detail: ok ? 'ok' : `no successful reconcile for ${Math.round((Date.now() - last) / 1000)} s`,
+    };
+  }
+
+  #markReady(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    const file = this.#o.readyFile === undefined ? '/run/minicni/ready' : this.#o.readyFile;
+    if (file) {
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileAtomic(
+          file,
+          `${JSON.stringify({ node: this.#o.nodeName, mode: this.#o.mode, since: new Date().toISOString() })}\n`,
+        );
+      } catch (e) {
+        this.#log('error', 'cannot write the readiness file', { file, error: (e as Error).message });
+      }
+    }
+    this.#log('info', 'node set up: routes programmed', { readyFile: file });
+  }
+}

@@ -1,0 +1,290 @@
+import { parseArgs } from 'node:util';
+import { Agent, DEFAULT_METRICS_ADDRESS } from './agent.js';
+import { DEFAULT_TEMPLATE } from './conflist-template.js';
+import type { Dataplane } from './dataplane.js';
+import { DEFAULT_VXLAN, MODES, type Mode } from './desired-state.js';
+import { AgentError, isAgentError } from './errors.js';
+import { FileNodeSource } from './file-node-source.js';
+import {
+  DEFAULT_BIN_DIR,
+  DEFAULT_CONF_DIR,
+  DEFAULT_CONF_NAME,
+  DEFAULT_READY_FILE,
+  install,
+  readTemplate,
+  uninstall,
+  type PluginBinary,
+} from './installer.js';
+import { Iproute2Dataplane } from './iproute2-dataplane.js';
+import { DEFAULT_IPAM_DATA_DIR } from './ipam-usage.js';
+import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
+import { KubeNodeSource } from './kube-node-source.js';
+import type { Logger, NodeSource } from './node-source.js';
+
+export const USAGE = `usage: minicni-agent <install|uninstall|run> [flags]
+
+  install     write this node's CNI config and copy the plugin binaries (atomically)
+  uninstall   remove the config, the binaries and the readiness file
+  run         keep routes to every other node's pod CIDRs (host-gw, vxlan or auto)
+
+node and credentials (install, run):
+  --node-name NAME         this node (default: $NODE_NAME)
+  --nodes-file FILE        static node list (JSON) instead of the Kubernetes API
+  --server URL             API server (default: in-cluster, from KUBERNETES_SERVICE_HOST/PORT)
+  --token-file FILE        bearer token file (with --server)
+  --ca-file FILE           CA bundle for the API server (with --server)
+install:
+  --pod-cidr CIDR          this node's pod CIDR, repeatable (default: the Node's spec.podCIDRs)
+  --template FILE          CNI config template (default: $CNI_NETWORK_CONFIG, else built in)
+  --cni-conf-dir DIR       default ${DEFAULT_CONF_DIR}
+  --conf-name NAME         default ${DEFAULT_CONF_NAME}
+  --cni-bin-dir DIR        default ${DEFAULT_BIN_DIR}
+  --plugin SRC[=NAME]      plugin binary to copy into the bin dir, repeatable
+run:
+  --mode MODE              host-gw | vxlan | auto (default auto)
+  --install                run install first (same flags)
+  --dataplane KIND         netlink | iproute2 (default netlink, iproute2 if the addon cannot load)
+  --resync DURATION        drift repair period, e.g. 2s (default 2s)
+  --metrics-address ADDR   /healthz /readyz /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
+  --ready-file FILE        written once routes are programmed (default ${DEFAULT_READY_FILE}; "off")
+  --ipam-data-dir DIR      host-local-format store to report in /metrics (default ${DEFAULT_IPAM_DATA_DIR})
+  --vxlan-device NAME      default ${DEFAULT_VXLAN.name}
+  --vxlan-vni N            default ${DEFAULT_VXLAN.vni}
+  --vxlan-port N           default ${DEFAULT_VXLAN.port}
+uninstall:
+  --plugin-name NAME       binary name to remove from the bin dir, repeatable (default: minicni)
+`;
+
+const OPTIONS = {
+  'node-name': { type: 'string' },
+  'nodes-file': { type: 'string' },
+  server: { type: 'string' },
+  'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
+  'pod-cidr': { type: 'string', multiple: true },
+  template: { type: 'string' },
+  'cni-conf-dir': { type: 'string' },
+  'conf-name': { type: 'string' },
+  'cni-bin-dir': { type: 'string' },
+  plugin: { type: 'string', multiple: true },
+  'plugin-name': { type: 'string', multiple: true },
+  mode: { type: 'string' },
+  install: { type: 'boolean' },
+  dataplane: { type: 'string' },
+  resync: { type: 'string' },
+  'metrics-address': { type: 'string' },
+  'ready-file': { type: 'string' },
+  'ipam-data-dir': { type: 'string' },
+  'vxlan-device': { type: 'string' },
+  'vxlan-vni': { type: 'string' },
+  'vxlan-port': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT); only `run` waits on it. */
+  stopSignal: Promise<void>;
+  /** Opens the netlink dataplane; injected so the CLI can be tested without the addon. */
+  netlinkDataplane?: () => Promise<Dataplane>;
+}
+
+/** The CLI. Returns the exit code: 0 ok, 1 failure, 2 bad usage. Never throws. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const log = jsonLogger(io.stderr);
+  let flags: Flags;
+  let command: string | undefined;
+  try {
+    const parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    flags = parsed.values;
+    command = parsed.positionals[0];
+    if (parsed.positionals.length > 1)
+      throw new AgentError('INVALID_ARGUMENT', `unexpected argument "${parsed.positionals[1]}"`);
+  } catch (e) {
+    io.stderr(`minicni-agent: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help || !command) {
+    (flags.help ? io.stdout : io.stderr)(USAGE);
+    return flags.help ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case 'install':
+        await runInstall(flags, io, log);
+        return 0;
+      case 'uninstall': {
+        const removed = uninstall({
+          confDir: flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR,
+          confName: flags['conf-name'] ?? DEFAULT_CONF_NAME,
+          binDir: flags['cni-bin-dir'] ?? DEFAULT_BIN_DIR,
+          binaryNames: flags['plugin-name'] ?? ['minicni'],
+          readyFile: offOr(flags['ready-file'], DEFAULT_READY_FILE) ?? '',
+          logger: log,
+        });
+        io.stdout(`removed ${removed.length} file(s)${removed.length ? `: ${removed.join(', ')}` : ''}\n`);
+        return 0;
+      }
+      case 'run':
+        if (flags.install) await runInstall(flags, io, log);
+        await runAgent(flags, io, log);
+        return 0;
+      default:
+        io.stderr(`minicni-agent: unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (isAgentError(e)) {
+      io.stderr(`minicni-agent ${command}: ${e.message} [${e.code}]\n`);
+      return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
+    io.stderr(`minicni-agent ${command}: unexpected failure: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
+  const nodeName = nodeNameOf(flags, io.env);
+  const podCIDRs = flags['pod-cidr'] ?? [];
+  const template = flags.template
+    ? readTemplate(flags.template)
+    : (io.env.CNI_NETWORK_CONFIG ?? DEFAULT_TEMPLATE);
+  const r = await install({
+    nodeName,
+    podCIDRs,
+    ...(podCIDRs.length === 0 ? { kube: kubeClient(flags, io.env) } : {}),
+    template,
+    confDir: flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR,
+    confName: flags['conf-name'] ?? DEFAULT_CONF_NAME,
+    binDir: flags['cni-bin-dir'] ?? DEFAULT_BIN_DIR,
+    binaries: (flags.plugin ?? []).map(parsePluginFlag),
+    logger: log,
+  });
+  io.stdout(`installed ${r.confPath} for pod CIDRs ${r.podCIDRs.join(', ')}\n`);
+}
+
+async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
+  const nodeName = nodeNameOf(flags, io.env);
+  const mode = (flags.mode ?? 'auto') as Mode;
+  if (!MODES.includes(mode))
+    throw new AgentError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+  const vxlan = {
+    name: flags['vxlan-device'] ?? DEFAULT_VXLAN.name,
+    vni: intFlag(flags['vxlan-vni'], DEFAULT_VXLAN.vni, 'vxlan-vni', 1, 0xffffff),
+    port: intFlag(flags['vxlan-port'], DEFAULT_VXLAN.port, 'vxlan-port', 1, 65535),
+  };
+  let source: NodeSource;
+  let sourceStats: (() => { lists: number; watches: number; gone: number; failures: number }) | undefined;
+  if (flags['nodes-file']) {
+    source = new FileNodeSource(flags['nodes-file'], { logger: log });
+  } else {
+    const kube = new KubeNodeSource(kubeClient(flags, io.env), { logger: log });
+    source = kube;
+    sourceStats = () => kube.stats;
+  }
+  const dataplane = await openDataplane(flags.dataplane ?? 'netlink', io, log);
+  const agent = new Agent({
+    nodeName,
+    mode,
+    source,
+    dataplane,
+    vxlan,
+    resyncMs: durationFlag(flags.resync, 2000, 'resync'),
+    metricsAddress: offOr(flags['metrics-address'], DEFAULT_METRICS_ADDRESS),
+    readyFile: offOr(flags['ready-file'], DEFAULT_READY_FILE),
+    ipamDataDir: flags['ipam-data-dir'] ?? DEFAULT_IPAM_DATA_DIR,
+    ...(sourceStats ? { sourceStats } : {}),
+    logger: log,
+  });
+  await agent.start();
+  await io.stopSignal;
+  await agent.stop();
+}
+
+async function openDataplane(kind: string, io: CliIo, log: Logger): Promise<Dataplane> {
+  if (kind === 'iproute2') return new Iproute2Dataplane();
+  if (kind !== 'netlink') throw new AgentError('INVALID_ARGUMENT', '--dataplane must be netlink or iproute2');
+  try {
+    if (io.netlinkDataplane) return await io.netlinkDataplane();
+    const [{ Netlink }, { NetlinkDataplane }] = await Promise.all([
+      import('@minicni/netlink'),
+      import('./netlink-dataplane.js'),
+    ]);
+    return new NetlinkDataplane(Netlink.open());
+  } catch (e) {
+    log('warn', 'netlink dataplane unavailable; using iproute2', { error: (e as Error).message });
+    return new Iproute2Dataplane();
+  }
+}
+
+function kubeClient(flags: Flags, env: NodeJS.ProcessEnv): KubeClient {
+  const creds = flags.server
+    ? flagCredentials({
+        server: flags.server,
+        ...(flags['token-file'] ? { tokenFile: flags['token-file'] } : {}),
+        ...(flags['ca-file'] ? { caFile: flags['ca-file'] } : {}),
+      })
+    : inClusterCredentials(env);
+  return new KubeClient(creds);
+}
+
+function nodeNameOf(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const name = flags['node-name'] ?? env.NODE_NAME;
+  if (!name) {
+    throw new AgentError(
+      'INVALID_ARGUMENT',
+      'no node name: pass --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)',
+    );
+  }
+  return name;
+}
+
+function parsePluginFlag(text: string): PluginBinary {
+  const eq = text.lastIndexOf('=');
+  const src = eq > 0 ? text.slice(0, eq) : text;
+  const name = eq > 0 ? text.slice(eq + 1) : (src.split('/').pop() ?? '');
+  if (!src || !name || name.includes('/')) {
+    throw new AgentError('INVALID_ARGUMENT', `--plugin "${text}" must be SRC or SRC=NAME`);
+  }
+  return { src, name };
+}
+
+function offOr(value: string | undefined, fallback: string): string | null {
+  if (value === 'off' || value === '') return null;
+  return value ?? fallback;
+}
+
+function intFlag(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new AgentError('INVALID_ARGUMENT', `--${name} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** `500ms`, `2s`, `1m` or a number of milliseconds. */
+export function durationFlag(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value);
+  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1) : NaN;
+  if (!(ms >= 100))
+    throw new AgentError('INVALID_ARGUMENT', `--${name} must be a duration of at least 100ms, e.g. 2s`);
+  return ms;
+}
+
+/** One JSON object per line on stderr: what log collectors on a node expect. */
+export function jsonLogger(write: (text: string) => void): Logger {
+  return (level, msg, fields) =>
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}

@@ -1,0 +1,104 @@
+import type { RangeUsage } from './ipam-usage.js';
+import type { ReconcileStatus } from './reconciler.js';
+
+export interface MetricsInput {
+  status: ReconcileStatus;
+  ready: boolean;
+  ipam: RangeUsage[];
+  source?: { lists: number; watches: number; gone: number; failures: number };
+  process: { rssBytes: number; cpuSeconds: number; startTimeSeconds: number };
+}
+
+type Sample = [labels: Record<string, string | number>, value: number];
+
+/** Renders the Prometheus text exposition format (version 0.0.4). */
+export function renderMetrics(m: MetricsInput): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${formatValue(value)}`);
+  };
+  const s = m.status;
+  const byKind = (kind: string) => new Set(s.paths.filter((p) => p.kind === kind).map((p) => p.node)).size;
+  metric('minicni_agent_ready', 'gauge', 'Whether the node is set up (routes programmed at least once).', [
+    [{}, m.ready ? 1 : 0],
+  ]);
+  metric('minicni_agent_self_known', 'gauge', 'Whether this node is in the node source with an InternalIP.', [
+    [{}, s.selfKnown ? 1 : 0],
+  ]);
+  metric('minicni_agent_peers', 'gauge', 'Peer nodes by the path their pod CIDRs take.', [
+    [{ path: 'host-gw' }, byKind('host-gw')],
+    [{ path: 'vxlan' }, byKind('vxlan')],
+    [{ path: 'unreachable' }, byKind('unreachable')],
+  ]);
+  metric('minicni_agent_routes', 'gauge', 'Routes to peer pod CIDRs the agent keeps.', [[{}, s.routes]]);
+  metric('minicni_agent_vxlan_device', 'gauge', 'Whether the vxlan device is wanted.', [
+    [{}, s.vxlan ? 1 : 0],
+  ]);
+  metric('minicni_agent_reconcile_passes_total', 'counter', 'Reconcile passes run.', [[{}, s.passes]]);
+  metric(
+    'minicni_agent_dataplane_changes_total',
+    'counter',
+    'Kernel changes applied (routes, neighbours, FDB, device).',
+    [[{}, s.opsApplied]],
+  );
+  metric(
+    'minicni_agent_dataplane_errors_total',
+    'counter',
+    'Kernel changes that failed (retried next pass).',
+    [[{}, s.opErrors]],
+  );
+  if (s.lastSyncMs !== undefined) {
+    metric(
+      'minicni_agent_last_sync_timestamp_seconds',
+      'gauge',
+      'When the kernel last matched the desired state.',
+      [[{}, s.lastSyncMs / 1000]],
+    );
+  }
+  if (m.source) {
+    metric('minicni_agent_node_lists_total', 'counter', 'Full node lists from the API server.', [
+      [{}, m.source.lists],
+    ]);
+    metric('minicni_agent_node_watches_total', 'counter', 'Node watches opened.', [[{}, m.source.watches]]);
+    metric('minicni_agent_node_watch_expired_total', 'counter', 'Watches ended by 410 Gone.', [
+      [{}, m.source.gone],
+    ]);
+    metric('minicni_agent_node_watch_failures_total', 'counter', 'Failed node list/watch attempts.', [
+      [{}, m.source.failures],
+    ]);
+  }
+  metric(
+    'minicni_ipam_allocated_addresses',
+    'gauge',
+    'Addresses reserved in each pod range (host-local-format store).',
+    m.ipam.map((u) => [{ network: u.network, range: u.range }, u.allocated]),
+  );
+  metric(
+    'minicni_ipam_capacity_addresses',
+    'gauge',
+    'Usable addresses in each pod range.',
+    m.ipam.map((u) => [{ network: u.network, range: u.range }, u.capacity]),
+  );
+  metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [
+    [{}, m.process.rssBytes],
+  ]);
+  metric('process_cpu_seconds_total', 'counter', 'User and system CPU time spent in seconds.', [
+    [{}, m.process.cpuSeconds],
+  ]);
+  metric('process_start_time_seconds', 'gauge', 'Start time of the process since the epoch in seconds.', [
+    [{}, m.process.startTimeSeconds],
+  ]);
+  return `${lines.join('\n')}\n`;
+}
+
+function labelText(labels: Record<string, string | number>): string {
+  const entries = Object.entries(labels);
+  if (!entries.length) return '';
+  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  return `{${entries.map(([k, v]) => `${k}="${esc(String(v))}"`).join(',')}}`;
+}
+
+function formatValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(3);
+}
