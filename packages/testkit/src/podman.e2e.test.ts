@@ -10,7 +10,10 @@ import { mountsUnder, pidsMentioning } from './mounts.js';
 
 const REFERENCE_PLUGINS = '/usr/lib/cni';
 
-/** A conflist of the Debian reference bridge + host-local + portmap, all state in `dir`. */
+/**
+ * A conflist of the Debian reference bridge + host-local, then portmap, bandwidth and tuning
+ * chained behind it (the chain minicni's own podman test uses), all state in `dir`.
+ */
 function referenceConflist(dir: string) {
   const third = randomInt(1, 250);
   const network = testName('net');
@@ -34,6 +37,14 @@ function referenceConflist(dir: string) {
         },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
+      {
+        type: 'bandwidth',
+        ingressRate: 100_000_000,
+        ingressBurst: 1_000_000,
+        egressRate: 100_000_000,
+        egressBurst: 1_000_000,
+      },
+      { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } },
     ],
   };
   return {
@@ -95,6 +106,13 @@ describe('podman fixture (reference plugins)', () => {
           expect(http.stdout, `${host}: ${http.stderr}`).toContain('minicni testkit');
         }
 
+        // bandwidth shaped the host side of each veth; tuning set the sysctl inside the container.
+        const qdiscs = await node.run('tc', ['qdisc', 'show']);
+        expect(qdiscs.match(/qdisc tbf/g)?.length ?? 0).toBeGreaterThanOrEqual(3);
+        expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'ifb')).toHaveLength(3);
+        const somaxconn = await podman.exec('a', ['cat', '/proc/sys/net/core/somaxconn']);
+        expect(somaxconn.stdout.trim()).toBe('512');
+
         const links = await node.ipJson<{ ifname: string }[]>('link', 'show', 'type', 'veth');
         expect(links).toHaveLength(3);
         expect(readdirSync(join(net.dataDir, net.network)).filter((f) => f.startsWith('10.'))).toHaveLength(
@@ -105,6 +123,8 @@ describe('podman fixture (reference plugins)', () => {
       // The fixture is disposed: CNI DEL ran for every container and nothing of it is left.
       const vethsAfter = await node.ipJson<unknown[]>('link', 'show', 'type', 'veth');
       expect(vethsAfter).toHaveLength(0);
+      // bandwidth's ifb devices went with DEL too.
+      expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'ifb')).toHaveLength(0);
       expect(readdirSync(join(net.dataDir, net.network)).filter((f) => f.startsWith('10.'))).toHaveLength(0);
       expect(existsSync(fixtureDir)).toBe(false);
       expect(mountsUnder(fixtureDir)).toEqual([]);
