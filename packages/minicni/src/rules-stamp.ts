@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir } from './sea-addon.js';
+import type { NodeRulesSpec } from './node-rules.js';
+
+export const DEFAULT_STAMP_DIR = '/run/minicni/rules';
+
+/**
+ * Remembers that a network's node rules were ensured in this node netns, so ADD spawns nothing
+ * for them after the first pod. The key holds the netns inode, the bridge's MAC (random per
+ * creation, so a new netns that reuses an inode never matches) and a hash of the rules. /run is
+ * emptied on reboot, and the agent re-ensures the rules periodically in case someone flushed them.
+ */
+export function rulesStampPath(spec: NodeRulesSpec, bridgeMac: string, dir = DEFAULT_STAMP_DIR): string {
+  const netns = statSync('/proc/self/ns/net').ino;
+  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  return join(dir, `${netns}-${bridgeMac.replace(/:/g, '')}-${hash}`);
+}
+
+export function hasStamp(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function writeStamp(path: string, dir = DEFAULT_STAMP_DIR): void {
+  ensurePrivateDir(dir);
+  writeFileSync(path, '');
+}
