@@ -159,7 +159,9 @@ export class Containerd implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
-    writeFileSync(join(this.dir, 'config.toml'), containerdConfig(this.dir, this.#opts));
+    for (const sub of ['root', 'state', 'runc', 'opt']) mkdirSync(join(this.dir, sub));
+    const cniBinDir = binDir(this.dir, this.#opts.cniBinDir);
+    writeFileSync(join(this.dir, 'config.toml'), containerdConfig(this.dir, this.#opts, cniBinDir));
     const logFd = openSync(join(this.dir, 'containerd.log'), 'a');
     const started = Date.now();
     const child = spawn(
@@ -379,10 +381,10 @@ function tail(text: string, lines = 30): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
-function containerdConfig(dir: string, opts: ContainerdOptions): string {
+/** The config file's text; pure, so a unit test can read what containerd will be told. */
+export function containerdConfig(dir: string, opts: ContainerdOptions, cniBinDir: string): string {
   const q = (s: string) => JSON.stringify(s);
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  for (const sub of ['root', 'state', 'runc', 'opt']) mkdirSync(join(dir, sub), { recursive: true });
   return [
     // containerd 1.6 reads config version 2 (version 3 arrived with 2.0).
     'version = 2',
@@ -417,7 +419,7 @@ function containerdConfig(dir: string, opts: ContainerdOptions): string {
     `          Root = ${q(join(dir, 'runc'))}`,
     '          SystemdCgroup = false',
     `    [${cri}.cni]`,
-    `      bin_dir = ${q(binDir(dir, opts.cniBinDir))}`,
+    `      bin_dir = ${q(cniBinDir)}`,
     `      conf_dir = ${q(opts.cniConfDir)}`,
     '      max_conf_num = 1',
     '',
