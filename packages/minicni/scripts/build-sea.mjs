@@ -54,11 +54,16 @@ const seaConfig = {
   assets: { 'netlink.node': addon },
 };
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
-const prep = spawnSync(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
+const prep = spawnSync(nodeBin, ['--experimental-sea-config', join(work, 'sea-config.json')], {
+  encoding: 'utf8',
+});
 if (prep.status !== 0) throw new Error(`building the SEA blob failed:\n${prep.stderr}`);
 // child_process and sea are not yet "verified" for snapshots: both are only used at run time.
-const unexpected = prep.stderr.split('\n').filter((l) => /Warning/.test(l) && !/node:child_process|node:sea|ExperimentalWarning/.test(l));
-if (unexpected.length) throw new Error(`unexpected warnings while building the snapshot:\n${unexpected.join('\n')}`);
+const unexpected = prep.stderr
+  .split('\n')
+  .filter((l) => /Warning/.test(l) && !/node:child_process|node:sea|ExperimentalWarning/.test(l));
+if (unexpected.length)
+  throw new Error(`unexpected warnings while building the snapshot:\n${unexpected.join('\n')}`);
 
 // Write next to the target and rename, so replacing a running binary never hits ETXTBSY.
 const tmp = join(out, `.minicni.${process.pid}`);

@@ -1,26 +1,20 @@
 import { CniError, ErrorCode, type AddContext, type HandlerResult, type Route } from '@minicni/spec';
-import { writeFileSync } from 'node:fs';
 import { formatSubnet, parseCidr } from '@minicni/ipam';
 import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { hostVethName } from './host-veth.js';
-import { ensureNodeRules, type RulesExec } from './node-rules.js';
+import { ensureNodeRules } from './node-rules.js';
+import type { NodeEnv } from './node-env.js';
 import { hasStamp, rulesStampPath, writeStamp } from './rules-stamp.js';
 import { asCniError } from './errors.js';
 import { openPodIpam, type PodAddresses } from './pod-ipam.js';
-
-export interface AddDeps {
-  rulesExec: RulesExec;
-  /** Where "rules ensured" stamps live (default /run/minicni/rules). */
-  stampDir?: string;
-}
 
 /**
  * ADD: reserve addresses, ensure the bridge (with the gateway addresses), put a veth into the pod
  * netns with its addresses and routes, ensure the node's rules once per network. Any failure after
  * the reservation undoes what this call did before the error leaves.
  */
-export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult> {
+export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult> {
   const cfg = parseBridgeConfig(ctx.config);
   const mac = ctx.config.runtimeConfig?.mac ?? ctx.args.mac ?? cfg.mac;
   if (mac !== undefined) checkMac(mac, 'the requested MAC (runtimeConfig.mac or CNI_ARGS MAC=)');
@@ -28,7 +22,7 @@ export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult
   let veth: PodVeth | undefined;
   let addrs: PodAddresses | undefined;
   try {
-    using host = Netlink.open();
+    using host = node.openHost();
     await checkIfnameFree(ctx.netns, ctx.ifname);
     addrs = await ipam.allocate();
     if (!addrs.ips.length)
@@ -42,7 +36,8 @@ export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult
           noDad: ip.family === 6,
         });
       }
-      enableForwarding(families);
+      if (families.has(4)) node.setSysctl('net/ipv4/ip_forward', 1);
+      if (families.has(6)) node.setSysctl('net/ipv6/conf/all/forwarding', 1);
     }
     veth = await setupPodVeth({
       host,
@@ -62,14 +57,14 @@ export async function add(ctx: AddContext, deps: AddDeps): Promise<HandlerResult
       ...(cfg.clusterCidrs ? { noMasqCidrs: cfg.clusterCidrs } : {}),
       masquerade: cfg.ipMasq,
     };
-    const stamp = rulesStampPath(rules, bridge.mac ?? '', deps.stampDir);
+    const stamp = rulesStampPath(rules, bridge.mac ?? '', node);
     if (!hasStamp(stamp)) {
-      await ensureNodeRules(rules, deps.rulesExec);
-      writeStamp(stamp, deps.stampDir);
+      await ensureNodeRules(rules, node.rulesExec);
+      writeStamp(stamp, node.stampDir);
     }
     return result(ctx, cfg, bridge, veth, addrs);
   } catch (err) {
-    await undo(ctx, veth, addrs?.fresh ? ipam : undefined);
+    await undo(ctx, node, veth, addrs?.fresh ? ipam : undefined);
     throw asCniError(err);
   } finally {
     await ipam.close();
@@ -111,12 +106,6 @@ function podRoutes(cfg: BridgeConfig, addrs: PodAddresses): { dst: string; gatew
   });
 }
 
-function enableForwarding(families: Set<4 | 6>): void {
-  // The plugin runs in the node's netns: the sysctls written here are that netns's own.
-  if (families.has(4)) writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-  if (families.has(6)) writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
-}
-
 function result(
   ctx: AddContext,
   cfg: BridgeConfig,
@@ -144,12 +133,13 @@ function result(
 
 async function undo(
   ctx: AddContext,
+  node: NodeEnv,
   veth: PodVeth | undefined,
   ipam: { release(): Promise<void> } | undefined,
 ) {
   if (veth) {
     try {
-      using host = Netlink.open();
+      using host = node.openHost();
       await host.links.delete(veth.host.name);
     } catch {
       // The error that made us undo is the one worth reporting.

@@ -2,6 +2,7 @@ import { CniError, ErrorCode, type CheckContext, type Result } from '@minicni/sp
 import { Netlink } from '@minicni/netlink';
 import { canonicalIp, formatSubnet, parseCidr } from '@minicni/ipam';
 import { parseBridgeConfig } from './config.js';
+import type { NodeEnv } from './node-env.js';
 import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
 import { openPodIpam } from './pod-ipam.js';
@@ -13,7 +14,7 @@ export const CHECK_MISMATCH = 100;
  * CHECK: the pod interface, its addresses and routes, the host veth on the bridge, and the IPAM
  * reservation must all still be what prevResult says.
  */
-export async function check(ctx: CheckContext): Promise<void> {
+export async function check(ctx: CheckContext, node: NodeEnv): Promise<void> {
   const cfg = parseBridgeConfig(ctx.config);
   const prev = ctx.config.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'CHECK needs prevResult in the config');
@@ -35,7 +36,7 @@ export async function check(ctx: CheckContext): Promise<void> {
       if (!have.has(canonical(ip.address))) throw mismatch(`${ctx.ifname} lacks address ${ip.address}`);
     await checkRoutes(pod, prev);
 
-    using host = Netlink.open();
+    using host = node.openHost();
     const bridge = await host.links.find(cfg.bridge);
     if (!bridge || bridge.kind !== 'bridge') throw mismatch(`bridge ${cfg.bridge} is missing`);
     const hostName = hostVethName(ctx.containerId, ctx.ifname);

@@ -1,6 +1,7 @@
 import type { DelContext } from '@minicni/spec';
-import { Netlink, NetlinkError, teardownPodVeth } from '@minicni/netlink';
+import { NetlinkError, teardownPodVeth } from '@minicni/netlink';
 import { parseBridgeConfig } from './config.js';
+import type { NodeEnv } from './node-env.js';
 import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
 import { openPodIpam } from './pod-ipam.js';
@@ -10,7 +11,7 @@ import { openPodIpam } from './pod-ipam.js';
  * veth is already gone; a second DEL finds nothing to do and succeeds. Node rules are per network
  * and stay (the uninstall command removes them).
  */
-export async function del(ctx: DelContext): Promise<void> {
+export async function del(ctx: DelContext, node: NodeEnv): Promise<void> {
   const cfg = parseBridgeConfig(ctx.config);
   const errors: unknown[] = [];
   try {
@@ -20,7 +21,7 @@ export async function del(ctx: DelContext): Promise<void> {
   }
   try {
     // The pod netns may be gone while a process still holds it: the host end then survives.
-    using host = Netlink.open();
+    using host = node.openHost();
     await host.links.delete(hostVethName(ctx.containerId, ctx.ifname));
   } catch (err) {
     if (!(err instanceof NetlinkError && err.code === 'ENODEV')) errors.push(err);

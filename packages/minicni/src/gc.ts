@@ -1,7 +1,7 @@
 import { delegateGc, type GcContext } from '@minicni/spec';
 import { openIpam } from '@minicni/ipam';
-import { Netlink } from '@minicni/netlink';
 import { parseBridgeConfig } from './config.js';
+import type { NodeEnv } from './node-env.js';
 import { asCniError } from './errors.js';
 import { HOST_VETH_PATTERN, hostVethName } from './host-veth.js';
 
@@ -10,7 +10,10 @@ import { HOST_VETH_PATTERN, hostVethName } from './host-veth.js';
  * host-side veths on this network's bridge that belong to no valid attachment (left behind when a
  * pod netns outlived its DEL, or an ADD was killed half-way).
  */
-export async function gc(ctx: GcContext): Promise<{ released: string[]; vethsRemoved: string[] }> {
+export async function gc(
+  ctx: GcContext,
+  node: NodeEnv,
+): Promise<{ released: string[]; vethsRemoved: string[] }> {
   const cfg = parseBridgeConfig(ctx.config);
   const valid = ctx.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
   let released: string[] = [];
@@ -27,7 +30,7 @@ export async function gc(ctx: GcContext): Promise<{ released: string[]; vethsRem
     }
     const keep = new Set(valid.map((a) => hostVethName(a.containerId, a.ifname)));
     const vethsRemoved: string[] = [];
-    using host = Netlink.open();
+    using host = node.openHost();
     const bridge = await host.links.find(cfg.bridge);
     if (bridge) {
       for (const link of await host.links.list()) {

@@ -1,5 +1,6 @@
 // minicni: the bridge plugin as a library (to embed it, test it, or build another binary from it).
-export { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginDeps } from './plugin.js';
+export { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginOptions } from './plugin.js';
+export { nodeEnv, type NodeEnv, type NodeEnvOptions } from './node-env.js';
 export { parseBridgeConfig, DEFAULTS, type BridgeConfig, type IpamChoice } from './config.js';
 export {
   ensureNodeRules,

@@ -4,7 +4,8 @@ import * as sea from 'node:sea';
 import { startupSnapshot } from 'node:v8';
 import { runPlugin } from '@minicni/spec';
 import { setAddonPath } from '@minicni/netlink';
-import { bridgePlugin, spawnRulesTool, SUPPORTED_VERSIONS } from './plugin.js';
+import { bridgePlugin, SUPPORTED_VERSIONS } from './plugin.js';
+import { nodeEnv } from './node-env.js';
 import { removeNodeRules } from './node-rules.js';
 import { extractSeaAddon } from './sea-addon.js';
 
@@ -21,7 +22,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (sub === 'uninstall') {
     const i = rest.indexOf('--network');
-    await removeNodeRules(spawnRulesTool, i >= 0 ? rest[i + 1] : undefined);
+    await removeNodeRules(nodeEnv().rulesExec, i >= 0 ? rest[i + 1] : undefined);
     process.stdout.write('minicni: node rules removed\n');
     return;
   }

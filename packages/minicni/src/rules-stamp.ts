@@ -12,10 +12,14 @@ export const DEFAULT_STAMP_DIR = '/run/minicni/rules';
  * creation, so a new netns that reuses an inode never matches) and a hash of the rules. /run is
  * emptied on reboot, and the agent re-ensures the rules periodically in case someone flushed them.
  */
-export function rulesStampPath(spec: NodeRulesSpec, bridgeMac: string, dir = DEFAULT_STAMP_DIR): string {
-  const netns = statSync('/proc/self/ns/net').ino;
+export function rulesStampPath(
+  spec: NodeRulesSpec,
+  bridgeMac: string,
+  node: { netns: string | undefined; stampDir: string },
+): string {
+  const netns = statSync(node.netns ?? '/proc/self/ns/net').ino;
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  return join(dir, `${netns}-${bridgeMac.replace(/:/g, '')}-${hash}`);
+  return join(node.stampDir, `${netns}-${bridgeMac.replace(/:/g, '')}-${hash}`);
 }
 
 export function hasStamp(path: string): boolean {
@@ -27,7 +31,7 @@ export function hasStamp(path: string): boolean {
   }
 }
 
-export function writeStamp(path: string, dir = DEFAULT_STAMP_DIR): void {
+export function writeStamp(path: string, dir: string): void {
   ensurePrivateDir(dir);
   writeFileSync(path, '');
 }

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Netlink, sysctl } from '@minicni/netlink';
+import type { RulesExec } from './node-rules.js';
+
+/**
+ * Where the plugin acts as "the node": its own netns when run by a runtime, or a given netns
+ * (tests, tools, an agent embedding the plugin). Everything that touches the node goes through
+ * here, so no code path can reach the caller's netns by accident.
+ */
+export interface NodeEnv {
+  /** Path of the node netns; undefined = this process's own. */
+  readonly netns: string | undefined;
+  openHost(): Netlink;
+  setSysctl(key: string, value: number): void;
+  rulesExec: RulesExec;
+  /** Where "rules ensured" stamps live. */
+  readonly stampDir: string;
+}
+
+export interface NodeEnvOptions {
+  netns?: string;
+  rulesExec?: RulesExec;
+  stampDir?: string;
+}
+
+export function nodeEnv(opts: NodeEnvOptions = {}): NodeEnv {
+  const { netns } = opts;
+  return {
+    netns,
+    openHost: () => Netlink.open(netns ? { netns } : {}),
+    setSysctl: (key, value) => {
+      // Our own netns: a plain write, no addon call needed.
+      if (netns) sysctl.write(netns, key, value);
+      else writeFileSync(`/proc/sys/${key}`, `${value}\n`);
+    },
+    rulesExec: opts.rulesExec ?? (netns ? prefixed(['nsenter', `--net=${netns}`, '--']) : prefixed([])),
+    stampDir: opts.stampDir ?? '/run/minicni/rules',
+  };
+}
+
+function prefixed(prefix: readonly string[]): RulesExec {
+  return (file, args, stdin) =>
+    new Promise((resolve) => {
+      const [cmd, ...rest] = [...prefix, file, ...args] as [string, ...string[]];
+      const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', (err) => resolve({ code: 127, stdout, stderr: `${file}: ${err.message}` }));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.on('error', () => {});
+      child.stdin.end(stdin ?? '');
+    });
+}
