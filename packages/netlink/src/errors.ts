@@ -1,6 +1,6 @@
-import { constants } from 'node:os';
+import { errnos } from './builtins.js';
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const errnoNames = new Map<number, string>(Object.entries(errnos).map(([name, n]) => [n, name]));
 
 /** The errno name (`EEXIST`) for a number, or `E<n>` for one Node does not know. */
 export function errnoName(errno: number): string {
@@ -52,7 +52,7 @@ export function fromSyscallError(operation: string, err: unknown): NetlinkError 
   if (err instanceof NetlinkError) return err;
   const e = err as { errno?: unknown; syscall?: unknown };
   // Node's fs errors carry negative errno values, the addon's positive ones.
-  const errno = typeof e?.errno === 'number' ? Math.abs(e.errno) : constants.errno.EIO;
+  const errno = typeof e?.errno === 'number' ? Math.abs(e.errno) : errnos.EIO;
   const syscall = typeof e?.syscall === 'string' ? e.syscall : undefined;
   return new NetlinkError({
     operation,

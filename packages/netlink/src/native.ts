@@ -1,8 +1,8 @@
 // The only module that loads the native addon (eslint enforces it). Everything else receives a
 // `NativeAddon` so that logic can be tested with a fake and the addon stays a thin syscall layer.
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fs } from './builtins.js';
 import { NetlinkAddonError } from './errors.js';
 
 /** The syscalls the addon offers. Every failure throws an Error with `errno`, `code` and `syscall`. */
@@ -44,14 +44,19 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   if (override) return override;
   const fromEnv = env[ADDON_ENV];
   if (fromEnv) return fromEnv;
-  const here = dirname(fileURLToPath(import.meta.url));
+  // A CommonJS bundle has no import.meta.url: there the path must come from the env or setAddonPath.
+  const url: unknown = import.meta.url;
+  if (typeof url !== 'string') {
+    throw new NetlinkAddonError(`cannot locate the netlink addon: set ${ADDON_ENV} or call setAddonPath()`);
+  }
+  const here = dirname(fileURLToPath(url));
   // dist/ of the built package; native/build/Release/ or dist/ seen from src/ in a checkout.
   const candidates = [
     join(here, ADDON_FILE),
     join(here, '..', 'native', 'build', 'Release', ADDON_FILE),
     join(here, '..', 'dist', ADDON_FILE),
   ];
-  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+  return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
 }
 
 /** Loads the addon once, on first use (importing the package never touches it). */

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
 import type { Link } from './codec/link.js';
 import { parseCidr } from './codec/ip.js';
+import { errnos } from './builtins.js';
 import { NetlinkError } from './errors.js';
 import { checkIfname, type LinkRef } from './names.js';
 import { Netlink } from './netlink.js';
@@ -45,10 +44,7 @@ export interface PodVeth {
  */
 export async function setupPodVeth(opts: PodVethOptions): Promise<PodVeth> {
   checkIfname(opts.ifname);
-  const hostIfname = checkIfname(
-    opts.hostIfname ?? `veth${randomBytes(4).toString('hex')}`,
-    'host interface name',
-  );
+  const hostIfname = checkIfname(opts.hostIfname ?? randomVethName(), 'host interface name');
   const addresses = (opts.addresses ?? []).map((a) => ({ text: a, parsed: parseCidr(a) }));
   const { host } = opts;
   using pod = Netlink.open({ netns: opts.podNetns, ...(opts.addon ? { addon: opts.addon } : {}) });
@@ -83,6 +79,15 @@ export async function setupPodVeth(opts: PodVethOptions): Promise<PodVeth> {
     await host.links.delete(hostIfname).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * `veth` + 8 hex digits, like the reference plugins' names. Math.random is enough to avoid
+ * collisions (a clash fails with EEXIST, never silently) and spares loading node:crypto at startup.
+ */
+function randomVethName(): string {
+  const n = Math.floor(Math.random() * 0x100000000);
+  return `veth${n.toString(16).padStart(8, '0')}`;
 }
 
 function disableDad(netns: string, ifname: string, addon: NativeAddon | undefined): void {
@@ -131,5 +136,5 @@ export async function teardownPodVeth(opts: TeardownOptions): Promise<boolean> {
 
 /** ENOENT: the netns file is gone; EINVAL: it is no longer a netns mount (an unmounted leftover). */
 function isGoneNetns(errno: number): boolean {
-  return errno === constants.errno.ENOENT || errno === constants.errno.EINVAL;
+  return errno === errnos.ENOENT || errno === errnos.EINVAL;
 }

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsConstants, readSync, writeSync } from 'node:fs';
+import { fs } from './builtins.js';
 import { fromSyscallError, NetlinkInputError } from './errors.js';
 import { nativeAddon, type NativeAddon } from './native.js';
 
@@ -25,12 +25,12 @@ export const sysctl = {
   /** The value, trimmed (`'1'`). */
   read(netns: string, key: string, addon: NativeAddon = nativeAddon()): string {
     const path = sysctlPath(key);
-    const fd = openIn(addon, netns, path, fsConstants.O_RDONLY, `sysctl read ${key} in ${netns}`);
+    const fd = openIn(addon, netns, path, fs.constants.O_RDONLY, `sysctl read ${key} in ${netns}`);
     try {
       const buf = Buffer.alloc(4096);
       let len = 0;
       for (;;) {
-        const n = readSync(fd, buf, len, buf.length - len, null);
+        const n = fs.readSync(fd, buf, len, buf.length - len, null);
         len += n;
         if (n === 0 || len >= buf.length) break;
       }
@@ -38,20 +38,20 @@ export const sysctl = {
     } catch (err) {
       throw fromSyscallError(`sysctl read ${key} in ${netns}`, err);
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
   },
 
   write(netns: string, key: string, value: string | number, addon: NativeAddon = nativeAddon()): void {
     const path = sysctlPath(key);
     const op = `sysctl write ${key}=${value} in ${netns}`;
-    const fd = openIn(addon, netns, path, fsConstants.O_WRONLY, op);
+    const fd = openIn(addon, netns, path, fs.constants.O_WRONLY, op);
     try {
-      writeSync(fd, `${value}\n`);
+      fs.writeSync(fd, `${value}\n`);
     } catch (err) {
       throw fromSyscallError(op, err);
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
   },
 };

@@ -1,5 +1,3 @@
-import { closeSync, openSync } from 'node:fs';
-import { constants } from 'node:os';
 import {
   be16Attr,
   bytesAttr,
@@ -12,6 +10,7 @@ import {
 import * as C from '../codec/constants.js';
 import { parseIp, parseMac } from '../codec/ip.js';
 import { decodeLink, encodeIfInfoMsg, vethPeerAttr, type IfInfoMsg, type Link } from '../codec/link.js';
+import { errnos, fs } from '../builtins.js';
 import { NetlinkError, fromSyscallError } from '../errors.js';
 import { checkIfname, checkLinkRef, checkUint, type LinkRef } from '../names.js';
 import type { NetlinkSocket } from '../socket.js';
@@ -76,7 +75,7 @@ export class Links {
     if (!reply)
       throw new NetlinkError({
         operation: `link get ${ref}`,
-        errno: constants.errno.ENODEV,
+        errno: errnos.ENODEV,
         extAck: 'no link in the reply',
       });
     return decodeLink(reply);
@@ -206,7 +205,7 @@ export class Links {
     if (link.kind !== 'bridge') {
       throw new NetlinkError({
         operation: `ensure bridge ${opts.name}`,
-        errno: constants.errno.EEXIST,
+        errno: errnos.EEXIST,
         extAck: `a link named ${opts.name} exists and is a ${link.kind ?? 'device'} of no kind "bridge"`,
       });
     }
@@ -266,13 +265,13 @@ export function withNetnsFd<T>(
   if (path === undefined) return fn(undefined);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = fs.openSync(path, 'r');
   } catch (err) {
     throw fromSyscallError(`${operation}: open netns`, err);
   }
   try {
     return fn(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }

@@ -1,0 +1,1 @@
+// The baseline of bench/startup.mjs: a node process that does nothing.

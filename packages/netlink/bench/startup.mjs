@@ -1,0 +1,39 @@
+// What loading @minicni/netlink and opening a handle adds to a bare `node` start: spawns
+// `node startup-bare.mjs` and `node startup-open.mjs` alternately (BENCH_SPAWNS each, default 25)
+// and prints both medians and their difference.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 25);
+const here = dirname(fileURLToPath(import.meta.url));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function time(script) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [join(here, script)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${script} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+time('startup-bare.mjs');
+time('startup-open.mjs');
+const bare = [];
+const open = [];
+for (let i = 0; i < SPAWNS; i++) {
+  bare.push(time('startup-bare.mjs'));
+  open.push(time('startup-open.mjs'));
+}
+const b = median(bare);
+const o = median(open);
+process.stdout.write(
+  [
+    `startup (${SPAWNS} spawns each, medians): bare node ${b.toFixed(1)} ms, node + import + Netlink.open() ${o.toFixed(1)} ms`,
+    `added by loading the package and opening a handle: ${(o - b).toFixed(1)} ms (target <= 5 ms)`,
+    '',
+  ].join('\n'),
+);
