@@ -206,7 +206,11 @@ export function podmanFixture(opts: PodmanOptions): Promise<Podman> {
   return Podman.create(opts);
 }
 
-function containersConf(dir: string, opts: PodmanOptions): string {
+/** containers.conf text; pure, so a unit test can read what podman will be told. */
+export function containersConf(
+  dir: string,
+  opts: Pick<PodmanOptions, 'cniPluginDirs' | 'networkConfigDir'>,
+): string {
   return [
     '[containers]',
     // Without explicit limits podman fails on setrlimit here (no CAP_SYS_RESOURCE, nofile 20000).
@@ -231,7 +235,7 @@ function containersConf(dir: string, opts: PodmanOptions): string {
   ].join('\n');
 }
 
-function storageConf(dir: string): string {
+export function storageConf(dir: string): string {
   return [
     '[storage]',
     'driver = "overlay"',
