@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const crossPackageImports = {
@@ -29,6 +30,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
+      globals: globals.node,
       parserOptions: {
         projectService: { allowDefaultProject: ['*.js'] },
         tsconfigRootDir: import.meta.dirname,

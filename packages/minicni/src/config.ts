@@ -128,7 +128,7 @@ function optionalStrings(raw: Record<string, unknown>, key: string): string[] | 
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
     throw invalid(`"${key}" must be a CIDR string or a list of them`);
   }
-  return list as string[];
+  return list;
 }
 
 export function checkIfname(field: string, name: string): void {
