@@ -111,6 +111,10 @@ export class Containerd implements AsyncDisposable {
       // Where sandboxes go when their config names no cgroup parent (the CRI namespace).
       ...cgroupDirs(CRI_NAMESPACE),
       '/run/containerd/s',
+      // `ctr run` (no CRI runtime options) uses runc's default root and a fifo dir here.
+      `/run/containerd/runc/${CRI_NAMESPACE}`,
+      '/run/containerd/runc',
+      '/run/containerd/fifo',
       '/run/containerd',
       '/var/lib/cni/results',
       '/var/lib/cni',
