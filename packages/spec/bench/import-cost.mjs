@@ -1,4 +1,3 @@
-/* global process, console */
 // Import cost of @minicni/spec: `node -e "import('@minicni/spec')"` against a bare `node -e 0`,
 // the cases interleaved so machine noise hits all alike; medians of RUNS spawns each.
 // Wall time is what a runtime waits; CPU time (user+sys of the child, from bash's `time`) is

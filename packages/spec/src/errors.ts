@@ -46,8 +46,13 @@ export class CniError extends Error {
     return this.message;
   }
 
-  toJSON(cniVersion: string): CniErrorJson {
-    const out: CniErrorJson = { cniVersion, code: this.code, msg: this.message };
+  /**
+   * The error object in the given version. `JSON.stringify` calls this with a property key,
+   * so anything that is not an `x.y.z` version falls back to the newest spec version.
+   */
+  toJSON(cniVersion?: string): CniErrorJson {
+    const v = cniVersion !== undefined && /^\d+\.\d+\.\d+$/.test(cniVersion) ? cniVersion : '1.1.0';
+    const out: CniErrorJson = { cniVersion: v, code: this.code, msg: this.message };
     if (this.details !== undefined) out.details = this.details;
     return out;
   }
