@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import {
-  link,
-  lstat,
-  mkdir,
-  readFile,
-  readdir,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+  closeSync,
+  ftruncateSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { IpamError } from './errors.js';
 import { decodeOwner, encodeOwner } from './file-format.js';
@@ -47,11 +50,15 @@ const CURSOR_PREFIX = 'last_reserved_ip.';
  * `containerID\r\nifname`, `last_reserved_ip.<N>`, `lock`. The atomic primitive is link(2) of a
  * fully written temp file onto the address name: it fails with EEXIST like host-local's O_EXCL
  * create, but the name never exists without its content, so a crash leaves no ownerless file.
- * minicni's own bookkeeping lives in `<network>/.minicni/` (owner index, temp files, release log).
+ * minicni's own bookkeeping lives in `<network>/.minicni/`: `owners/<key>/<ip>` is a second hard
+ * link to the address file (the owner index: same inode = same reservation), `tmp/` holds temp
+ * files, `released/<ip>` release times when a reuse cooldown is on.
+ *
+ * File calls are synchronous on purpose: each is one syscall on a small local file, cheaper
+ * than a thread-pool round trip, and a plugin process has nothing else to do meanwhile.
  */
 export class FileStore implements Store {
   readonly dir: string;
-  private readonly meta: string;
   private readonly tmpDir: string;
   private readonly ownersDir: string;
   private readonly releasedDir: string;
@@ -60,33 +67,32 @@ export class FileStore implements Store {
   private readonly graceMs: number;
   private readonly now: () => number;
   private readonly mutex = new Mutex();
-  private readyP: Promise<void> | undefined;
+  private isReady = false;
   private seq = 0;
   private readonly tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
 
   constructor(opts: FileStoreOptions) {
     this.dir = networkDir(opts.dataDir ?? DEFAULT_DATA_DIR, opts.network);
-    this.meta = join(this.dir, '.minicni');
-    this.tmpDir = join(this.meta, 'tmp');
-    this.ownersDir = join(this.meta, 'owners');
-    this.releasedDir = join(this.meta, 'released');
+    const meta = join(this.dir, '.minicni');
+    this.tmpDir = join(meta, 'tmp');
+    this.ownersDir = join(meta, 'owners');
+    this.releasedDir = join(meta, 'released');
     this.lock = opts.lock;
     this.recordReleases = opts.recordReleases ?? false;
     this.graceMs = opts.graceMs ?? 60_000;
     this.now = opts.now ?? Date.now;
   }
 
-  private ready(): Promise<void> {
-    this.readyP ??= (async () => {
-      try {
-        await mkdir(this.tmpDir, { recursive: true, mode: 0o755 });
-        await mkdir(this.ownersDir, { recursive: true, mode: 0o755 });
-        if (this.recordReleases) await mkdir(this.releasedDir, { recursive: true, mode: 0o755 });
-      } catch (cause) {
-        throw io(`cannot create ${this.dir}`, cause);
-      }
-    })();
-    return this.readyP;
+  private ready(): void {
+    if (this.isReady) return;
+    try {
+      mkdirSync(this.tmpDir, { recursive: true, mode: 0o755 });
+      mkdirSync(this.ownersDir, { recursive: true, mode: 0o755 });
+      if (this.recordReleases) mkdirSync(this.releasedDir, { recursive: true, mode: 0o755 });
+    } catch (cause) {
+      throw io(`cannot create ${this.dir}`, cause);
+    }
+    this.isReady = true;
   }
 
   private tmpPath(kind: string): string {
@@ -98,39 +104,48 @@ export class FileStore implements Store {
   }
 
   async reserve(req: ReserveRequest): Promise<boolean> {
-    await this.ready();
-    const target = this.ipPath(req.ip);
-    if (await exists(target)) return false;
+    this.ready();
+    const ip = canonicalIp(req.ip);
+    const target = join(this.dir, ip);
+    if (exists(target)) return false;
     const indexDir = join(this.ownersDir, ownerKey(req.owner));
-    const indexEntry = join(indexDir, req.ip);
+    const indexEntry = join(indexDir, ip);
     const tmp = this.tmpPath('new');
     let taken = false;
+    let indexed = false;
     try {
+      writeFileSync(tmp, encodeOwner(req.owner), { mode: 0o644 });
       // Index entry first: the index is then always a superset of what an owner holds, and a
-      // crash between the two steps leaves only a stale entry that readers verify away.
-      await mkdir(indexDir, { recursive: true });
-      await writeFile(indexEntry, '');
-      await writeFile(tmp, encodeOwner(req.owner), { mode: 0o644 });
+      // crash between the two links leaves only a stale entry that readers verify away.
+      mkdirSync(indexDir, { recursive: true });
       try {
-        await link(tmp, target);
+        linkSync(tmp, indexEntry);
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') throw e;
+        unlinkSync(indexEntry); // stale, from a crash: replace it
+        linkSync(tmp, indexEntry);
+      }
+      indexed = true;
+      try {
+        linkSync(tmp, target);
         taken = true;
       } catch (e) {
         if (errno(e) !== 'EEXIST') throw e;
       }
     } catch (cause) {
-      throw io(`cannot reserve ${req.ip} in ${this.dir}`, cause);
+      throw io(`cannot reserve ${ip} in ${this.dir}`, cause);
     } finally {
-      await unlink(tmp).catch(() => undefined);
-      if (!taken) await unlink(indexEntry).catch(() => undefined);
+      quietly(() => unlinkSync(tmp));
+      if (!taken && indexed) quietly(() => unlinkSync(indexEntry));
     }
-    if (taken && this.recordReleases) await unlink(join(this.releasedDir, req.ip)).catch(() => undefined);
+    if (this.recordReleases) quietly(() => unlinkSync(join(this.releasedDir, ip)));
     return taken;
   }
 
   /** Reads an address file: undefined when absent, `{owner: undefined}` when held without an owner. */
-  private async holder(path: string): Promise<{ owner: Owner | undefined } | undefined> {
+  private holder(path: string): { owner: Owner | undefined } | undefined {
     try {
-      return { owner: decodeOwner(await readFile(path, 'utf8')) };
+      return { owner: decodeOwner(readFileSync(path, 'utf8')) };
     } catch (e) {
       if (errno(e) === 'ENOENT') return undefined;
       throw io(`cannot read ${path}`, e);
@@ -138,8 +153,8 @@ export class FileStore implements Store {
   }
 
   async release(ip: string, owner: Owner): Promise<boolean> {
-    await this.ready();
-    return this.releaseIf(ip, (o) => o !== undefined && ownerMatches(o, owner), owner);
+    this.ready();
+    return this.releaseIf(canonicalIp(ip), (o) => o !== undefined && ownerMatches(o, owner));
   }
 
   /**
@@ -147,32 +162,27 @@ export class FileStore implements Store {
    * renamed away (atomic), then checked again: a file another writer put there between our
    * read and the rename is linked back, never deleted.
    */
-  private async releaseIf(
-    ip: string,
-    check: (o: Owner | undefined) => boolean,
-    owner?: Owner,
-  ): Promise<boolean> {
-    const path = this.ipPath(ip);
-    const before = await this.holder(path);
+  private releaseIf(ip: string, check: (o: Owner | undefined) => boolean): boolean {
+    const path = join(this.dir, ip);
+    const before = this.holder(path);
     if (!before || !check(before.owner)) return false;
     const moved = this.tmpPath('rel');
     try {
-      await rename(path, moved);
+      renameSync(path, moved);
     } catch (e) {
       if (errno(e) === 'ENOENT') return false;
       throw io(`cannot release ${ip}`, e);
     }
-    const after = await this.holder(moved);
+    const after = this.holder(moved);
     if (after && check(after.owner)) {
-      await unlink(moved).catch(() => undefined);
-      const o = after.owner ?? owner;
-      if (o && o.ifname !== '') await unlink(join(this.ownersDir, ownerKey(o), ip)).catch(() => undefined);
-      if (this.recordReleases)
-        await writeFile(join(this.releasedDir, ip), String(this.now())).catch(() => undefined);
+      quietly(() => unlinkSync(moved));
+      const o = after.owner;
+      if (o && o.ifname !== '') quietly(() => unlinkSync(join(this.ownersDir, ownerKey(o), ip)));
+      if (this.recordReleases) quietly(() => writeFileSync(join(this.releasedDir, ip), String(this.now())));
       return true;
     }
     try {
-      await link(moved, path);
+      linkSync(moved, path);
     } catch (e) {
       throw new IpamError(
         'STORE_CORRUPT',
@@ -180,7 +190,7 @@ export class FileStore implements Store {
         { cause: e },
       );
     }
-    await unlink(moved).catch(() => undefined);
+    quietly(() => unlinkSync(moved));
     return false;
   }
 
@@ -189,18 +199,19 @@ export class FileStore implements Store {
     for (const ip of await this.getByOwner(owner, { scan: true })) {
       if (await this.release(ip, owner)) out.push(ip);
     }
-    await rmdir(join(this.ownersDir, ownerKey(owner))).catch(() => undefined);
+    quietly(() => rmdirSync(join(this.ownersDir, ownerKey(owner))));
     return out;
   }
 
   async getByOwner(owner: Owner, opts: GetOptions = {}): Promise<string[]> {
-    await this.ready();
+    this.ready();
     const indexDir = join(this.ownersDir, ownerKey(owner));
     const out: string[] = [];
-    for (const ip of await readdirOrEmpty(indexDir)) {
-      const h = await this.holder(join(this.dir, ip));
-      if (h?.owner && ownerMatches(h.owner, owner)) out.push(ip);
-      else await unlink(join(indexDir, ip)).catch(() => undefined);
+    for (const ip of readdirOrEmpty(indexDir)) {
+      // Same inode: the entry and the address file are links of one reservation.
+      const entry = inode(join(indexDir, ip));
+      if (entry !== undefined && entry === inode(join(this.dir, ip))) out.push(ip);
+      else quietly(() => unlinkSync(join(indexDir, ip)));
     }
     if (out.length > 0 || !opts.scan) return out;
     for (const r of await this.list()) if (r.owner && ownerMatches(r.owner, owner)) out.push(r.ip);
@@ -208,16 +219,11 @@ export class FileStore implements Store {
   }
 
   async list(): Promise<Reservation[]> {
-    const names = (await readdirOrEmpty(this.dir)).filter(isCanonicalIp);
     const out: Reservation[] = [];
-    for (let i = 0; i < names.length; i += 64) {
-      const batch = await Promise.all(
-        names.slice(i, i + 64).map(async (ip) => {
-          const h = await this.holder(join(this.dir, ip));
-          return h ? { ip, owner: h.owner } : undefined;
-        }),
-      );
-      for (const r of batch) if (r) out.push(r);
+    for (const ip of readdirOrEmpty(this.dir)) {
+      if (!isCanonicalIp(ip)) continue;
+      const h = this.holder(join(this.dir, ip));
+      if (h) out.push({ ip, owner: h.owner });
     }
     return out;
   }
@@ -225,7 +231,7 @@ export class FileStore implements Store {
   async getCursor(rangeId: string): Promise<string | undefined> {
     checkRangeId(rangeId);
     try {
-      const text = (await readFile(join(this.dir, CURSOR_PREFIX + rangeId), 'utf8')).trim();
+      const text = readFileSync(join(this.dir, CURSOR_PREFIX + rangeId), 'utf8').trim();
       return isCanonicalIp(text) ? text : undefined;
     } catch {
       // The cursor is only a hint; host-local rewrites it in place, so a torn read is normal.
@@ -233,15 +239,31 @@ export class FileStore implements Store {
     }
   }
 
+  /**
+   * Rewrites the cursor in place (write at 0, then truncate to length): no new inode and no
+   * O_TRUNC, which on ext4 forces a flush on close and costs milliseconds. A torn read only
+   * makes a reader start elsewhere; reservations stay exclusive either way.
+   */
   async setCursor(rangeId: string, ip: string): Promise<void> {
     checkRangeId(rangeId);
-    await this.ready();
-    const tmp = this.tmpPath('cur');
+    this.ready();
+    const text = Buffer.from(canonicalIp(ip));
     try {
-      await writeFile(tmp, canonicalIp(ip), { mode: 0o644 });
-      await rename(tmp, join(this.dir, CURSOR_PREFIX + rangeId));
+      const path = join(this.dir, CURSOR_PREFIX + rangeId);
+      let fd: number;
+      try {
+        fd = openSync(path, 'r+'); // not 'a+': Linux pwrite on O_APPEND ignores the offset
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+        fd = openSync(path, 'w', 0o644);
+      }
+      try {
+        writeSync(fd, text, 0, text.length, 0);
+        ftruncateSync(fd, text.length);
+      } finally {
+        closeSync(fd);
+      }
     } catch (cause) {
-      await unlink(tmp).catch(() => undefined);
       throw io(`cannot write the cursor of range set ${rangeId}`, cause);
     }
   }
@@ -249,7 +271,7 @@ export class FileStore implements Store {
   async releasedAt(ip: string): Promise<number | undefined> {
     if (!this.recordReleases) return undefined;
     try {
-      const n = Number((await readFile(join(this.releasedDir, canonicalIp(ip)), 'utf8')).trim());
+      const n = Number(readFileSync(join(this.releasedDir, canonicalIp(ip)), 'utf8').trim());
       return Number.isFinite(n) ? n : undefined;
     } catch {
       return undefined;
@@ -257,7 +279,7 @@ export class FileStore implements Store {
   }
 
   async gc(keep: (owner: Owner) => boolean): Promise<string[]> {
-    await this.ready();
+    this.ready();
     const out: string[] = [];
     const now = this.now();
     for (const r of await this.list()) {
@@ -265,29 +287,27 @@ export class FileStore implements Store {
         if (!keep(r.owner) && (await this.release(r.ip, r.owner))) out.push(r.ip);
         continue;
       }
-      const st = await stat(join(this.dir, r.ip)).catch(() => undefined);
-      if (st && now - st.mtimeMs > this.graceMs && (await this.releaseIf(r.ip, (o) => o === undefined))) {
-        out.push(r.ip);
-      }
+      const age = now - (mtime(join(this.dir, r.ip)) ?? now);
+      if (age > this.graceMs && this.releaseIf(r.ip, (o) => o === undefined)) out.push(r.ip);
     }
-    await this.sweep(now);
+    this.sweep(now);
     return out;
   }
 
   /** Removes temp files of crashed writers and index entries that no longer match their file. */
-  private async sweep(now: number): Promise<void> {
-    for (const name of await readdirOrEmpty(this.tmpDir)) {
+  private sweep(now: number): void {
+    for (const name of readdirOrEmpty(this.tmpDir)) {
       const p = join(this.tmpDir, name);
-      const st = await lstat(p).catch(() => undefined);
-      if (st && now - st.mtimeMs > this.graceMs) await unlink(p).catch(() => undefined);
+      if (now - (mtime(p) ?? now) > this.graceMs) quietly(() => unlinkSync(p));
     }
-    for (const key of await readdirOrEmpty(this.ownersDir)) {
+    for (const key of readdirOrEmpty(this.ownersDir)) {
       const dir = join(this.ownersDir, key);
-      for (const ip of await readdirOrEmpty(dir)) {
-        const h = await this.holder(join(this.dir, ip)).catch(() => undefined);
-        if (!h?.owner || ownerKey(h.owner) !== key) await unlink(join(dir, ip)).catch(() => undefined);
+      for (const ip of readdirOrEmpty(dir)) {
+        const entry = inode(join(dir, ip));
+        if (entry === undefined || entry !== inode(join(this.dir, ip)))
+          quietly(() => unlinkSync(join(dir, ip)));
       }
-      await rmdir(dir).catch(() => undefined);
+      quietly(() => rmdirSync(dir));
     }
   }
 
@@ -299,7 +319,7 @@ export class FileStore implements Store {
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       if (!this.lock) return fn();
-      await this.ready();
+      this.ready();
       const unlock = await this.lock(join(this.dir, 'lock'));
       try {
         return await fn();
@@ -321,9 +341,18 @@ function io(what: string, cause: unknown): IpamError {
   return new IpamError('STORE_IO', `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Best-effort clean-up: the caller's outcome does not depend on it. */
+function quietly(fn: () => void): void {
   try {
-    await lstat(path);
+    fn();
+  } catch {
+    // ignored on purpose
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
     return true;
   } catch (e) {
     if (errno(e) === 'ENOENT') return false;
@@ -331,9 +360,25 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
+function inode(path: string): number | undefined {
   try {
-    return await readdir(dir);
+    return lstatSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function mtime(path: string): number | undefined {
+  try {
+    return lstatSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
   } catch (e) {
     if (errno(e) === 'ENOENT') return [];
     throw io(`cannot list ${dir}`, e);

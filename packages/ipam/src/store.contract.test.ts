@@ -52,6 +52,8 @@ describe.each([
     expect(await s.getCursor('0')).toBeUndefined();
     await s.setCursor('0', '10.0.0.9');
     await s.setCursor('1', 'fd00::9');
+    await s.setCursor('0', '10.0.0.100');
+    await s.setCursor('0', '10.0.0.9'); // shorter than before: no stale tail
     expect(await s.getCursor('0')).toBe('10.0.0.9');
     expect(await s.getCursor('1')).toBe('fd00::9');
   });
@@ -128,6 +130,18 @@ describe('FileStore on-disk format (host-local compatible)', () => {
     expect(await s.gc(() => true)).toEqual([]);
     now += 5000;
     expect(await s.gc(() => true)).toEqual(['10.0.0.7']);
+  });
+
+  it('drops an index entry whose address was released and re-taken by another writer', async () => {
+    const { d, s } = await setup();
+    await s.reserve({ ip: '10.0.0.2', owner: A, rangeId: '0' });
+    // host-local-style DEL of A and a re-ADD for B, behind the store's back.
+    const { unlink } = await import('node:fs/promises');
+    await unlink(join(d, 'net1', '10.0.0.2'));
+    await writeFile(join(d, 'net1', '10.0.0.2'), 'ctr-b\r\neth0');
+    expect(await s.getByOwner(A)).toEqual([]);
+    expect(await s.releaseByOwner(A)).toEqual([]);
+    expect(await s.getByOwner(B, { scan: true })).toEqual(['10.0.0.2']);
   });
 
   it('refuses unsafe network names and data dirs', () => {
