@@ -90,6 +90,7 @@ function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
     'dataDir',
     'resolvConf',
     'exclude',
+    'reuseCooldownSeconds',
   ]) {
     if (raw[key] !== undefined && section[key] === undefined) section[key] = raw[key];
   }
