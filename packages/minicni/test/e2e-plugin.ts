@@ -1,0 +1,93 @@
+// Helpers for the e2e tier: the BUILT single executable, run as a runtime runs it, and the
+// witnesses every e2e test reads (reservations in the dataDir, host veths and rules in the node).
+//
+// API:
+// - `MINICNI`, `MINICNI_DIR`: the executable and its directory; importing this module throws
+//   when it is missing (CI builds before tests; a missing build must fail, never skip).
+// - `REFERENCE_PLUGINS`: Debian's reference plugins dir.
+// - `runMinicni(node, call, config) -> PluginOutcome`: one call of the executable in a node netns.
+// - `spawnMinicni(node, call, config) -> {child, done}`: the same, with the process handle (to kill it).
+// - `reservations(dataDir, network)`: the address files of a network's store.
+// - `hostVeths(node)`: the node's `mc<12 hex>` host veths.
+// - `nodeRules(node)`: `iptables-save` of the node netns.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  cniEnv,
+  runPluginInNode,
+  type PluginCall,
+  type PluginOutcome,
+  type TestNetns,
+} from '@minicni/testkit';
+import { HOST_VETH_PATTERN } from '../src/host-veth.js';
+
+export const MINICNI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/minicni');
+export const MINICNI_DIR = dirname(MINICNI);
+export const REFERENCE_PLUGINS = '/usr/lib/cni';
+
+if (!existsSync(MINICNI)) {
+  throw new Error(
+    `the e2e tests run the built executable, and ${MINICNI} is missing: run \`pnpm --filter minicni... build\` first`,
+  );
+}
+
+export function runMinicni(node: TestNetns, call: PluginCall, config: unknown): Promise<PluginOutcome> {
+  return runPluginInNode(node, MINICNI, call, config);
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Settles when the process is gone: its exit code (null when killed), signal and output. */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts the executable in the node netns and returns its process. `nsenter` without `--fork`
+ * execs the plugin in place, so the pid is the plugin's own: a SIGKILL lands on the plugin.
+ */
+export function spawnMinicni(node: TestNetns, call: PluginCall, config: unknown): Spawned {
+  const child = spawn('nsenter', [`--net=${node.path}`, '--', MINICNI], {
+    env: cniEnv(call),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => {});
+  child.stdin.end(typeof config === 'string' ? config : JSON.stringify(config));
+  const done = new Promise<Awaited<Spawned['done']>>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** The address files (`10.x.y.z`, `fd00::..`) of one network in a host-local style store. */
+export function reservations(dataDir: string, network: string): string[] {
+  const dir = join(dataDir, network);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f) || /^[0-9a-f:]+$/i.test(f))
+    .sort();
+}
+
+export async function hostVeths(node: TestNetns): Promise<string[]> {
+  const links = await node.ipJson<{ ifname: string }[]>('link', 'show');
+  return links.map((l) => l.ifname).filter((n) => HOST_VETH_PATTERN.test(n));
+}
+
+export function nodeRules(node: TestNetns): Promise<string> {
+  return node.run('iptables-save');
+}
+
+/** Rule lines only (no counters, comments or timestamps), to compare before and after. */
+export async function nodeRuleLines(node: TestNetns): Promise<string[]> {
+  const out = await nodeRules(node);
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('-') || l.startsWith(':') || l.startsWith('*'))
+    .map((l) => l.replace(/\[\d+:\d+\]$/, '').trim());
+}
