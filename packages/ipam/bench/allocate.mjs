@@ -196,7 +196,9 @@ async function withEtcd(fn) {
     for (let i = 0; i < 200; i++) {
       try {
         if ((await fetch(`${url}/health`)).ok) break;
-      } catch {}
+      } catch {
+        // not up yet
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     return await fn(url);
