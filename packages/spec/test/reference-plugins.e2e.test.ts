@@ -178,6 +178,32 @@ describe('ConflistRunner with the Debian reference plugins', () => {
     });
   }
 
+  it('GC at 1.0.0 DELs cached attachments that are no longer valid; STATUS below 1.1.0 is a no-op', async () => {
+    await using node = await nodeNetns();
+    await using podA = await podNetns();
+    await using podB = await podNetns();
+    const dataDir = mkdtempSync(join(tmp, 'ipam-'));
+    const list = parseConfList(conflist('1.0.0', [], testName('br'), dataDir));
+    const runner = new ConflistRunner({
+      pluginDirs: [PLUGIN_DIR],
+      cacheDir: mkdtempSync(join(tmp, 'cache-')),
+      exec: nsenterExec(node.path),
+    });
+    await runner.add(list, { containerId: 'gc-keep', netns: podA.path, ifname: 'eth0' });
+    await runner.add(list, { containerId: 'gc-stale', netns: podB.path, ifname: 'eth0' });
+    const reserved = () => readdirSync(join(dataDir, list.name)).filter((f) => /^\d/.test(f)).length;
+    expect(reserved()).toBe(2);
+    await runner.status(list);
+    await runner.gc(list, [{ containerID: 'gc-keep', ifname: 'eth0' }]);
+    expect(reserved()).toBe(1);
+    expect(runner.cache.list().map((e) => e.containerId)).toEqual(['gc-keep']);
+    expect((await podB.ipJson<{ ifname: string }[]>('link', 'show')).map((l) => l.ifname)).not.toContain(
+      'eth0',
+    );
+    await runner.del(list, { containerId: 'gc-keep', netns: podA.path, ifname: 'eth0' });
+    expect(reserved()).toBe(0);
+  });
+
   it('compared fields', () => {
     process.stderr.write(
       `[spec e2e] ${scenarios.length} scenarios, ${fieldsCompared} result fields compared\n`,
