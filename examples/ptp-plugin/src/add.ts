@@ -1,0 +1,103 @@
+import { CniError, ErrorCode, type AddContext, type HandlerResult, type RouteBasic } from '@minicni/spec';
+import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
+import { parsePtpConfig } from './config.js';
+import { asCniError } from './errors.js';
+import { hostVethName } from './host-veth.js';
+import type { NodeNetns } from './node.js';
+import { withPodIpam, type PodAddresses, type PodIp } from './pod-ipam.js';
+
+/**
+ * ADD: reserve the pod's addresses, create a veth whose peer is born in the pod netns, give the
+ * pod host addresses (/32, /128) and routes via the gateway "on link", give the host end the
+ * gateway address and a host route to each pod address. Any failure undoes what this call did.
+ */
+export async function add(ctx: AddContext, node: NodeNetns): Promise<HandlerResult> {
+  const cfg = parsePtpConfig(ctx.config);
+  return withPodIpam(cfg.ipam, ctx, async (ipam) => {
+    let fresh = false;
+    let veth: PodVeth | undefined;
+    try {
+      await checkIfnameFree(ctx.netns, ctx.ifname);
+      const addrs = await ipam.allocate();
+      fresh = addrs.fresh;
+      const ips = addrs.ips.map(needGateway);
+      if (!ips.length) throw new CniError(ErrorCode.InvalidNetworkConfig, 'IPAM returned no address');
+      using host = node.open();
+      for (const family of new Set(ips.map((i) => i.family))) node.enableForwarding(family);
+      const routes = podRoutes(addrs, ips);
+      veth = await setupPodVeth({
+        host,
+        podNetns: ctx.netns,
+        ifname: ctx.ifname,
+        hostIfname: hostVethName(ctx.containerId, ctx.ifname),
+        mtu: cfg.mtu,
+        addresses: ips.map((i) => hostCidr(i.ip)),
+        routes: routes.map((r) => ({ dst: r.dst, gateway: r.gw, onlink: true })),
+      });
+      for (const i of ips) {
+        // The same gateway address sits on every host end: each pod sees "its" router on link.
+        await host.addresses.ensure(veth.host.index, hostCidr(i.gateway), { noDad: i.family === 6 });
+        await host.routes.add({ dst: hostCidr(i.ip), dev: veth.host.index });
+      }
+      return {
+        interfaces: [
+          { name: veth.host.name, mac: veth.host.mac },
+          { name: veth.pod.name, mac: veth.pod.mac, sandbox: ctx.netns, mtu: cfg.mtu },
+        ],
+        ips: ips.map((i) => ({ address: hostCidr(i.ip), gateway: i.gateway, interface: 1 })),
+        routes,
+        dns: { ...addrs.dns, ...(ctx.config.dns ?? {}) },
+      };
+    } catch (err) {
+      if (veth) {
+        try {
+          using host = node.open();
+          await host.links.delete(veth.host.index); // takes the pod end and the host routes along
+        } catch {
+          // The error that made us undo is the one worth reporting.
+        }
+      }
+      if (fresh) await ipam.release().catch(() => undefined);
+      throw asCniError(err);
+    }
+  });
+}
+
+export function hostCidr(ip: string): string {
+  return `${ip}/${ip.includes(':') ? 128 : 32}`;
+}
+
+function needGateway(i: PodIp): PodIp & { gateway: string } {
+  if (i.gateway) return { ...i, gateway: i.gateway };
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `IPAM gave ${i.ip} no gateway; ptp routes via it`);
+}
+
+/** IPAM's routes, each via its family's gateway; a default route per family when IPAM has none. */
+function podRoutes(addrs: PodAddresses, ips: (PodIp & { gateway: string })[]): Required<RouteBasic>[] {
+  const gatewayFor = (dst: string) => ips.find((i) => (i.family === 6) === dst.includes(':'))?.gateway;
+  const routes = addrs.routes.length
+    ? addrs.routes.map((r) => ({ dst: r.dst }))
+    : ips.map((i) => ({ dst: i.family === 4 ? '0.0.0.0/0' : '::/0' }));
+  return routes.flatMap((r) => {
+    const gw = gatewayFor(r.dst);
+    return gw ? [{ dst: r.dst, gw }] : [];
+  });
+}
+
+async function checkIfnameFree(netns: string, ifname: string): Promise<void> {
+  let pod: Netlink;
+  try {
+    pod = Netlink.open({ netns });
+  } catch (err) {
+    throw new CniError(
+      ErrorCode.InvalidNetns,
+      `cannot open the pod netns ${netns}: ${(err as Error).message}`,
+    );
+  }
+  try {
+    if (await pod.links.find(ifname))
+      throw new CniError(ErrorCode.InvalidEnvironment, `interface ${ifname} already exists in ${netns}`);
+  } finally {
+    pod.close();
+  }
+}
