@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
+import { durationFlag, main, USAGE, type CliIo } from './cli.js';
+
+function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cli: CliIo = { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), stopSignal: stop };
+  return { cli, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('minicni-agent CLI', () => {
+  it('prints usage for --help (exit 0) and for no command or bad flags (exit 2)', async () => {
+    const a = io();
+    expect(await main(['--help'], a.cli)).toBe(0);
+    expect(a.out()).toBe(USAGE);
+    const b = io();
+    expect(await main([], b.cli)).toBe(2);
+    const c = io();
+    expect(await main(['run', '--bogus'], c.cli)).toBe(2);
+    expect(c.err()).toMatch(/bogus/);
+    const d = io();
+    expect(await main(['explode'], d.cli)).toBe(2);
+    expect(d.err()).toMatch(/unknown command "explode"/);
+  });
+
+  it('install with flags writes the config; a bad CIDR is a one-line error with its code, not a stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    const ok = io({ NODE_NAME: 'n1' });
+    expect(
+      await main(
+        ['install', '--pod-cidr', '10.244.5.0/24', '--cni-conf-dir', dir, '--cni-bin-dir', dir],
+        ok.cli,
+      ),
+    ).toBe(0);
+    expect(ok.out()).toMatch(/installed .*10-minicni.conflist for pod CIDRs 10\.244\.5\.0\/24/);
+    const bad = io({ NODE_NAME: 'n1' });
+    expect(await main(['install', '--pod-cidr', '10.244.5.9/24', '--cni-conf-dir', dir], bad.cli)).toBe(1);
+    expect(bad.err()).toBe(
+      'minicni-agent install: "10.244.5.9/24" has host bits set; did you mean 10.244.5.0/24? [INVALID_CIDR]\n',
+    );
+    const noName = io();
+    expect(await main(['install', '--pod-cidr', '10.244.5.0/24'], noName.cli)).toBe(2);
+    expect(noName.err()).toMatch(/NODE_NAME/);
+  });
+
+  it("install reads the seed's template from CNI_NETWORK_CONFIG and the pod CIDR from the API", async () => {
+    await using api = await FakeKubeApi.start({ token: 'tk' });
+    api.addNode({ name: 'n7', internalIPs: ['192.168.50.7'], podCIDRs: ['10.244.7.0/24'] });
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    writeFileSync(join(dir, 'token'), 'tk');
+    const seed =
+      '{"cniVersion":"0.1.0","name":"minicni","type":"minicni","bridge":"minicni0","mtu":1500,"subnet":__NODE_SUBNET__}';
+    const r = io({ NODE_NAME: 'n7', CNI_NETWORK_CONFIG: seed });
+    const code = await main(
+      [
+        'install',
+        '--server',
+        api.url,
+        '--token-file',
+        join(dir, 'token'),
+        '--cni-conf-dir',
+        dir,
+        '--conf-name',
+        'x.conflist',
+      ],
+      r.cli,
+    );
+    expect(code, r.err()).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'x.conflist'), 'utf8')).plugins[0].subnet).toBe('10.244.7.0/24');
+  });
+
+  it('uninstall removes what install wrote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    const bin = join(dir, 'bin');
+    const base = ['--cni-conf-dir', dir, '--cni-bin-dir', bin, '--ready-file', join(dir, 'ready')];
+    expect(
+      await main(
+        [
+          'install',
+          '--node-name',
+          'n',
+          '--pod-cidr',
+          '10.244.1.0/24',
+          '--plugin',
+          '/usr/bin/true=minicni',
+          ...base,
+        ],
+        io().cli,
+      ),
+    ).toBe(0);
+    expect(existsSync(join(bin, 'minicni'))).toBe(true);
+    const u = io();
+    expect(await main(['uninstall', ...base], u.cli)).toBe(0);
+    expect(u.out()).toMatch(/removed 2 file\(s\)/);
+    expect(existsSync(join(bin, 'minicni'))).toBe(false);
+  });
+
+  it('run with a nodes file serves metrics, writes the readiness file after the first sync, and stops on the signal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    const nodes = join(dir, 'nodes.json');
+    // Only this node: nothing to route, so no kernel change is needed and no privilege either.
+    writeFileSync(
+      nodes,
+      JSON.stringify({ nodes: [{ name: 'solo', internalIPs: ['127.0.0.1'], podCIDRs: ['10.244.1.0/24'] }] }),
+    );
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const r = io({}, stopped);
+    // Never the real kernel from the unit tier: an empty in-memory dataplane that records changes.
+    const applied: unknown[] = [];
+    r.cli.netlinkDataplane = async () => ({
+      read: async () => ({ routes: [], neighbours: [], fdb: [] }),
+      apply: async (op) => void applied.push(op),
+      routeTo: async () => undefined,
+      addressMtu: async () => 1500,
+    });
+    const ready = join(dir, 'ready');
+    const running = main(
+      [
+        'run',
+        '--node-name',
+        'solo',
+        '--nodes-file',
+        nodes,
+        '--mode',
+        'host-gw',
+        '--dataplane',
+        'netlink',
+        '--metrics-address',
+        '127.0.0.1:0',
+        '--ready-file',
+        ready,
+        '--resync',
+        '200ms',
+      ],
+      r.cli,
+    );
+    const end = Date.now() + 5000;
+    while (!existsSync(ready) && Date.now() < end) await new Promise((x) => setTimeout(x, 20));
+    expect(existsSync(ready), r.err()).toBe(true);
+    expect(JSON.parse(readFileSync(ready, 'utf8'))).toMatchObject({ node: 'solo', mode: 'host-gw' });
+    stop();
+    expect(await running).toBe(0);
+    expect(applied).toEqual([]);
+    expect(r.err()).toMatch(/"msg":"agent stopped; routes left in place"/);
+  });
+
+  it('rejects bad run flags before touching anything', async () => {
+    for (const [args, re] of [
+      [['--mode', 'bgp'], /--mode must be one of host-gw, vxlan, auto/],
+      [['--resync', '5'], /--resync must be a duration/],
+      [['--vxlan-vni', '0'], /--vxlan-vni must be an integer/],
+      [['--metrics-address', 'nope'], /must be host:port/],
+    ] as const) {
+      const r = io({ NODE_NAME: 'n' });
+      expect(
+        await main(['run', '--nodes-file', '/nonexistent', '--dataplane', 'iproute2', ...args], r.cli),
+      ).toBe(2);
+      expect(r.err()).toMatch(re);
+    }
+    expect(durationFlag('1.5s', 0, 'x')).toBe(1500);
+    expect(durationFlag('2m', 0, 'x')).toBe(120_000);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadAll } from 'js-yaml';
+import { renderConflist } from '../src/conflist-template.js';
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [k: string]: unknown;
+}
+
+const docs = loadAll(
+  readFileSync(resolve(import.meta.dirname, '../../../deploy/minicni.yaml'), 'utf8'),
+) as K8sObject[];
+const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
+
+describe('deploy/minicni.yaml', () => {
+  it('has the RBAC, ConfigMap and DaemonSet, all on current API versions', () => {
+    expect(docs.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
+      'v1 ServiceAccount',
+      'rbac.authorization.k8s.io/v1 ClusterRole',
+      'rbac.authorization.k8s.io/v1 ClusterRoleBinding',
+      'v1 ConfigMap',
+      'apps/v1 DaemonSet',
+    ]);
+    expect((byKind('ClusterRole') as unknown as { rules: unknown[] }).rules).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+    ]);
+  });
+
+  it('runs the DaemonSet on every Linux node, host network, privileged, node-critical, without deprecated fields', () => {
+    interface Container {
+      args: string[];
+      securityContext: { privileged: boolean };
+    }
+    const ds = byKind('DaemonSet') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            hostNetwork: boolean;
+            priorityClassName: string;
+            nodeSelector: object;
+            tolerations: object[];
+            serviceAccountName: string;
+            initContainers: Container[];
+            containers: Container[];
+          };
+        };
+      };
+    };
+    const pod = ds.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.priorityClassName).toBe('system-node-critical');
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(pod.serviceAccountName).toBe('minicni');
+    for (const c of [...pod.initContainers, ...pod.containers])
+      expect(c.securityContext.privileged).toBe(true);
+    const text = JSON.stringify(docs);
+    expect(text).not.toMatch(
+      /beta\.kubernetes\.io\/os|scheduler\.alpha\.kubernetes\.io\/critical-pod|extensions\/v1beta1/,
+    );
+    expect(pod.initContainers[0]!.args[0]).toBe('install');
+    expect(pod.containers[0]!.args[0]).toBe('run');
+  });
+
+  it("carries a template the installer renders (the seed's bare __NODE_SUBNET__)", () => {
+    const cm = byKind('ConfigMap') as unknown as { data: Record<string, string> };
+    const out = JSON.parse(
+      renderConflist(cm.data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] }),
+    );
+    expect(out.plugins[0]).toMatchObject({ type: 'minicni', subnet: '10.244.1.0/24' });
+    expect(['host-gw', 'vxlan', 'auto']).toContain(cm.data.mode);
+  });
+});
