@@ -35,7 +35,17 @@ describe('addresses, checked with ip -j addr', () => {
     expect((await nl.addresses.list({ family: 6, dev: br })).every((a) => a.family === 6)).toBe(true);
 
     await expect(nl.addresses.add(br, '10.244.0.1/24')).rejects.toMatchObject({ code: 'EEXIST' });
-    await nl.addresses.replace(br, '10.244.0.1/24');
+    // replace updates an address in place (here: its flags) and creates a missing one.
+    await nl.addresses.add(br, 'fd00:2::1/64');
+    await nl.addresses.replace(br, 'fd00:2::1/64', { noDad: true });
+    await nl.addresses.replace(br, '10.244.7.1/24');
+    const [replaced] = await node.ipJson<IpAddr[]>('addr', 'show', 'dev', br);
+    expect(replaced!.addr_info.filter((a) => a.local === 'fd00:2::1')).toEqual([
+      expect.objectContaining({ prefixlen: 64, nodad: true }),
+    ]);
+    expect(await ipAddrs(node, br)).toContain('10.244.7.1/24');
+    await nl.addresses.delete(br, 'fd00:2::1/64');
+    await nl.addresses.delete(br, '10.244.7.1/24');
     expect(await nl.addresses.ensure(br, '10.244.0.1/24')).toBe(false);
     expect(await nl.addresses.ensure(br, '10.244.6.1/24')).toBe(true);
 
