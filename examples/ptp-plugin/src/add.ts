@@ -1,7 +1,6 @@
 import { CniError, ErrorCode, type AddContext, type HandlerResult, type RouteBasic } from '@minicni/spec';
 import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { parsePtpConfig } from './config.js';
-import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
 import type { NodeNetns } from './node.js';
 import { withPodIpam, type PodAddresses, type PodIp } from './pod-ipam.js';
@@ -58,7 +57,7 @@ export async function add(ctx: AddContext, node: NodeNetns): Promise<HandlerResu
         }
       }
       if (fresh) await ipam.release().catch(() => undefined);
-      throw asCniError(err);
+      throw err;
     }
   });
 }

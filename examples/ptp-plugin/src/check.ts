@@ -1,9 +1,9 @@
-import { CniError, ErrorCode, type CheckContext } from '@minicni/spec';
+import { CniError, ErrorCode, type CheckContext, type IpConfig, type RouteBasic } from '@minicni/spec';
 import { Netlink, type Route } from '@minicni/netlink';
 import { canonicalIp } from '@minicni/ipam';
 import { hostCidr } from './add.js';
 import { parsePtpConfig } from './config.js';
-import { asCniError, mismatch } from './errors.js';
+import { mismatch } from './errors.js';
 import { hostVethName } from './host-veth.js';
 import type { NodeNetns } from './node.js';
 import { withPodIpam } from './pod-ipam.js';
@@ -20,40 +20,45 @@ export async function check(ctx: CheckContext, node: NodeNetns): Promise<void> {
   if (podIndex < 0) throw mismatch(`prevResult has no interface ${ctx.ifname} in ${ctx.netns}`);
   const ips = (prev.ips ?? []).filter((i) => i.interface === undefined || i.interface === podIndex);
   const podIps = ips.map((i) => canonicalIp(i.address.split('/')[0] ?? ''));
-  try {
-    using pod = Netlink.open({ netns: ctx.netns });
-    const link = await pod.links.find(ctx.ifname);
-    if (!link) throw mismatch(`interface ${ctx.ifname} is missing from ${ctx.netns}`);
-    if (!link.up) throw mismatch(`${ctx.ifname} is down`);
-    if (link.mtu !== cfg.mtu) throw mismatch(`${ctx.ifname} has MTU ${link.mtu}, the config says ${cfg.mtu}`);
-    const have = new Set((await pod.addresses.list({ dev: link.index })).map((a) => canon(a.cidr)));
-    for (const i of ips) if (!have.has(canon(i.address))) throw mismatch(`${ctx.ifname} lacks ${i.address}`);
-    const podRoutes = await pod.routes.list({ dev: link.index });
-    for (const r of prev.routes ?? [])
-      if (!hasRoute(podRoutes, r.dst, r.gw)) throw mismatch(`the pod has no route to ${r.dst} via ${r.gw}`);
-
-    using host = node.open();
-    const hostName = hostVethName(ctx.containerId, ctx.ifname);
-    const hostLink = await host.links.find(hostName);
-    if (!hostLink) throw mismatch(`host veth ${hostName} is missing`);
-    const hostAddrs = new Set((await host.addresses.list({ dev: hostLink.index })).map((a) => canon(a.cidr)));
-    const hostRoutes = await host.routes.list({ dev: hostLink.index });
-    for (const i of ips) {
-      if (i.gateway && !hostAddrs.has(hostCidr(canonicalIp(i.gateway))))
-        throw mismatch(`host veth ${hostName} lacks the gateway address ${i.gateway}`);
-      const dst = hostCidr(canonicalIp(i.address.split('/')[0] ?? ''));
-      if (!hasRoute(hostRoutes, dst)) throw mismatch(`the node has no route to ${dst} via ${hostName}`);
-    }
-  } catch (err) {
-    throw asCniError(err);
-  }
-  const held = await withPodIpam(cfg.ipam, ctx, (ipam) => ipam.held()).catch((e: unknown) => {
-    throw asCniError(e);
-  });
+  await checkLive(ctx, node, cfg.mtu, ips, prev.routes ?? []);
+  const held = await withPodIpam(cfg.ipam, ctx, (ipam) => ipam.held());
   if (held && [...held].sort().join() !== [...podIps].sort().join())
     throw mismatch(
       `IPAM holds ${held.join(', ') || 'nothing'} for this pod, prevResult says ${podIps.join(', ')}`,
     );
+}
+
+/** The pod end, its addresses and routes; the host end, its gateway address and host routes. */
+async function checkLive(
+  ctx: CheckContext,
+  node: NodeNetns,
+  mtu: number,
+  ips: IpConfig[],
+  routes: RouteBasic[],
+): Promise<void> {
+  using pod = Netlink.open({ netns: ctx.netns });
+  const link = await pod.links.find(ctx.ifname);
+  if (!link) throw mismatch(`interface ${ctx.ifname} is missing from ${ctx.netns}`);
+  if (!link.up) throw mismatch(`${ctx.ifname} is down`);
+  if (link.mtu !== mtu) throw mismatch(`${ctx.ifname} has MTU ${link.mtu}, the config says ${mtu}`);
+  const have = new Set((await pod.addresses.list({ dev: link.index })).map((a) => canon(a.cidr)));
+  for (const i of ips) if (!have.has(canon(i.address))) throw mismatch(`${ctx.ifname} lacks ${i.address}`);
+  const podRoutes = await pod.routes.list({ dev: link.index });
+  for (const r of routes)
+    if (!hasRoute(podRoutes, r.dst, r.gw)) throw mismatch(`the pod has no route to ${r.dst} via ${r.gw}`);
+
+  using host = node.open();
+  const hostName = hostVethName(ctx.containerId, ctx.ifname);
+  const hostLink = await host.links.find(hostName);
+  if (!hostLink) throw mismatch(`host veth ${hostName} is missing`);
+  const hostAddrs = new Set((await host.addresses.list({ dev: hostLink.index })).map((a) => canon(a.cidr)));
+  const hostRoutes = await host.routes.list({ dev: hostLink.index });
+  for (const i of ips) {
+    if (i.gateway && !hostAddrs.has(hostCidr(canonicalIp(i.gateway))))
+      throw mismatch(`host veth ${hostName} lacks the gateway address ${i.gateway}`);
+    const dst = hostCidr(canonicalIp(i.address.split('/')[0] ?? ''));
+    if (!hasRoute(hostRoutes, dst)) throw mismatch(`the node has no route to ${dst} via ${hostName}`);
+  }
 }
 
 function hasRoute(routes: Route[], dst: string, gw?: string): boolean {

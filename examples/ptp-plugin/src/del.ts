@@ -1,7 +1,6 @@
 import type { DelContext } from '@minicni/spec';
 import { NetlinkError, teardownPodVeth } from '@minicni/netlink';
 import { parsePtpConfig } from './config.js';
-import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
 import type { NodeNetns } from './node.js';
 import { withPodIpam } from './pod-ipam.js';
@@ -24,5 +23,5 @@ export async function del(ctx: DelContext, node: NodeNetns): Promise<void> {
     if (!(err instanceof NetlinkError && err.code === 'ENODEV')) errors.push(err);
   }
   await withPodIpam(cfg.ipam, ctx, (ipam) => ipam.release()).catch((e) => errors.push(e));
-  if (errors.length) throw asCniError(errors[0]);
+  if (errors.length) throw errors[0];
 }

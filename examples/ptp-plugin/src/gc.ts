@@ -1,6 +1,5 @@
 import type { GcContext } from '@minicni/spec';
 import { parsePtpConfig } from './config.js';
-import { asCniError } from './errors.js';
 import { gcPodIpam } from './pod-ipam.js';
 
 /**
@@ -11,7 +10,5 @@ import { gcPodIpam } from './pod-ipam.js';
 export async function gc(ctx: GcContext): Promise<void> {
   const cfg = parsePtpConfig(ctx.config);
   const valid = ctx.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-  await gcPodIpam(cfg.ipam, ctx, valid).catch((e: unknown) => {
-    throw asCniError(e);
-  });
+  await gcPodIpam(cfg.ipam, ctx, valid);
 }
