@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CniError } from './errors.js';
 import type { ExecRequest, PluginExec } from './exec.js';
-import { delegateAdd, delegateDel, execPlugin, findInPath, withDelegatedAdd } from './invoke.js';
+import { delegateAdd, delegateDel, withDelegatedAdd } from './delegate.js';
+import { execPlugin } from './exec-plugin.js';
+import { findInPath } from './find-plugin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mct-spec-invoke-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

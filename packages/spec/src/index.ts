@@ -87,18 +87,16 @@ export type {
   StatusContext,
 } from './plugin-types.js';
 export { nsenterExec, spawnExec, type ExecOutcome, type ExecRequest, type PluginExec } from './exec.js';
+export { findInPath } from './find-plugin.js';
+export { execPlugin, parsePluginResult, type InvokeOptions } from './exec-plugin.js';
 export {
   delegateAdd,
   delegateCheck,
   delegateDel,
   delegateGc,
   delegateStatus,
-  execPlugin,
-  findInPath,
-  parsePluginResult,
   withDelegatedAdd,
-  type InvokeOptions,
-} from './invoke.js';
+} from './delegate.js';
 export { CNI_CACHE_KIND, ResultCache, type CacheFs, type CachedAttachment } from './result-cache.js';
 export {
   ConflistRunner,
