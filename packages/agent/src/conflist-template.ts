@@ -4,6 +4,8 @@ import { AgentError } from './errors.js';
 /**
  * The default network config. It keeps the seed's fields (bridge, mtu, subnet) so the seed's
  * ConfigMap keeps working, but as a conflist: plain .conf files are deprecated since CNI 1.0.
+ * `readinessFile` is the file the agent writes once routes are programmed; the plugin's STATUS
+ * reports not ready while it is missing.
  */
 export const DEFAULT_TEMPLATE = `{
   "cniVersion": "1.0.0",
@@ -13,7 +15,8 @@ export const DEFAULT_TEMPLATE = `{
       "type": "minicni",
       "bridge": "minicni0",
       "mtu": 1500,
-      "subnet": __NODE_SUBNET__
+      "subnet": __NODE_SUBNET__,
+      "readinessFile": "/run/minicni/ready"
     }
   ]
 }

@@ -71,7 +71,11 @@ describe('deploy/minicni.yaml', () => {
     const out = JSON.parse(
       renderConflist(cm.data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] }),
     );
-    expect(out.plugins[0]).toMatchObject({ type: 'minicni', subnet: '10.244.1.0/24' });
+    expect(out.plugins[0]).toMatchObject({
+      type: 'minicni',
+      subnet: '10.244.1.0/24',
+      readinessFile: '/run/minicni/ready',
+    });
     expect(['host-gw', 'vxlan', 'auto']).toContain(cm.data.mode);
   });
 });

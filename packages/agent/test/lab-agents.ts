@@ -116,7 +116,7 @@ export class LabAgent {
 
   log(): string {
     return existsSync(this.logFile)
-      ? readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n')
+      ? readFileSync(this.logFile, 'utf8').split('\n').slice(-40).join('\n')
       : '';
   }
 }

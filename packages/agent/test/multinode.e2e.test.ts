@@ -166,7 +166,7 @@ describe('agent across three nodes (two on one L2 segment, one behind a router)'
         `departed node n3 -> routes gone from n1 and n2 in ${(performance.now() - t2).toFixed(0)} ms\n`,
       );
       // In auto mode no peer needs vxlan any more on n1: the device is gone too.
-      expect((await handles[0]!.links.find('minicni.1')) === undefined).toBe(true);
+      expect((await handles[0]!.links.find('minicni.1')) === undefined, agents[0]!.log()).toBe(true);
     } finally {
       await stopAll();
       writeNodesFile(lab, ['n1', 'n2', 'n3']);
