@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore, openIpam } from '../src/index.js';
+import { FileStore, openIpam, utilLinuxFlock } from '../src/index.js';
 import { bundle, runWorker } from './bundle.js';
 import { hostLocal, readNetworkDir, tempDataDir } from './helpers.js';
 
@@ -93,5 +93,30 @@ describe('interop with the reference host-local on one dataDir', () => {
       for (let i = 0; i < 10; i++) expect((await hostLocal('DEL', owner(`mc-${w}-${i}`), conf)).code).toBe(0);
     }
     expect((await readNetworkDir(join(dd.path, NET))).size).toBe(0);
+  });
+});
+
+describe('with a flock LockProvider', () => {
+  it('serialises with host-local on the lock file', async () => {
+    await using dd = await tempDataDir();
+    const conf = netconf(dd.path);
+    const store = new FileStore({ dataDir: dd.path, network: NET, lock: utilLinuxFlock() });
+    const ipam = await openIpam({ config: conf.ipam, network: NET, store });
+    expect((await ipam.allocate(owner('mc-1'))).ips[0]!.address).toBe('10.244.40.2/24');
+    let hostLocalDone = false;
+    const pending = store.exclusive(async () => {
+      const hl = hostLocal('ADD', owner('hl-1'), conf).then((r) => {
+        hostLocalDone = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      // host-local is blocked on the lock we hold.
+      expect(hostLocalDone).toBe(false);
+      return { hl }; // wrapped: returning the promise itself would wait for it under the lock
+    });
+    const hl = await (await pending).hl;
+    expect(hl.code, hl.stdout).toBe(0);
+    expect(hl.json!.ips[0]!.address).toBe('10.244.40.3/24');
+    expect(await ipam.release(owner('hl-1'))).toEqual(['10.244.40.3']);
   });
 });
