@@ -38,6 +38,10 @@ export async function add(ctx: AddContext, node: NodeNetns): Promise<HandlerResu
         await host.addresses.ensure(veth.host.index, hostCidr(i.gateway), { noDad: i.family === 6 });
         await host.routes.add({ dst: hostCidr(i.ip), dev: veth.host.index });
       }
+      // The kernel sends neighbour solicitations only from a usable link-local address, and the
+      // host end's own one is tentative (DAD) for 1-2 s: forwarded IPv6 to a new pod would wait.
+      if (ips.some((i) => i.family === 6))
+        await host.addresses.ensure(veth.host.index, HOST_LINK_LOCAL, { noDad: true });
       return {
         interfaces: [
           { name: veth.host.name, mac: veth.host.mac },
@@ -61,6 +65,9 @@ export async function add(ctx: AddContext, node: NodeNetns): Promise<HandlerResu
     }
   });
 }
+
+/** A link-local address on every host end (per-link scope: the same one everywhere is fine). */
+const HOST_LINK_LOCAL = 'fe80::1/64';
 
 export function hostCidr(ip: string): string {
   return `${ip}/${ip.includes(':') ? 128 : 32}`;

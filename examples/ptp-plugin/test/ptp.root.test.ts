@@ -197,6 +197,8 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     ]);
     expect(await addrsOf(p1, 'eth0')).toEqual(['10.244.51.2/32', 'fd00:51::2/128']);
     expect((await node.run('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).trim()).toBe('1');
+    // Forwarded IPv6 to a brand-new pod answers at once (no wait for the host end's DAD).
+    expect(await p1.run('ping', ['-c', '1', '-W', '3', 'fd00:51::3'])).toMatch(/time=\d{1,3}(\.\d+)? ms/);
     for (const [from, to] of [
       [p1, 'fd00:51::1'],
       [p1, 'fd00:51::3'],
