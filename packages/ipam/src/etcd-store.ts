@@ -32,6 +32,7 @@ export class EtcdStore implements Store {
   private readonly ns: Namespace;
   private readonly mutex = new Mutex();
   private readonly now: () => number;
+  private readonly cursorWritten = new Map<string, string>();
 
   constructor(opts: EtcdStoreOptions) {
     assertNetworkName(opts.network);
@@ -62,6 +63,7 @@ export class EtcdStore implements Store {
   }
 
   async reserve(req: ReserveRequest): Promise<boolean> {
+    checkRangeId(req.rangeId);
     const ip = canonicalIp(req.ip);
     const res = await this.call(`reserve ${ip}`, () =>
       this.ns
@@ -70,9 +72,12 @@ export class EtcdStore implements Store {
           this.ns.put(`ips/${ip}`).value(encodeOwner(req.owner)),
           this.ns.put(`owners/${ownerKey(req.owner)}/${ip}`).value(''),
           this.ns.delete().key(`released/${ip}`),
+          // The cursor rides in the same transaction: one write (one etcd fsync) per allocation.
+          this.ns.put(`cursor/${req.rangeId}`).value(ip),
         )
         .commit(),
     );
+    if (res.succeeded) this.cursorWritten.set(req.rangeId, ip);
     return res.succeeded;
   }
 
@@ -131,7 +136,10 @@ export class EtcdStore implements Store {
 
   async setCursor(rangeId: string, ip: string): Promise<void> {
     checkRangeId(rangeId);
-    await this.call('write cursor', () => this.ns.put(`cursor/${rangeId}`).value(canonicalIp(ip)).exec());
+    const text = canonicalIp(ip);
+    if (this.cursorWritten.get(rangeId) === text) return; // written by reserve()
+    await this.call('write cursor', () => this.ns.put(`cursor/${rangeId}`).value(text).exec());
+    this.cursorWritten.set(rangeId, text);
   }
 
   async releasedAt(ip: string): Promise<number | undefined> {
