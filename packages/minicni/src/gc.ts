@@ -7,8 +7,8 @@ import { HOST_VETH_PATTERN, hostVethName } from './host-veth.js';
 
 /**
  * GC (CNI 1.1): releases every reservation whose owner is not a valid attachment, and deletes
- * host-side veths on this network's bridge that belong to no valid attachment (left behind when a
- * pod netns outlived its DEL, or an ADD was killed half-way).
+ * host-side veths (on this network's bridge, or on none) that belong to no valid attachment: left
+ * behind when a pod netns outlived its DEL, or an ADD was killed half-way.
  */
 export async function gc(
   ctx: GcContext,
@@ -32,14 +32,14 @@ export async function gc(
     const vethsRemoved: string[] = [];
     using host = node.openHost();
     const bridge = await host.links.find(cfg.bridge);
-    if (bridge) {
-      for (const link of await host.links.list()) {
-        if (link.master !== bridge.index || link.kind !== 'veth' || !HOST_VETH_PATTERN.test(link.name))
-          continue;
-        if (keep.has(link.name)) continue;
-        await host.links.delete(link.index).catch(() => undefined);
-        vethsRemoved.push(link.name);
-      }
+    for (const link of await host.links.list()) {
+      if (link.kind !== 'veth' || !HOST_VETH_PATTERN.test(link.name) || keep.has(link.name)) continue;
+      // On our bridge, or on no bridge at all: an ADD killed between creating the veth and
+      // attaching it leaves the host end unattached.
+      const ours = link.master === undefined || (bridge !== undefined && link.master === bridge.index);
+      if (!ours) continue;
+      await host.links.delete(link.index).catch(() => undefined);
+      vethsRemoved.push(link.name);
     }
     ctx.log('GC', { released, vethsRemoved });
     return { released, vethsRemoved };
