@@ -96,6 +96,19 @@ describe('agent across three nodes (two on one L2 segment, one behind a router)'
       expect(m).toMatch(
         /^minicni_ipam_capacity_addresses\{network="mctlab",range="10\.244\.1\.0\/24"\} 253$/m,
       );
+
+      // Drift: routes deleted by hand on n1 are back within one resync period (1 s here).
+      const n1 = lab.node('n1').ns;
+      const t0 = performance.now();
+      await n1.run('ip', ['route', 'del', '10.244.2.0/24']);
+      await n1.run('ip', ['route', 'del', '10.244.3.0/24']);
+      while ((await routesOf('n1')).length < 2) {
+        if (performance.now() - t0 > 5000) throw new Error(`drift not repaired within 5 s:\n${a.log()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      process.stdout.write(
+        `\nroutes deleted by hand on n1 -> back in ${(performance.now() - t0).toFixed(0)} ms\n`,
+      );
     } finally {
       await stopAll();
     }
