@@ -8,6 +8,7 @@ import {
 } from '@minicni/spec';
 import { openIpam, type Ipam } from '@minicni/ipam';
 import type { IpamChoice } from './config.js';
+import { asCniError } from './errors.js';
 
 export interface PodAddresses {
   ips: { address: string; gateway?: string | undefined; family: 4 | 6 }[];
@@ -33,13 +34,19 @@ export class ReservationMismatch extends Error {
 
 export async function openPodIpam(choice: IpamChoice, ctx: AttachmentContext): Promise<PodIpam> {
   if (choice.kind === 'delegate') return delegated(choice.type, ctx);
-  const ipam = await openIpam({
-    config: choice.section,
-    network: ctx.config.name,
-    runtimeConfig: ctx.config.runtimeConfig,
-    cniArgs: ctx.env.CNI_ARGS,
-    args: ctx.config.args,
-  });
+  let ipam: Ipam;
+  try {
+    ipam = await openIpam({
+      config: choice.section,
+      network: ctx.config.name,
+      runtimeConfig: ctx.config.runtimeConfig,
+      cniArgs: ctx.env.CNI_ARGS,
+      args: ctx.config.args,
+    });
+  } catch (err) {
+    // Config errors (bad CIDR, overlapping ranges, unsafe dataDir) surface here, before any change.
+    throw asCniError(err);
+  }
   return builtin(ipam, { containerId: ctx.containerId, ifname: ctx.ifname });
 }
 

@@ -145,6 +145,34 @@ describe('minicni bridge plugin (in a throwaway node netns)', () => {
     expect((await links(node)).filter((l) => HOST_VETH_PATTERN.test(l.ifname))).toEqual([]);
   });
 
+  it.each([
+    ['a subnet with host bits', { subnet: '10.244.44.1/24' }, 7, /host bits/],
+    [
+      'overlapping range sets',
+      { subnet: undefined, ranges: [[{ subnet: '10.244.44.0/24' }], [{ subnet: '10.244.44.0/25' }]] },
+      7,
+      /overlap/,
+    ],
+    ['a dataDir escaping with ..', { dataDir: '/tmp/../etc' }, 7, /dataDir/],
+  ])('ADD with %s fails with code %i before changing anything', async (_what, patch, code, msg) => {
+    await using node = await nodeNetns();
+    await using pod = await podNetns();
+    using h = new PluginHarness(node);
+    const r = await h.call(
+      'ADD',
+      { containerId: 'ctr-bad', netns: pod.path, ifname: 'eth0' },
+      conf(h, testName('br'), patch),
+    );
+    expect(r.code).toBe(1);
+    expect(r.json.code).toBe(code);
+    expect(r.json.msg).toMatch(msg);
+    expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /);
+    expect(await node.ipJson<{ ifname: string }[]>('link', 'show')).toEqual([
+      expect.objectContaining({ ifname: 'lo' }),
+    ]);
+    expect(readdirSync(h.dataDir)).toEqual([]);
+  });
+
   it('a failure after the reservation undoes everything: no address, no veth', async () => {
     await using node = await nodeNetns();
     await using pod = await podNetns();
