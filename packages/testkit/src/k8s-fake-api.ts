@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** A core/v1 Node in the API's JSON shape (the fields a CNI agent reads, plus realistic filler). */
@@ -53,16 +54,20 @@ export class FakeKubeApi implements AsyncDisposable {
   readonly requests: string[] = [];
   url = '';
 
-  private constructor(token: string | undefined) {
+  private constructor(token: string | undefined, tls: { key: string; cert: string } | undefined) {
     this.#token = token;
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    this.#server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
   }
 
-  static async start(opts: { token?: string } = {}): Promise<FakeKubeApi> {
-    const api = new FakeKubeApi(opts.token);
+  /** Listens on 127.0.0.1; with `tls` (PEM key and certificate) it serves HTTPS as a real API server does. */
+  static async start(
+    opts: { token?: string; tls?: { key: string; cert: string } } = {},
+  ): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(opts.token, opts.tls);
     await new Promise<void>((resolve) => api.#server.listen(0, '127.0.0.1', resolve));
     const { port } = api.#server.address() as AddressInfo;
-    api.url = `http://127.0.0.1:${port}`;
+    api.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     return api;
   }
 
