@@ -81,6 +81,7 @@ export class Agent {
     }
     this.reconciler.start();
     o.source.start((nodes) => {
+      this.#log('info', 'node set changed', { nodes: nodes.size });
       this.#self = nodes.get(o.nodeName);
       this.reconciler.setNodes(nodes);
     });

@@ -113,6 +113,8 @@ export class Reconciler {
 
   async #pass(): Promise<void> {
     const o = this.#o;
+    const now = o.now ?? Date.now;
+    const started = now();
     const self = this.#nodes.get(o.nodeName);
     this.status.passes++;
     if (!self || !underlayIp(self)) {
@@ -152,7 +154,12 @@ export class Reconciler {
     }
     if (ops.length) {
       this.status.lastOps = ops;
-      this.#log('info', 'routes reconciled', { changes: ops.length, failed, summary: summarize(ops) });
+      this.#log('info', 'routes reconciled', {
+        changes: ops.length,
+        failed,
+        passMs: now() - started,
+        summary: summarize(ops),
+      });
     }
     for (const p of desired.paths) {
       const before = this.status.paths.find((q) => q.node === p.node && q.podCIDR === p.podCIDR);

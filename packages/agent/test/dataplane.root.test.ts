@@ -141,3 +141,75 @@ describe.each(backends)('%s dataplane in a node netns', (_name, make) => {
     }
   });
 });
+
+describe('dual stack (netlink dataplane)', () => {
+  it('routes IPv6 pod CIDRs host-gw on the segment and through the IPv4 VTEP across the router', async () => {
+    await using ns = await underlayNode();
+    await ns.run('ip', ['addr', 'add', 'fd00:77::1/64', 'dev', 'eth0', 'nodad']);
+    await ns.run('ip', ['-6', 'route', 'add', 'fd00:88::/64', 'via', 'fd00:77::fe']);
+    const self: NodeInfo = {
+      name: 'a',
+      internalIPs: ['192.168.77.1', 'fd00:77::1'],
+      podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'],
+    };
+    const peerL2: NodeInfo = {
+      name: 'b',
+      internalIPs: ['192.168.77.2', 'fd00:77::2'],
+      podCIDRs: ['10.244.2.0/24', 'fd00:244:2::/64'],
+    };
+    const peerRouted: NodeInfo = {
+      name: 'c',
+      internalIPs: ['192.168.88.3', 'fd00:88::3'],
+      podCIDRs: ['10.244.3.0/24', 'fd00:244:3::/64'],
+    };
+    const nl = Netlink.open({ netns: ns.path });
+    try {
+      const r = new Reconciler({
+        nodeName: 'a',
+        mode: 'auto',
+        vxlan: DEFAULT_VXLAN,
+        dataplane: new NetlinkDataplane(nl),
+      });
+      r.setNodes(nodes(self, peerL2, peerRouted));
+      await r.idle();
+      expect(r.status.opErrors).toBe(0);
+      const v6 = await ns.ipJson<{ dst: string; gateway: string; dev: string }[]>(
+        '-6',
+        'route',
+        'show',
+        'proto',
+        '77',
+      );
+      expect(v6.map((x) => `${x.dst} via ${x.gateway} dev ${x.dev}`).sort()).toEqual([
+        'fd00:244:2::/64 via fd00:77::2 dev eth0',
+        'fd00:244:3::/64 via fd00:244:3:: dev minicni.1',
+      ]);
+      const neigh = await ns.ipJson<{ dst: string; lladdr: string }[]>(
+        '-6',
+        'neigh',
+        'show',
+        'dev',
+        'minicni.1',
+      );
+      expect(neigh.map((n) => `${n.dst} ${n.lladdr}`)).toEqual([`fd00:244:3:: ${vtepMac('192.168.88.3')}`]);
+      const addrs = await ns.ipJson<{ addr_info: { local: string; prefixlen: number; scope: string }[] }[]>(
+        'addr',
+        'show',
+        'dev',
+        'minicni.1',
+      );
+      expect(
+        addrs[0]!.addr_info
+          .filter((a) => a.scope !== 'link')
+          .map((a) => `${a.local}/${a.prefixlen}`)
+          .sort(),
+      ).toEqual(['10.244.1.0/32', 'fd00:244:1::/128']);
+      // Converged: a second pass changes nothing.
+      const applied = r.status.opsApplied;
+      await r.trigger();
+      expect(r.status.opsApplied).toBe(applied);
+    } finally {
+      nl.close();
+    }
+  });
+});
