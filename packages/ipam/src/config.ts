@@ -1,19 +1,12 @@
+import type { Route } from '@minicni/spec';
 import { IpamError } from './errors.js';
 import { formatIp, isIpv4Mapped, parseIp, type Ip } from './ip.js';
 import type { RangeConfig } from './range.js';
 import { assertSetsDisjoint, canonicalRangeSet, type RangeSet } from './range-set.js';
 import { formatSubnet, parseCidr, parseSubnet } from './subnet.js';
 
-/** A route in a CNI result (1.1 adds mtu, advmss, priority, table, scope). */
-export interface Route {
-  dst: string;
-  gw?: string;
-  mtu?: number;
-  advmss?: number;
-  priority?: number;
-  table?: number;
-  scope?: number;
-}
+/** A route in a CNI result (1.1 adds mtu, advmss, priority, table, scope): @minicni/spec's type. */
+export type { Route };
 
 /** The `ipam` section of a network config, host-local's fields plus minicni's extensions. */
 export interface IpamSection extends Partial<RangeConfig> {

@@ -112,7 +112,6 @@ export class FileStore implements Store {
     const indexEntry = join(indexDir, ip);
     const tmp = this.tmpPath('new');
     let taken = false;
-    let indexed = false;
     try {
       writeFileSync(tmp, encodeOwner(req.owner), { mode: 0o644 });
       // Index entry first: the index is then always a superset of what an owner holds, and a
@@ -122,10 +121,11 @@ export class FileStore implements Store {
         linkSync(tmp, indexEntry);
       } catch (e) {
         if (errno(e) !== 'EEXIST') throw e;
-        unlinkSync(indexEntry); // stale, from a crash: replace it
+        // A live entry (same inode as the address file) means the owner holds it already.
+        if (inode(indexEntry) === inode(target)) return false;
+        unlinkSync(indexEntry); // stale, from a crash
         linkSync(tmp, indexEntry);
       }
-      indexed = true;
       try {
         linkSync(tmp, target);
         taken = true;
@@ -135,8 +135,9 @@ export class FileStore implements Store {
     } catch (cause) {
       throw io(`cannot reserve ${ip} in ${this.dir}`, cause);
     } finally {
+      // Only our own entry (the temp file's inode) is withdrawn on failure.
+      if (!taken && inode(indexEntry) === inode(tmp)) quietly(() => unlinkSync(indexEntry));
       quietly(() => unlinkSync(tmp));
-      if (!taken && indexed) quietly(() => unlinkSync(indexEntry));
     }
     if (this.recordReleases) quietly(() => unlinkSync(join(this.releasedDir, ip)));
     return taken;
@@ -175,9 +176,11 @@ export class FileStore implements Store {
     }
     const after = this.holder(moved);
     if (after && check(after.owner)) {
-      quietly(() => unlinkSync(moved));
       const o = after.owner;
-      if (o && o.ifname !== '') quietly(() => unlinkSync(join(this.ownersDir, ownerKey(o), ip)));
+      const entry = o && o.ifname !== '' ? join(this.ownersDir, ownerKey(o), ip) : undefined;
+      // The index entry goes only if it is a link of this very file, not a newer reservation.
+      if (entry && inode(entry) === inode(moved)) quietly(() => unlinkSync(entry));
+      quietly(() => unlinkSync(moved));
       if (this.recordReleases) quietly(() => writeFileSync(join(this.releasedDir, ip), String(this.now())));
       return true;
     }

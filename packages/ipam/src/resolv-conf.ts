@@ -1,10 +1,6 @@
-/** DNS settings as CNI results carry them. */
-export interface Dns {
-  nameservers?: string[];
-  domain?: string;
-  search?: string[];
-  options?: string[];
-}
+import type { Dns } from '@minicni/spec';
+
+export type { Dns };
 
 /** Parses resolv.conf text the way host-local does: nameserver, domain, search, options. */
 export function parseResolvConf(text: string): Dns {

@@ -132,6 +132,13 @@ describe('FileStore on-disk format (host-local compatible)', () => {
     expect(await s.gc(() => true)).toEqual(['10.0.0.7']);
   });
 
+  it('keeps the index entry when the holder reserves its own address again', async () => {
+    const { s } = await setup();
+    expect(await s.reserve({ ip: '10.0.0.2', owner: A, rangeId: '0' })).toBe(true);
+    expect(await s.reserve({ ip: '10.0.0.2', owner: A, rangeId: '0' })).toBe(false);
+    expect(await s.getByOwner(A)).toEqual(['10.0.0.2']);
+  });
+
   it('drops an index entry whose address was released and re-taken by another writer', async () => {
     const { d, s } = await setup();
     await s.reserve({ ip: '10.0.0.2', owner: A, rangeId: '0' });
