@@ -213,6 +213,39 @@ describe('minicni bridge plugin (in a throwaway node netns)', () => {
     expect(del.code).toBe(0);
   });
 
+  it('delegates to the reference host-local when ipam.type names it, and releases through it on DEL', async () => {
+    await using node = await nodeNetns();
+    await using pod = await podNetns();
+    using h = new PluginHarness(node);
+    const ipam = { type: 'host-local', subnet: '10.244.45.0/24', dataDir: h.dataDir };
+    // host-local 1.1.1 speaks up to 1.0.0: its version error would reach the caller as is.
+    const c = conf(h, testName('br'), { cniVersion: '1.0.0', subnet: undefined, dataDir: undefined, ipam });
+    const call = { containerId: 'ctr-hl', netns: pod.path, ifname: 'eth0' };
+    const add = await h.call('ADD', call, c);
+    expect(add.code, add.stdout).toBe(0);
+    expect(add.json.ips![0]).toMatchObject({ address: '10.244.45.2/24', gateway: '10.244.45.1' });
+    expect(readdirSync(join(h.dataDir, 'mct-bridge'))).toContain('10.244.45.2');
+    const ping = await pod.exec('ping', ['-c', '1', '-W', '2', '10.244.45.1']);
+    expect(ping.code, ping.stdout).toBe(0);
+    expect((await h.call('CHECK', call, { ...c, prevResult: add.json })).code).toBe(0);
+    expect((await h.call('DEL', call, c)).code).toBe(0);
+    expect(readdirSync(join(h.dataDir, 'mct-bridge'))).not.toContain('10.244.45.2');
+  });
+
+  it('the built-in IPAM is also selected with ipam.type "minicni"', async () => {
+    await using node = await nodeNetns();
+    await using pod = await podNetns();
+    using h = new PluginHarness(node);
+    const c = conf(h, testName('br'), {
+      subnet: undefined,
+      dataDir: undefined,
+      ipam: { type: 'minicni', subnet: '10.244.46.0/24', dataDir: h.dataDir },
+    });
+    const add = await h.call('ADD', { containerId: 'ctr-ipam', netns: pod.path, ifname: 'eth0' }, c);
+    expect(add.code, add.stdout).toBe(0);
+    expect(reserved(h)).toEqual(['10.244.46.2']);
+  });
+
   it('GC releases addresses and removes host veths of attachments that are no longer valid', async () => {
     await using node = await nodeNetns();
     await using p1 = await podNetns();
