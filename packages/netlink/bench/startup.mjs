@@ -35,11 +35,35 @@ const line = (k, what) =>
   `added ${(med(open, k) - med(bare, k)).toFixed(1)} ms (target <= 5 ms)`;
 // On a busy machine wall time swings by tens of ms between spawns; the CPU time a process
 // spends on itself is far steadier, so both are printed.
+const lines = [];
+if (process.env.BENCH_CALLGRIND === '1') {
+  // Instructions executed (all threads), counted by valgrind: the same for every run whatever
+  // else the machine does, so the share the package adds can be read off a busy machine too.
+  const count = (script) => {
+    const r = spawnSync(
+      'valgrind',
+      ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, join(here, script)],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const m = /Collected : (\d+)/.exec(r.stderr);
+    if (!m) throw new Error(`valgrind gave no count for ${script}: ${r.stderr.slice(-300)}`);
+    return Number(m[1]);
+  };
+  const b = median([0, 1, 2].map(() => count('startup-bare.mjs')));
+  const o = median([0, 1, 2].map(() => count('startup-open.mjs')));
+  lines.push(
+    `instructions (valgrind, median of 3): bare node ${(b / 1e6).toFixed(1)} M, with import + open ${(o / 1e6).toFixed(1)} M, ` +
+      `added ${(((o - b) / b) * 100).toFixed(1)}% of a bare start (= ${(((o - b) / b) * med(bare, 'cpu')).toFixed(1)} ms of the CPU time above)`,
+  );
+}
 process.stdout.write(
   [
     `startup, ${SPAWNS} spawns each, medians:`,
     line('wall', 'wall time'),
     line('cpu', 'CPU time (user+sys of the child)'),
+    ...lines,
     '',
   ].join('\n'),
 );
