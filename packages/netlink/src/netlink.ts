@@ -3,10 +3,14 @@ import { Links } from './api/links.js';
 import { Fdb, Neighbours } from './api/neighbours.js';
 import { Routes } from './api/routes.js';
 import { nativeAddon, type NativeAddon } from './native.js';
+import { netnsPath } from './netns.js';
 import { NetlinkSocket } from './socket.js';
 
 export interface OpenOptions {
-  /** The netns to work in, as a path (`/run/netns/x`, `/proc/<pid>/ns/net`); the caller's own when absent. */
+  /**
+   * The netns to work in: a path (`/run/netns/x`, `/proc/<pid>/ns/net`) or the name of one in
+   * /run/netns (`x`); the caller's own when absent.
+   */
   netns?: string;
   /** How long to wait for the kernel's reply before failing with ETIMEDOUT (default 10 s). */
   timeoutMs?: number;
@@ -39,7 +43,7 @@ export class Netlink implements Disposable {
   /** Opens a handle; throws NetlinkError (ENOENT, EINVAL for a file that is not a netns, EPERM ...). */
   static open(opts: OpenOptions = {}): Netlink {
     const sockOpts = {
-      ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+      ...(opts.netns === undefined ? {} : { netns: netnsPath(opts.netns) }),
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
     };
     return new Netlink(NetlinkSocket.open(opts.addon ?? nativeAddon(), sockOpts));

@@ -1,6 +1,7 @@
 import { fs } from './builtins.js';
 import { fromSyscallError, NetlinkInputError } from './errors.js';
 import { nativeAddon, type NativeAddon } from './native.js';
+import { netnsPath } from './netns.js';
 
 /**
  * `net/ipv4/ip_forward` or `net.ipv4.ip_forward` to a path under /proc/sys. Every dot of the
@@ -58,7 +59,7 @@ export const sysctl = {
 
 function openIn(addon: NativeAddon, netns: string, path: string, flags: number, op: string): number {
   try {
-    return addon.openInNetns(netns, path, flags, 0);
+    return addon.openInNetns(netnsPath(netns), path, flags, 0);
   } catch (err) {
     throw fromSyscallError(op, err);
   }

@@ -23,6 +23,12 @@ describe('named network namespaces, checked with ip netns', () => {
       expect(links.map((l) => l.ifname)).toEqual(['lo']);
       using nl = Netlink.open({ netns: path });
       expect((await nl.links.list()).map((l) => [l.name, l.up])).toEqual([['lo', false]]);
+      // A bare name means /run/netns/<name>, for handles and sysctls alike.
+      using byName = Netlink.open({ netns: name });
+      expect(byName.netns).toBe(path);
+      await byName.links.setUp('lo');
+      expect((await nl.links.get('lo')).up).toBe(true);
+      expect(sysctl.read(name, 'net/ipv4/ip_forward')).toBe('0');
       const inode = readlinkSync('/proc/self/ns/net');
       expect((await run('nsenter', [`--net=${path}`, 'readlink', '/proc/self/ns/net'])).trim()).not.toBe(
         inode,

@@ -49,6 +49,20 @@ describe('routes, checked with ip -j route', () => {
     expect((await nl.routes.list({ table: 100 })).map((r) => r.dst)).toEqual(['10.244.4.0/24']);
     expect((await nl.routes.list({ table: 'all', family: 4 })).length).toBeGreaterThan(ours.length);
 
+    // route get: the kernel's choice for one destination, as `ip route get` shows it.
+    const brIndex = (await nl.links.get(br)).index;
+    for (const target of ['10.244.1.77', '10.244.0.9']) {
+      const [witness] = await node.ipJson<IpRoute[]>('route', 'get', target);
+      const got = await nl.routes.get(target);
+      expect(got).toMatchObject({ dst: `${target}/32`, index: brIndex });
+      expect(got.gateway).toBe(witness!.gateway);
+    }
+    expect((await nl.routes.get('10.244.1.77')).gateway).toBe('10.244.0.2');
+    expect((await nl.routes.get('10.244.0.9')).gateway).toBeUndefined();
+    await nl.routes.delete({ dst: 'default' });
+    await expect(nl.routes.get('10.250.0.1')).rejects.toMatchObject({ code: 'ENETUNREACH' });
+    await nl.routes.add({ dst: 'default', gateway: '10.244.0.254' });
+
     await expect(nl.routes.add({ dst: '10.244.2.0/24', dev: br })).rejects.toMatchObject({ code: 'EEXIST' });
     expect(await nl.routes.ensure({ dst: '10.244.2.0/24', dev: br })).toBe(false);
     await nl.routes.replace({ dst: '10.244.1.0/24', gateway: '10.244.0.3', dev: br, metric: 50 });

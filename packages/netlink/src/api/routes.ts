@@ -2,6 +2,7 @@ import { bytesAttr, u32Attr, type Attr } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
 import { familyToAf, networkOf, parseCidr, parseIp, type Family } from '../codec/ip.js';
 import { decodeRoute, encodeRtMsg, type Route } from '../codec/route.js';
+import { errnos } from '../builtins.js';
 import { NetlinkError, NetlinkInputError } from '../errors.js';
 import { checkUint, type LinkRef } from '../names.js';
 import type { NetlinkSocket } from '../socket.js';
@@ -80,6 +81,32 @@ export class Routes {
       }
     }
     return out;
+  }
+
+  /**
+   * The route the kernel would use to reach `address` (`ip route get`): tells, for instance,
+   * whether a peer is on-link (no gateway) or behind a router. ENETUNREACH when there is none.
+   */
+  async get(address: string): Promise<Route> {
+    const ip = parseIp(address);
+    const operation = `route get ${address}`;
+    const replies = this.#sock.request({
+      operation,
+      type: C.RTM_GETROUTE,
+      fixed: encodeRtMsg({
+        family: familyToAf(ip.family),
+        dstLength: ip.family === 4 ? 32 : 128,
+        table: 0,
+        protocol: 0,
+        scope: 0,
+        type: 0,
+      }),
+      attrs: [bytesAttr(C.RTA_DST, ip.bytes)],
+    });
+    const route = replies.filter((m) => m.type === C.RTM_NEWROUTE).map(decodeRoute)[0];
+    if (!route)
+      throw new NetlinkError({ operation, errno: errnos.ENETUNREACH, extAck: 'no route in the reply' });
+    return route;
   }
 
   /** Adds a route; EEXIST when the same route exists. */
