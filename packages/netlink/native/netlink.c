@@ -66,6 +66,10 @@ static int get_path(napi_env env, napi_value value, char *out) {
     throw_type(env, "path is empty or too long");
     return -1;
   }
+  if (strlen(out) != len) {
+    throw_type(env, "path contains a NUL byte");
+    return -1;
+  }
   return 0;
 }
 
