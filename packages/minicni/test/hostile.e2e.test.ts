@@ -59,8 +59,17 @@ const cases: Case[] = [
   { name: 'ifname "."', code: ENV, call: { ifname: '.' } },
   { name: 'ifname longer than 15 bytes', code: ENV, call: { ifname: 'e'.repeat(16) } },
   { name: 'ifname with a space', code: ENV, call: { ifname: 'eth 0' } },
+  // The kernel reads a '%' in a new link's name as a template ("eth%d" becomes eth0, eth1...; any
+  // other use is EINVAL): the pod would get another name than CNI_IFNAME, or ADD fails late.
+  { name: "ifname with a '%'", code: ENV, call: { ifname: 'a%' } },
+  { name: 'ifname as a kernel name template (eth, percent, d)', code: ENV, call: { ifname: 'eth%d' } },
   { name: 'path traversal in the bridge name', code: CONFIG, config: { bridge: '../br' } },
   { name: 'bridge name longer than 15 bytes', code: CONFIG, config: { bridge: 'b'.repeat(16) } },
+  {
+    name: 'bridge name as a kernel name template (br, percent, d)',
+    code: CONFIG,
+    config: { bridge: 'br%d' },
+  },
   { name: 'prefix length 33', code: CONFIG, config: { subnet: '10.244.0.0/33' } },
   { name: 'not a CIDR', code: CONFIG, config: { subnet: 'not-a-cidr' } },
   { name: 'an octet of 300', code: CONFIG, config: { subnet: '10.244.1.300/24' } },
@@ -184,7 +193,7 @@ describe('hostile input to the minicni executable', () => {
 // writes anywhere). Paths the fuzzer makes stay under the run's dir; a "/../" never reaches the
 // file system outside the temp dir even if a check were missing.
 const FUZZ_RUNS = 300;
-const FUZZ_PARALLEL = 6;
+const FUZZ_PARALLEL = 8;
 // 999 (internal) is not among them: it means an error escaped the mapping to a spec code.
 const SPEC_CODES = [1, 2, 3, 4, 5, 6, 7, 8, 11, 100, 101];
 
@@ -298,7 +307,14 @@ const fuzzInput: fc.Arbitrary<FuzzInput> = fc.record({
     8,
   ),
   containerId: usually(fc.constant('fuzz-ctr'), fc.oneof(safeString, fc.constant('../x'))),
-  ifname: usually(fc.constant('eth0'), fc.oneof(safeString, fc.constant('..'))),
+  // '%' in ifnames has its own table cases above; kept out here so the fuzz looks for new faults.
+  ifname: usually(
+    fc.constant('eth0'),
+    fc.oneof(
+      safeString.filter((x) => !x.includes('%')),
+      fc.constant('..'),
+    ),
+  ),
   args: usually(
     fc.constant(undefined),
     fc.oneof(
