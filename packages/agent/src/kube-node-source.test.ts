@@ -128,6 +128,19 @@ describe('KubeNodeSource against the fake API server', () => {
     expect(t.source.stats.lists).toBeGreaterThanOrEqual(2);
   });
 
+  it('backs off when watches are closed at once without events, instead of spinning', async () => {
+    const t = await setup();
+    t.api.closeWatchesAtOnce = true;
+    await until(() => t.source.stats.lists === 1, 'first list');
+    const before = t.source.stats.watches;
+    await new Promise((r) => setTimeout(r, 300));
+    // Backoff here is 10-50 ms: a busy loop would open hundreds of watches in 300 ms.
+    expect(t.source.stats.watches - before).toBeLessThan(40);
+    t.api.closeWatchesAtOnce = false;
+    t.api.addNode({ name: 'a', internalIPs: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'] });
+    await until(() => t.nodes().has('a'), 'node a once watches work again');
+  });
+
   it('skips a node with a malformed pod CIDR but keeps the others', async () => {
     const t = await setup();
     t.api.addNode({ name: 'bad', internalIPs: ['192.168.50.9'], podCIDRs: ['10.244.9.1/24'] });

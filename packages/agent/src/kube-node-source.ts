@@ -83,14 +83,19 @@ export class KubeNodeSource implements NodeSource {
         const signal = AbortSignal.any([this.#stop.signal, this.#watchAbort.signal]);
         this.stats.watches++;
         const query = `watch=1&allowWatchBookmarks=true&timeoutSeconds=${this.#watchTimeout}`;
+        const opened = Date.now();
+        let events = 0;
         await this.#client.watch(
           `/api/v1/nodes?${query}&resourceVersion=${encodeURIComponent(this.#rv)}`,
           (ev) => {
+            events++;
             this.#backoff.reset();
             if (this.#apply(ev)) emit();
           },
           signal,
         );
+        // A watch that a proxy closes at once, empty, must not turn into a busy loop.
+        if (events === 0 && Date.now() - opened < 1000) await sleep(this.#backoff.next(), this.#stop.signal);
       } catch (e) {
         if (this.#stop.signal.aborted) break;
         if (this.#watchAbort?.signal.aborted) continue; // resync asked for a relist

@@ -50,6 +50,8 @@ export class FakeKubeApi implements AsyncDisposable {
   #rv = 100;
   /** Oldest resourceVersion a watch may resume from; older ones get 410 Gone. */
   #minRv = 0;
+  /** When true, each new watch is answered 200 and closed at once with no event (a bad proxy). */
+  closeWatchesAtOnce = false;
   /** Every request path (with query), in order. */
   readonly requests: string[] = [];
   url = '';
@@ -180,6 +182,10 @@ export class FakeKubeApi implements AsyncDisposable {
   #watch(url: URL, res: ServerResponse): void {
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    if (this.closeWatchesAtOnce) {
+      res.end();
+      return;
+    }
     if (from && from < this.#minRv) {
       // The real server answers 200 and sends one ERROR event carrying a 410 Status.
       const status = {
