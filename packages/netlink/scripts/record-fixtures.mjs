@@ -4,14 +4,14 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { Netlink, addonPath, createNetns, deleteNetns } from '../dist/index.js';
+import { Netlink, createNetns, deleteNetns, nativeAddon } from '../dist/index.js';
 
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
-const real = createRequire(import.meta.url)(addonPath());
+// The package's own syscall layer, wrapped to keep a copy of every datagram.
+const real = nativeAddon();
 
 let exchange = { requests: [], replies: [] };
 const recording = {

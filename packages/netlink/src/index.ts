@@ -26,4 +26,4 @@ export {
   type PodVeth,
   type TeardownOptions,
 } from './pod-veth.js';
-export { addonPath, setAddonPath, ADDON_FILE, ADDON_ENV, type NativeAddon } from './native.js';
+export { addonPath, setAddonPath, nativeAddon, ADDON_FILE, ADDON_ENV, type NativeAddon } from './native.js';

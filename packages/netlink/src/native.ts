@@ -59,7 +59,10 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
 }
 
-/** Loads the addon once, on first use (importing the package never touches it). */
+/**
+ * The syscall layer, loaded once on first use (importing the package never touches it). Exported
+ * so tools can wrap it (tracing, recording replies) and pass the wrapper to `Netlink.open({ addon })`.
+ */
 export function nativeAddon(): NativeAddon {
   if (!loaded) {
     const path = addonPath();
