@@ -145,7 +145,7 @@ describe('links, checked with ip -j link', () => {
     await using pod = await podNetns();
     using nl = Netlink.open({ netns: node.path });
     await nl.links.addVeth({ name: v2, peerName: p2 });
-    await nl.links.moveToNetns(p2, pod.path);
+    await nl.links.moveToNetns(p2, pod.name); // a bare name means /run/netns/<name>
     expect((await pod.ipJson<IpLink[]>('link', 'show', p2))[0]!.ifname).toBe(p2);
     expect(await nl.links.find(p2)).toBeUndefined();
     await nl.links.delete(v2);

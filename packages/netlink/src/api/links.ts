@@ -13,6 +13,7 @@ import { decodeLink, encodeIfInfoMsg, vethPeerAttr, type IfInfoMsg, type Link } 
 import { errnos, fs } from '../builtins.js';
 import { NetlinkError, fromSyscallError } from '../errors.js';
 import { checkIfname, checkLinkRef, checkUint, type LinkRef } from '../names.js';
+import { netnsPath } from '../netns.js';
 import type { NetlinkSocket } from '../socket.js';
 
 export interface CommonLinkOptions {
@@ -27,7 +28,7 @@ export type BridgeOptions = CommonLinkOptions;
 
 export interface VethOptions extends CommonLinkOptions {
   peerName: string;
-  /** Netns (path) the peer is created in directly; this handle's netns when absent. */
+  /** Netns (path, or name under /run/netns) the peer is created in directly; this handle's netns when absent. */
   peerNetns?: string;
   /** MTU of the peer (defaults to `mtu`). */
   peerMtu?: number;
@@ -265,7 +266,7 @@ export function withNetnsFd<T>(
   if (path === undefined) return fn(undefined);
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = fs.openSync(netnsPath(path), 'r');
   } catch (err) {
     throw fromSyscallError(`${operation}: open netns`, err);
   }
