@@ -37,6 +37,25 @@ describe('links, checked with ip -j link', () => {
     });
   });
 
+  it('lists a dump that spans many datagrams (300 links, addresses and routes)', async () => {
+    await using node = await nodeNetns();
+    using nl = Netlink.open({ netns: node.path });
+    const lines = [];
+    for (let i = 0; i < 300; i++) {
+      lines.push(`link add mctd${i} up type bridge`, `addr add 10.244.${i >> 8}.${i & 255}/32 dev mctd${i}`);
+      lines.push(`route add 10.245.${i >> 2}.${(i & 3) * 64}/26 dev mctd${i}`);
+    }
+    await node.run('ip', ['-batch', '-'], { stdin: `${lines.join('\n')}\n` });
+    const ip = await node.ipJson<IpLink[]>('link', 'show');
+    const ours = await nl.links.list();
+    expect(ours).toHaveLength(301);
+    expect(ours.map((l) => `${l.index} ${l.name}`)).toEqual(ip.map((l) => `${l.ifindex} ${l.ifname}`));
+    expect((await nl.addresses.list({ family: 4 })).length).toBe(301);
+    expect((await nl.routes.list({ family: 4 })).filter((r) => r.dst.startsWith('10.245.'))).toHaveLength(
+      300,
+    );
+  });
+
   it('adds a bridge with mtu and mac, brings it up and down', async () => {
     const br = testName('br');
     await using node = await nodeNetns();
