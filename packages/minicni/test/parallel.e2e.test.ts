@@ -56,6 +56,13 @@ describe('minicni executable under 100 parallel calls', () => {
       const rules = await nodeRuleLines(node);
       const chains = rules.filter((l) => l.startsWith(':MINICNI-'));
       expect(chains).toHaveLength(2);
+      // ...and exactly one jump into each, even though 100 first ADDs ensured them concurrently.
+      expect(rules.filter((l) => l.startsWith('-A FORWARD') && l.includes('-j MINICNI-FWD-'))).toHaveLength(
+        1,
+      );
+      expect(
+        rules.filter((l) => l.startsWith('-A POSTROUTING') && l.includes('-j MINICNI-NAT-')),
+      ).toHaveLength(1);
       const ruleCount = rules.filter((l) => l.startsWith('-A')).length;
       expect(rules.some((l) => ips.some((ip) => l.includes(ip)))).toBe(false);
       // Pod to pod across the bridge, first to last.
@@ -83,6 +90,54 @@ describe('minicni executable under 100 parallel calls', () => {
       );
     } finally {
       await Promise.allSettled(netns.map((ns) => ns[Symbol.asyncDispose]()));
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  // Every pod of a new node's first wave arrives at once: each ADD finds the node rules missing
+  // and ensures them. Repeated on fresh nodes, since the window is a few milliseconds wide.
+  it('20 concurrent first ADDs on a fresh node all succeed, 4 nodes in a row; one jump per chain', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'mct-minicni-first-'));
+    try {
+      const failures: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        await using node = await nodeNetns();
+        const netns = await pods(20);
+        try {
+          const network = testName('net');
+          const conf = {
+            cniVersion: '1.1.0',
+            name: network,
+            type: 'minicni',
+            bridge: testName('br'),
+            subnet: `10.244.${randomInt(1, 250)}.0/24`,
+            dataDir: join(work, `data-${round}`),
+          };
+          const call = (i: number) => ({
+            containerId: `first-${i}`,
+            netns: netns[i]!.path,
+            ifname: 'eth0',
+            path: '/usr/lib/cni',
+          });
+          const adds = await Promise.all(
+            netns.map((_, i) => runMinicni(node, { command: 'ADD', ...call(i) }, conf)),
+          );
+          for (const r of adds) if (r.code !== 0) failures.push(`node ${round}: ${r.stdout.trim()}`);
+          const rules = await nodeRuleLines(node);
+          expect(
+            rules.filter((l) => l.startsWith('-A FORWARD') && l.includes('-j MINICNI-FWD-')),
+          ).toHaveLength(1);
+          const dels = await Promise.all(
+            netns.map((_, i) => runMinicni(node, { command: 'DEL', ...call(i) }, conf)),
+          );
+          for (const r of dels) expect(r.code, r.stdout).toBe(0);
+          expect(reservations(conf.dataDir, network)).toEqual([]);
+        } finally {
+          await Promise.allSettled(netns.map((ns) => ns[Symbol.asyncDispose]()));
+        }
+      }
+      expect(failures).toEqual([]);
+    } finally {
       rmSync(work, { recursive: true, force: true });
     }
   });
