@@ -406,13 +406,17 @@ describe('fuzzed configs and env against the minicni executable', () => {
     const codes = new Map<string, number>();
     const t0 = Date.now();
     let next = 0;
+    let stop = false;
     const worker = async () => {
       let slot = await freshSlot();
       try {
         const pristine = await snapshot(slot.node, slot.pod);
-        while (next < inputs.length) {
+        while (next < inputs.length && !stop) {
           const i = next++;
-          const o = await fuzzOne(slot, pristine, inputs[i]!, i);
+          const o = await fuzzOne(slot, pristine, inputs[i]!, i).catch((err: unknown) => {
+            stop = true;
+            throw err;
+          });
           const key = o.code === 0 ? 'exit 0' : `code ${o.cniCode}`;
           codes.set(key, (codes.get(key) ?? 0) + 1);
           if (o.dirty) {
@@ -424,7 +428,11 @@ describe('fuzzed configs and env against the minicni executable', () => {
         await disposeSlot(slot);
       }
     };
-    await Promise.all(Array.from({ length: FUZZ_PARALLEL }, worker));
+    // Every worker finishes (and disposes its netns) before the first failure is reported; the
+    // others stop taking inputs once one has failed.
+    const settled = await Promise.allSettled(Array.from({ length: FUZZ_PARALLEL }, worker));
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     console.log(
       `minicni fuzz: ${FUZZ_RUNS} runs in ${Date.now() - t0} ms; outcomes ${[...codes]
         .sort()
