@@ -6,9 +6,10 @@ export type LinkRef = string | number;
 /** Checks a Linux interface name: 1-15 bytes, not `.` or `..`, no `/`, `:` or whitespace. */
 export function checkIfname(name: string, what = 'interface name'): string {
   const bytes = Buffer.byteLength(name);
-  if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+  // A '%' would make the kernel pick a name from a template (eth%d -> eth0) instead of this one.
+  if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s%]/.test(name)) {
     throw new NetlinkInputError(
-      `${what} "${name}" is invalid: use 1-15 bytes, not "." or "..", without "/", ":" or whitespace`,
+      `${what} "${name}" is invalid: use 1-15 bytes, not "." or "..", without "/", ":", "%" or whitespace`,
     );
   }
   return name;
