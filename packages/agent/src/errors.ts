@@ -7,7 +7,6 @@ export type AgentErrorCode =
   | 'INVALID_TEMPLATE'
   | 'NODE_NOT_FOUND'
   | 'NO_POD_CIDR'
-  | 'NO_NODE_IP'
   | 'CREDENTIALS'
   | 'API_REQUEST'
   | 'API_GONE'
