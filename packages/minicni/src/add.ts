@@ -5,6 +5,7 @@ import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { hostVethName } from './host-veth.js';
 import { ensureNodeRules } from './node-rules.js';
 import type { NodeEnv } from './node-env.js';
+import { withPidLock } from './pid-lock.js';
 import { hasStamp, rulesStampPath, writeStamp } from './rules-stamp.js';
 import { asCniError } from './errors.js';
 import { openPodIpam, type PodAddresses } from './pod-ipam.js';
@@ -59,8 +60,12 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     };
     const stamp = rulesStampPath(rules, bridge.mac ?? '', node);
     if (!hasStamp(stamp)) {
-      await ensureNodeRules(rules, node.rulesExec);
-      writeStamp(stamp, node.stampDir);
+      // The first ADDs on a node race here: save -> plan -> restore must not interleave.
+      await withPidLock(`${stamp}.lock`, async () => {
+        if (hasStamp(stamp)) return;
+        await ensureNodeRules(rules, node.rulesExec);
+        writeStamp(stamp);
+      });
     }
     return result(ctx, cfg, bridge, veth, addrs);
   } catch (err) {

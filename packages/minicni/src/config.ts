@@ -134,9 +134,10 @@ function optionalStrings(raw: Record<string, unknown>, key: string): string[] | 
 
 export function checkIfname(field: string, name: string): void {
   const bytes = Buffer.byteLength(name);
-  if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s]/.test(name)) {
+  // '%' would make the kernel name the device from a template (br%d -> br0).
+  if (bytes < 1 || bytes > 15 || name === '.' || name === '..' || /[/:\s%]/.test(name)) {
     throw invalid(
-      `"${field}" must be a valid interface name (1-15 bytes, no "/", ":" or spaces), got ${JSON.stringify(name)}`,
+      `"${field}" must be a valid interface name (1-15 bytes, no "/", ":", "%" or spaces), got ${JSON.stringify(name)}`,
     );
   }
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Netlink, sysctl } from '@minicni/netlink';
 import type { RulesExec } from './node-rules.js';
+import { DEFAULT_STAMP_DIR } from './rules-stamp.js';
 
 /**
  * Where the plugin acts as "the node": its own netns when run by a runtime, or a given netns
@@ -35,7 +36,7 @@ export function nodeEnv(opts: NodeEnvOptions = {}): NodeEnv {
       else writeFileSync(`/proc/sys/${key}`, `${value}\n`);
     },
     rulesExec: opts.rulesExec ?? (netns ? prefixed(['nsenter', `--net=${netns}`, '--']) : prefixed([])),
-    stampDir: opts.stampDir ?? '/run/minicni/rules',
+    stampDir: opts.stampDir ?? DEFAULT_STAMP_DIR,
   };
 }
 

@@ -12,11 +12,13 @@ export const DEFAULT_STAMP_DIR = '/run/minicni/rules';
  * creation, so a new netns that reuses an inode never matches) and a hash of the rules. /run is
  * emptied on reboot, and the agent re-ensures the rules periodically in case someone flushed them.
  */
+/** The stamp's path; its directory exists (private, 0700) once this returns. */
 export function rulesStampPath(
   spec: NodeRulesSpec,
   bridgeMac: string,
   node: { netns: string | undefined; stampDir: string },
 ): string {
+  ensurePrivateDir(node.stampDir);
   const netns = statSync(node.netns ?? '/proc/self/ns/net').ino;
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
   return join(node.stampDir, `${netns}-${bridgeMac.replace(/:/g, '')}-${hash}`);
@@ -31,7 +33,6 @@ export function hasStamp(path: string): boolean {
   }
 }
 
-export function writeStamp(path: string, dir: string): void {
-  ensurePrivateDir(dir);
+export function writeStamp(path: string): void {
   writeFileSync(path, '');
 }

@@ -36,6 +36,8 @@ export function validateIfName(name: string): void {
   if (Buffer.byteLength(name) > IFNAME_MAX_BYTES) fail(`is longer than ${IFNAME_MAX_BYTES} bytes`);
   if (name === '.' || name === '..') fail('is "." or ".."');
   if (/[/:\s]/.test(name)) fail('contains "/", ":" or whitespace');
+  // The kernel reads a "%" in a new link's name as a template (eth%d becomes eth0, eth1 ...).
+  if (name.includes('%')) fail('contains "%" (the kernel would treat it as a name template)');
   // NUL cannot travel through the environment; other control characters break `ip` output.
   if (/\p{Cc}/u.test(name)) fail('contains a control character');
 }
