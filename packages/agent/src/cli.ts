@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, DEFAULT_METRICS_ADDRESS } from './agent.js';
 import { DEFAULT_TEMPLATE } from './conflist-template.js';
@@ -16,6 +17,7 @@ import {
   type PluginBinary,
 } from './installer.js';
 import { Iproute2Dataplane } from './iproute2-dataplane.js';
+import { RulesRepair } from './rules-repair.js';
 import { DEFAULT_IPAM_DATA_DIR } from './ipam-usage.js';
 import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
 import { KubeNodeSource } from './kube-node-source.js';
@@ -47,6 +49,7 @@ run:
   --resync DURATION        drift repair period, e.g. 2s (default 2s)
   --metrics-address ADDR   /healthz /readyz /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
   --ready-file FILE        written once routes are programmed (default ${DEFAULT_READY_FILE}; "off")
+  --rules-repair DURATION  re-ensure minicni's node rules from the installed conflist (default 10s)
   --ipam-data-dir DIR      host-local-format store to report in /metrics (default ${DEFAULT_IPAM_DATA_DIR})
   --vxlan-device NAME      default ${DEFAULT_VXLAN.name}
   --vxlan-vni N            default ${DEFAULT_VXLAN.vni}
@@ -74,6 +77,7 @@ const OPTIONS = {
   resync: { type: 'string' },
   'metrics-address': { type: 'string' },
   'ready-file': { type: 'string' },
+  'rules-repair': { type: 'string' },
   'ipam-data-dir': { type: 'string' },
   'vxlan-device': { type: 'string' },
   'vxlan-vni': { type: 'string' },
@@ -200,8 +204,15 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     ...(sourceStats ? { sourceStats } : {}),
     logger: log,
   });
+  const repair = new RulesRepair({
+    confPath: join(flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR, flags['conf-name'] ?? DEFAULT_CONF_NAME),
+    everyMs: durationFlag(flags['rules-repair'], 10_000, 'rules-repair'),
+    logger: log,
+  });
   await agent.start();
+  repair.start();
   await io.stopSignal;
+  repair.stop();
   await agent.stop();
 }
 
