@@ -2,4 +2,3 @@
 // and loads the whole streams stack: 5-10 ms of startup a CNI plugin pays on every call.
 // getBuiltinModule (Node 20.16+) hands back the plain module object instead.
 export const fs = process.getBuiltinModule('node:fs');
-export const errnos = process.getBuiltinModule('node:os').constants.errno;

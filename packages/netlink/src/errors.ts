@@ -1,11 +1,6 @@
-import { errnos } from './builtins.js';
+import { ERRNO, errnoName } from './errno.js';
 
-const errnoNames = new Map<number, string>(Object.entries(errnos).map(([name, n]) => [n, name]));
-
-/** The errno name (`EEXIST`) for a number, or `E<n>` for one Node does not know. */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `E${errno}`;
-}
+export { errnoName };
 
 export interface NetlinkErrorDetails {
   /** What was being done, e.g. `link add veth mct1234`. */
@@ -52,7 +47,7 @@ export function fromSyscallError(operation: string, err: unknown): NetlinkError 
   if (err instanceof NetlinkError) return err;
   const e = err as { errno?: unknown; syscall?: unknown };
   // Node's fs errors carry negative errno values, the addon's positive ones.
-  const errno = typeof e?.errno === 'number' ? Math.abs(e.errno) : errnos.EIO;
+  const errno = typeof e?.errno === 'number' ? Math.abs(e.errno) : ERRNO.EIO;
   const syscall = typeof e?.syscall === 'string' ? e.syscall : undefined;
   return new NetlinkError({
     operation,

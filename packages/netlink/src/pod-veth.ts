@@ -1,6 +1,6 @@
 import type { Link } from './codec/link.js';
 import { parseCidr } from './codec/ip.js';
-import { errnos } from './builtins.js';
+import { ERRNO } from './errno.js';
 import { NetlinkError } from './errors.js';
 import { checkIfname, type LinkRef } from './names.js';
 import { Netlink } from './netlink.js';
@@ -136,5 +136,5 @@ export async function teardownPodVeth(opts: TeardownOptions): Promise<boolean> {
 
 /** ENOENT: the netns file is gone; EINVAL: it is no longer a netns mount (an unmounted leftover). */
 function isGoneNetns(errno: number): boolean {
-  return errno === errnos.ENOENT || errno === errnos.EINVAL;
+  return errno === ERRNO.ENOENT || errno === ERRNO.EINVAL;
 }

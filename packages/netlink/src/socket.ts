@@ -2,7 +2,7 @@ import { decodeDone, decodeError } from './codec/ack.js';
 import type { Attr } from './codec/attributes.js';
 import * as C from './codec/constants.js';
 import { decodeMessages, encodeMessage, type RawMessage } from './codec/message.js';
-import { errnos } from './builtins.js';
+import { ERRNO } from './errno.js';
 import { NetlinkError, fromSyscallError } from './errors.js';
 import type { NativeAddon } from './native.js';
 
@@ -91,7 +91,7 @@ export class NetlinkSocket {
       if (attempt >= DUMP_RETRIES) {
         throw new NetlinkError({
           operation: req.operation,
-          errno: errnos.EINTR,
+          errno: ERRNO.EINTR,
           extAck: `dump still interrupted after ${DUMP_RETRIES} retries`,
         });
       }
@@ -102,7 +102,7 @@ export class NetlinkSocket {
     if (this.#fd < 0) {
       throw new NetlinkError({
         operation: req.operation,
-        errno: errnos.EBADF,
+        errno: ERRNO.EBADF,
         extAck: 'handle is closed',
       });
     }
@@ -136,7 +136,7 @@ export class NetlinkSocket {
         }
         if (m.type === C.NLMSG_NOOP) continue;
         if (m.type === C.NLMSG_OVERRUN) {
-          throw new NetlinkError({ operation: req.operation, errno: errnos.ENOBUFS });
+          throw new NetlinkError({ operation: req.operation, errno: ERRNO.ENOBUFS });
         }
         messages.push(m);
       }
@@ -148,10 +148,10 @@ export class NetlinkSocket {
       return this.#addon.recv(this.#fd);
     } catch (err) {
       const e = err as { errno?: number };
-      if (e?.errno === errnos.EAGAIN) {
+      if (e?.errno === ERRNO.EAGAIN) {
         throw new NetlinkError({
           operation,
-          errno: errnos.ETIMEDOUT,
+          errno: ERRNO.ETIMEDOUT,
           extAck: 'no reply from the kernel',
           syscall: 'recv',
           cause: err,

@@ -10,7 +10,8 @@ import {
 import * as C from '../codec/constants.js';
 import { parseIp, parseMac } from '../codec/ip.js';
 import { decodeLink, encodeIfInfoMsg, vethPeerAttr, type IfInfoMsg, type Link } from '../codec/link.js';
-import { errnos, fs } from '../builtins.js';
+import { fs } from '../builtins.js';
+import { ERRNO } from '../errno.js';
 import { NetlinkError, fromSyscallError } from '../errors.js';
 import { checkIfname, checkLinkRef, checkUint, type LinkRef } from '../names.js';
 import { netnsPath } from '../netns.js';
@@ -76,7 +77,7 @@ export class Links {
     if (!reply)
       throw new NetlinkError({
         operation: `link get ${ref}`,
-        errno: errnos.ENODEV,
+        errno: ERRNO.ENODEV,
         extAck: 'no link in the reply',
       });
     return decodeLink(reply);
@@ -206,7 +207,7 @@ export class Links {
     if (link.kind !== 'bridge') {
       throw new NetlinkError({
         operation: `ensure bridge ${opts.name}`,
-        errno: errnos.EEXIST,
+        errno: ERRNO.EEXIST,
         extAck: `a link named ${opts.name} exists and is a ${link.kind ?? 'device'} of no kind "bridge"`,
       });
     }

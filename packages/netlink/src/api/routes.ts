@@ -2,7 +2,7 @@ import { bytesAttr, u32Attr, type Attr } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
 import { familyToAf, networkOf, parseCidr, parseIp, type Family } from '../codec/ip.js';
 import { decodeRoute, encodeRtMsg, type Route } from '../codec/route.js';
-import { errnos } from '../builtins.js';
+import { ERRNO } from '../errno.js';
 import { NetlinkError, NetlinkInputError } from '../errors.js';
 import { checkUint, type LinkRef } from '../names.js';
 import type { NetlinkSocket } from '../socket.js';
@@ -105,7 +105,7 @@ export class Routes {
     });
     const route = replies.filter((m) => m.type === C.RTM_NEWROUTE).map(decodeRoute)[0];
     if (!route)
-      throw new NetlinkError({ operation, errno: errnos.ENETUNREACH, extAck: 'no route in the reply' });
+      throw new NetlinkError({ operation, errno: ERRNO.ENETUNREACH, extAck: 'no route in the reply' });
     return route;
   }
 
