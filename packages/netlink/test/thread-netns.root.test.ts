@@ -89,8 +89,8 @@ describe('namespace safety under load', () => {
     expect(readlinkSync('/proc/thread-self/ns/net')).toBe(home);
     expect([...after.values()].every((ns) => ns === home)).toBe(true);
     // The threadpool did run beside the netlink work (4 libuv workers at least).
-    expect(fsOps).toBeGreaterThan(2000);
-    expect(dnsOps).toBeGreaterThan(1000);
+    expect(fsOps).toBeGreaterThan(500);
+    expect(dnsOps).toBeGreaterThan(250);
     expect(after.size).toBeGreaterThanOrEqual(Math.min(threadsBefore.size, 5));
     // And the work did land in the node netns, not here.
     expect((await node.ipJson<{ ifname: string }[]>('link', 'show')).map((l) => l.ifname)).toEqual([
