@@ -1,12 +1,13 @@
 import { CniError, ErrorCode, type AddContext, type HandlerResult, type Route } from '@minicni/spec';
 import { formatSubnet, parseCidr } from '@minicni/ipam';
 import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
+import { ensurePodBridge } from './bridge.js';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { hostVethName } from './host-veth.js';
 import { ensureNodeRules } from './node-rules.js';
 import type { NodeEnv } from './node-env.js';
 import { withPidLock } from './pid-lock.js';
-import { hasStamp, rulesStampPath, writeStamp } from './rules-stamp.js';
+import { hasStamp, rulesLockPath, rulesStampPath, writeStamp } from './rules-stamp.js';
 import { asCniError } from './errors.js';
 import { openPodIpam, type PodAddresses } from './pod-ipam.js';
 
@@ -28,7 +29,7 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     addrs = await ipam.allocate();
     if (!addrs.ips.length)
       throw new CniError(ErrorCode.InvalidNetworkConfig, 'IPAM returned no address for the pod');
-    const bridge = await host.links.ensureBridge({ name: cfg.bridge, mtu: cfg.mtu });
+    const bridge = await ensurePodBridge(host, cfg.bridge, cfg.mtu);
     const families = new Set(addrs.ips.map((i) => i.family));
     if (cfg.isGateway) {
       for (const ip of addrs.ips) {
@@ -61,7 +62,7 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     const stamp = rulesStampPath(rules, bridge.mac ?? '', node);
     if (!hasStamp(stamp)) {
       // The first ADDs on a node race here: save -> plan -> restore must not interleave.
-      await withPidLock(`${stamp}.lock`, async () => {
+      await withPidLock(rulesLockPath(node), async () => {
         if (hasStamp(stamp)) return;
         await ensureNodeRules(rules, node.rulesExec);
         writeStamp(stamp);

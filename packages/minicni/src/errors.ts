@@ -24,7 +24,8 @@ export function asCniError(err: unknown): unknown {
   }
   if (err instanceof NetlinkError) return new CniError(ErrorCode.IoFailure, err.message, err.code);
   const code = (err as { code?: unknown } | null)?.code;
-  if (err instanceof Error && code === 'LOCK_TIMEOUT') return new CniError(ErrorCode.TryAgainLater, err.message, code);
+  if (err instanceof Error && code === 'LOCK_TIMEOUT')
+    return new CniError(ErrorCode.TryAgainLater, err.message, code);
   if (err instanceof Error && (code === 'NODE_RULES_FAILED' || code === 'RESERVATION_MISMATCH')) {
     return new CniError(ErrorCode.IoFailure, err.message, code);
   }

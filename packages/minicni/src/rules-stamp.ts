@@ -8,8 +8,8 @@ export const DEFAULT_STAMP_DIR = '/run/minicni/rules';
 
 /**
  * Remembers that a network's node rules were ensured in this node netns, so ADD spawns nothing
- * for them after the first pod. The key holds the netns inode, the bridge's MAC (random per
- * creation, so a new netns that reuses an inode never matches) and a hash of the rules. /run is
+ * for them after the first pod. The key holds the netns inode, the bridge's MAC (random, set when
+ * the bridge is created, so a new netns that reuses an inode never matches) and a hash of the rules. /run is
  * emptied on reboot, and the agent re-ensures the rules periodically in case someone flushed them.
  */
 /** The stamp's path; its directory exists (private, 0700) once this returns. */
@@ -22,6 +22,14 @@ export function rulesStampPath(
   const netns = statSync(node.netns ?? '/proc/self/ns/net').ino;
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
   return join(node.stampDir, `${netns}-${bridgeMac.replace(/:/g, '')}-${hash}`);
+}
+
+/**
+ * One lock per node netns for ensuring rules: every concurrent first ADD on a node computes the
+ * same path (the stamp path cannot serve, it depends on the bridge).
+ */
+export function rulesLockPath(node: { netns: string | undefined; stampDir: string }): string {
+  return join(node.stampDir, `${statSync(node.netns ?? '/proc/self/ns/net').ino}.lock`);
 }
 
 export function hasStamp(path: string): boolean {
