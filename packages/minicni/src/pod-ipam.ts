@@ -53,13 +53,14 @@ export async function openPodIpam(choice: IpamChoice, ctx: AttachmentContext): P
 function builtin(ipam: Ipam, owner: { containerId: string; ifname: string }): PodIpam {
   return {
     async allocate() {
-      const held = await ipam.get(owner);
-      const r = held.ips.length ? held : await ipam.allocate(owner);
+      // The owner index only (no scan of every reservation): ADD stays O(1) as the pool fills.
+      const heldBefore = await ipam.store.getByOwner(owner);
+      const r = await ipam.allocate(owner);
       return {
         ips: r.ips,
         routes: r.routes.map((x) => ({ ...x })),
         dns: r.dns,
-        fresh: held.ips.length === 0,
+        fresh: heldBefore.length === 0,
       };
     },
     async release() {
