@@ -40,5 +40,6 @@ const e2e = tier('e2e', pick('.e2e.test.ts'), { ...privileged, testTimeout: 300_
 export default defineConfig({
   test: {
     projects: gate.runPrivileged ? [unit, root, e2e] : [unit],
+    reporters: ['default', './scripts/tier-summary-reporter.ts'],
   },
 });
