@@ -1,8 +1,7 @@
 // The only module that loads the native addon (eslint enforces it). Everything else receives a
 // `NativeAddon` so that logic can be tested with a fake and the addon stays a thin syscall layer.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fs } from './builtins.js';
+import { fs, path as nodePath, url as nodeUrl } from './builtins.js';
+
 import { NetlinkAddonError } from './errors.js';
 
 /** The syscalls the addon offers. Every failure throws an Error with `errno`, `code` and `syscall`. */
@@ -49,12 +48,12 @@ export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
   if (typeof url !== 'string') {
     throw new NetlinkAddonError(`cannot locate the netlink addon: set ${ADDON_ENV} or call setAddonPath()`);
   }
-  const here = dirname(fileURLToPath(url));
+  const here = nodePath.dirname(nodeUrl.fileURLToPath(url));
   // dist/ of the built package; native/build/Release/ or dist/ seen from src/ in a checkout.
   const candidates = [
-    join(here, ADDON_FILE),
-    join(here, '..', 'native', 'build', 'Release', ADDON_FILE),
-    join(here, '..', 'dist', ADDON_FILE),
+    nodePath.join(here, ADDON_FILE),
+    nodePath.join(here, '..', 'native', 'build', 'Release', ADDON_FILE),
+    nodePath.join(here, '..', 'dist', ADDON_FILE),
   ];
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0]!;
 }
