@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { nsenterExec, spawnExec, type PluginExec } from '@minicni/spec';
 import { Netlink, sysctl } from '@minicni/netlink';
 import type { RulesExec } from './node-rules.js';
 import { DEFAULT_STAMP_DIR } from './rules-stamp.js';
@@ -35,23 +35,19 @@ export function nodeEnv(opts: NodeEnvOptions = {}): NodeEnv {
       if (netns) sysctl.write(netns, key, value);
       else writeFileSync(`/proc/sys/${key}`, `${value}\n`);
     },
-    rulesExec: opts.rulesExec ?? (netns ? prefixed(['nsenter', `--net=${netns}`, '--']) : prefixed([])),
+    rulesExec: opts.rulesExec ?? rulesExecVia(netns ? nsenterExec(netns) : spawnExec),
     stampDir: opts.stampDir ?? DEFAULT_STAMP_DIR,
   };
 }
 
-function prefixed(prefix: readonly string[]): RulesExec {
-  return (file, args, stdin) =>
-    new Promise((resolve) => {
-      const [cmd, ...rest] = [...prefix, file, ...args] as [string, ...string[]];
-      const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', (err) => resolve({ code: 127, stdout, stderr: `${file}: ${err.message}` }));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.on('error', () => {});
-      child.stdin.end(stdin ?? '');
-    });
+/** iptables-save/-restore through spec's process runner; a tool that cannot start reads as exit 127. */
+function rulesExecVia(exec: PluginExec): RulesExec {
+  return async (file, args, stdin) => {
+    try {
+      const r = await exec({ file, args, env: process.env, stdin: stdin ?? '' });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      return { code: 127, stdout: '', stderr: `${file}: ${(err as Error).message}` };
+    }
+  };
 }
