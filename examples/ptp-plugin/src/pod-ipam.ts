@@ -1,4 +1,4 @@
-import { delegateAdd, delegateCheck, delegateDel, delegateGc } from '@minicni/spec';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc } from '@minicni/spec/invoke';
 import type { AttachmentContext, Dns, GcContext, Route } from '@minicni/spec';
 import { canonicalIp, openIpam, type Owner } from '@minicni/ipam';
 import type { IpamChoice } from './config.js';

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConflistRunner, nsenterExec, parseConfList, type Result } from '@minicni/spec';
+import { parseConfList, type Result } from '@minicni/spec';
+import { nsenterExec } from '@minicni/spec/invoke';
+import { ConflistRunner } from '@minicni/spec/runner';
 import { nodeNetns, podNetns, runPluginInNode } from '@minicni/testkit';
 import { HOST_VETH_PATTERN } from '../src/host-veth.js';
 

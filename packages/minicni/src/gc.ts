@@ -1,4 +1,5 @@
-import { delegateGc, type GcContext } from '@minicni/spec';
+import { type GcContext } from '@minicni/spec';
+import { delegateGc } from '@minicni/spec/invoke';
 import { openIpam } from '@minicni/ipam';
 import { parseBridgeConfig } from './config.js';
 import type { NodeEnv } from './node-env.js';

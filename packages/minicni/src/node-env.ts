@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { nsenterExec, spawnExec, type PluginExec } from '@minicni/spec';
+import { nsenterExec, spawnExec, type PluginExec } from '@minicni/spec/invoke';
 import { Netlink, sysctl } from '@minicni/netlink';
 import type { RulesExec } from './node-rules.js';
 import { DEFAULT_STAMP_DIR } from './rules-stamp.js';

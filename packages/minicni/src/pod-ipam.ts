@@ -1,11 +1,5 @@
-import {
-  delegateAdd,
-  delegateCheck,
-  delegateDel,
-  type AttachmentContext,
-  type Dns,
-  type Route,
-} from '@minicni/spec';
+import { type AttachmentContext, type Dns, type Route } from '@minicni/spec';
+import { delegateAdd, delegateCheck, delegateDel } from '@minicni/spec/invoke';
 import { openIpam, type Ipam } from '@minicni/ipam';
 import type { IpamChoice } from './config.js';
 import { asCniError } from './errors.js';

@@ -1,5 +1,6 @@
 import { access, constants, mkdir } from 'node:fs/promises';
-import { CniError, ErrorCode, delegateStatus, type StatusContext } from '@minicni/spec';
+import { CniError, ErrorCode, type StatusContext } from '@minicni/spec';
+import { delegateStatus } from '@minicni/spec/invoke';
 import { openIpam } from '@minicni/ipam';
 import { parseBridgeConfig } from './config.js';
 import { asCniError } from './errors.js';

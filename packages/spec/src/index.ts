@@ -70,6 +70,7 @@ export {
   parseConfList,
   parseNetConf,
   parsePrevResult,
+  readCniVersion,
   readValidAttachments,
 } from './config.js';
 export { parseRuntimeConfig } from './runtime-config.js';
@@ -86,21 +87,3 @@ export type {
   RunPluginOptions,
   StatusContext,
 } from './plugin-types.js';
-export { nsenterExec, spawnExec, type ExecOutcome, type ExecRequest, type PluginExec } from './exec.js';
-export { findInPath } from './find-plugin.js';
-export { execPlugin, parsePluginResult, type InvokeOptions } from './exec-plugin.js';
-export {
-  delegateAdd,
-  delegateCheck,
-  delegateDel,
-  delegateGc,
-  delegateStatus,
-  withDelegatedAdd,
-} from './delegate.js';
-export { CNI_CACHE_KIND, ResultCache, type CacheFs, type CachedAttachment } from './result-cache.js';
-export {
-  ConflistRunner,
-  type AddOutcome,
-  type ConflistRunnerOptions,
-  type RuntimeConf,
-} from './conflist-runner.js';

@@ -3,16 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, testName } from '@minicni/testkit';
-import {
-  ConflistRunner,
-  delegateAdd,
-  delegateCheck,
-  delegateDel,
-  nsenterExec,
-  parseConfList,
-  toLatest,
-  withDelegatedAdd,
-} from '@minicni/spec';
+import { parseConfList, toLatest } from '@minicni/spec';
+import { delegateAdd, delegateCheck, delegateDel, nsenterExec, withDelegatedAdd } from '@minicni/spec/invoke';
+import { ConflistRunner } from '@minicni/spec/runner';
 import { buildStaticIpPlugin } from './bundle-plugin.js';
 
 // Delegation both ways with the reference plugins: the Go bridge plugin calls our runPlugin

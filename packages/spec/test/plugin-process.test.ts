@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnExec } from '@minicni/spec';
+import { spawnExec } from '@minicni/spec/invoke';
 import { buildStaticIpPlugin } from './bundle-plugin.js';
 
 // runPlugin's default I/O (process.env, fd 0, process.stdout, process.exitCode) in a real

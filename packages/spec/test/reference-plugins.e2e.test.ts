@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, testName } from '@minicni/testkit';
 import {
-  ConflistRunner,
   CniError,
   convertResult,
-  nsenterExec,
   parseConfList,
   parseResult,
   SPEC_VERSIONS,
@@ -16,6 +14,8 @@ import {
   type AnyResult,
   type CniVersion,
 } from '@minicni/spec';
+import { nsenterExec } from '@minicni/spec/invoke';
+import { ConflistRunner } from '@minicni/spec/runner';
 import { fieldDiff, leafFields } from './field-compare.js';
 
 // Drives Debian's reference plugins (containernetworking-plugins 1.1.1) through ConflistRunner
@@ -30,7 +30,7 @@ let fieldsCompared = 0;
 let subnet = 0;
 
 async function supportedVersions(type: string): Promise<string[]> {
-  const { spawnExec } = await import('@minicni/spec');
+  const { spawnExec } = await import('@minicni/spec/invoke');
   const r = await spawnExec({ file: `${PLUGIN_DIR}/${type}`, env: { CNI_COMMAND: 'VERSION' }, stdin: '' });
   return (JSON.parse(r.stdout) as { supportedVersions: string[] }).supportedVersions;
 }
