@@ -1,6 +1,9 @@
-// Benchmark: minicni against the Go reference bridge + host-local, both with ipMasq, in one run.
+// Benchmark: minicni against the Go reference bridge + host-local, all with ipMasq, in one run.
+// minicni runs two ways: the standalone single executable (dist/minicni, a Node start per call)
+// and the fast path a node with the agent uses (dist/minicni-shim forwarding each call to the
+// plugin served by `minicni serve`, started here in the same node netns).
 // Prints ADD and DEL medians, the wall time of 100 pods added (and deleted) at once, peak memory
-// per call and processes spawned per ADD, each with the ratio minicni / reference.
+// per call and processes spawned per ADD, each with the ratio to the reference.
 // Runs as root inside a throwaway node netns that it creates and removes.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '..', 'dist', 'minicni');
+const SHIM = process.env.MINICNI_SHIM ?? resolve(here, '..', 'dist', 'minicni-shim');
 const REF_DIR = '/usr/lib/cni';
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 100);
@@ -36,6 +40,18 @@ if (process.argv[2] !== '--inner') {
 async function inner() {
   spawnSync('ip', ['link', 'set', 'lo', 'up']);
   const work = mkdtempSync(join(tmpdir(), 'minicni-bench-'));
+  // The served plugin, as the agent runs it: its own process in the node netns.
+  const socket = join(work, 'run', 'plugin.sock');
+  const server = spawn(MINICNI, ['serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  process.on('exit', () => server.kill('SIGKILL')); // also when the run fails
+  await new Promise((res, rej) => {
+    let text = '';
+    server.stderr.on('data', (d) => {
+      text += d;
+      if (text.includes('listening')) res();
+    });
+    server.once('exit', (code) => rej(new Error(`minicni serve exited (${code}): ${text}`)));
+  });
   const plugins = {
     minicni: {
       bin: MINICNI,
@@ -49,6 +65,21 @@ async function inner() {
         ipMasq: true,
         isGateway: true,
         dataDir: join(work, 'mc'),
+      },
+    },
+    'minicni-agent': {
+      bin: SHIM,
+      path: dirname(MINICNI),
+      env: { MINICNI_AGENT_SOCKET: socket },
+      conf: {
+        cniVersion: '1.0.0',
+        name: 'benchsh',
+        type: 'minicni',
+        bridge: 'mcbench1',
+        subnet: '10.246.0.0/16',
+        ipMasq: true,
+        isGateway: true,
+        dataDir: join(work, 'sh'),
       },
     },
     reference: {
@@ -85,6 +116,7 @@ async function inner() {
           CNI_NETNS: `/run/netns/${ns}`,
           CNI_IFNAME: 'eth0',
           CNI_PATH: p.path,
+          ...p.env,
         },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
@@ -180,28 +212,36 @@ async function inner() {
       );
     for (const ns of nss) spawnSync('ip', ['netns', 'del', ns]);
   }
+  const agentPeak = Number(
+    /VmHWM:\s+(\d+)/.exec(spawnSync('cat', [`/proc/${server.pid}/status`], { encoding: 'utf8' }).stdout)?.[1],
+  );
+  server.kill('SIGTERM');
+  await new Promise((res) => server.once('exit', res));
   rmSync(work, { recursive: true, force: true });
 
   const med = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const [a, b] = names.map((n) => results[n]);
-  const row = (what, x, y, unit) =>
-    `| ${what} | ${x.toFixed(1)} ${unit} | ${y.toFixed(1)} ${unit} | ${(x / y).toFixed(2)} |`;
+  const ref = results.reference;
+  const mine = names.filter((n) => n !== 'reference');
+  const row = (what, pick, unit) =>
+    `| ${what} | ${mine.map((n) => `${pick(results[n]).toFixed(1)} ${unit} (${(pick(results[n]) / pick(ref)).toFixed(2)})`).join(' | ')} | ${pick(ref).toFixed(1)} ${unit} |`;
   const lines = [
-    `minicni vs reference bridge+host-local (v1.1.1), both ipMasq, ${RUNS} runs each, interleaved, in one node netns`,
+    `minicni vs reference bridge+host-local, all ipMasq, ${RUNS} runs each, interleaved, in one node netns`,
+    '(ratio to the reference in parentheses)',
     '',
-    '| measure | minicni | reference | ratio |',
-    '|---|---|---|---|',
-    row('ADD median', med(a.add), med(b.add), 'ms'),
-    row('DEL median', med(a.del), med(b.del), 'ms'),
-    row(`${PARALLEL} ADDs at once (wall)`, a.parAdd, b.parAdd, 'ms'),
-    row(`${PARALLEL} DELs at once (wall)`, a.parDel, b.parDel, 'ms'),
-    row('peak RSS per ADD (median of 5)', med(a.rss) / 1024, med(b.rss) / 1024, 'MiB'),
-    `| processes spawned per ADD | ${a.spawns} | ${b.spawns} | - |`,
+    `| measure | ${mine.join(' | ')} | reference |`,
+    `|---|${mine.map(() => '---|').join('')}---|`,
+    row('ADD median', (r) => med(r.add), 'ms'),
+    row('DEL median', (r) => med(r.del), 'ms'),
+    row(`${PARALLEL} ADDs at once (wall)`, (r) => r.parAdd, 'ms'),
+    row(`${PARALLEL} DELs at once (wall)`, (r) => r.parDel, 'ms'),
+    row('peak RSS per ADD (median of 5)', (r) => med(r.rss) / 1024, 'MiB'),
+    `| processes spawned per ADD | ${mine.map((n) => results[n].spawns).join(' | ')} | ${ref.spawns} |`,
     '',
-    `parallel: minicni ${a.parOk}; reference ${b.parOk}`,
+    `agent (minicni serve) peak RSS over the whole run: ${(agentPeak / 1024).toFixed(1)} MiB`,
+    ...names.map((n) => `parallel ${n}: ${results[n].parOk}`),
   ];
   console.log(lines.join('\n'));
   if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, lines.join('\n') + '\n');

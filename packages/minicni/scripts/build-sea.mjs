@@ -82,6 +82,13 @@ execFileSync(
   { stdio: 'pipe' },
 );
 renameSync(tmp, join(out, 'minicni'));
+// The fast-path shim (built by @minicni/netlink from native/cni-shim.c) ships next to it.
+const netlinkDir = dirname(require.resolve('@minicni/netlink/package.json'));
+const shimTmp = join(out, `.minicni-shim.${process.pid}`);
+copyFileSync(join(netlinkDir, 'native', 'build', 'Release', 'minicni-shim'), shimTmp);
+chmodSync(shimTmp, 0o755);
+renameSync(shimTmp, join(out, 'minicni-shim'));
+
 process.stdout.write(
   `built ${join(out, 'minicni')} (node ${execFileSync(nodeBin, ['--version']).toString().trim()}, addon sha256 ${addonHash.slice(0, 12)})\n`,
 );

@@ -11,3 +11,12 @@ export {
 } from './node-rules.js';
 export { hostVethName } from './host-veth.js';
 export { CHECK_MISMATCH } from './check.js';
+export {
+  servePlugin,
+  parseRequest,
+  encodeResponse,
+  DEFAULT_SOCKET,
+  ServerStartError,
+  type PluginServer,
+  type PluginServerOptions,
+} from './server.js';

@@ -1,0 +1,216 @@
+// minicni's fast path: the executable a runtime runs as /opt/cni/bin/minicni when the node agent
+// serves the plugin. It forwards one CNI call (the CNI_* environment and the config on stdin) over
+// a root-only unix socket to the plugin running inside the agent, and relays the answer (stdout,
+// stderr, exit status). A Node start costs ~40 ms; this costs ~1 ms.
+//
+// When nothing listens on the socket (no agent on this node, or it is restarting) it execs the
+// standalone plugin (the single executable) with the same environment and stdin, so a node never
+// depends on the agent being up. When the agent accepted the call but the connection broke before
+// the answer, the outcome is unknown: it answers CNI error 11 (try again later) and the runtime
+// retries, as it does for any failed ADD (DEL first, then ADD again).
+//
+// Wire format (all integers unsigned 32-bit big-endian):
+//   request:  "MCNI1\n", u32 env bytes, env ("KEY=VALUE\0" for each CNI_* variable),
+//             u32 stdin bytes, stdin
+//   response: u32 exit status, u32 stdout bytes, stdout, u32 stderr bytes, stderr
+// The agent's side is packages/minicni/src/server.ts.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/minicni/plugin.sock"
+#define STANDALONE_NAME "minicni-standalone"
+#define MAX_STDIN (16u << 20)
+#define MAX_REPLY (64u << 20)
+
+extern char **environ;
+
+struct buf {
+  char *data;
+  size_t len, cap;
+};
+
+static void die_oom(void) {
+  static const char msg[] = "minicni-shim: out of memory\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(1);
+}
+
+static void buf_put(struct buf *b, const void *p, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) die_oom();
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+
+static void buf_u32(struct buf *b, uint32_t v) {
+  unsigned char x[4] = {v >> 24, v >> 16, v >> 8, v};
+  buf_put(b, x, 4);
+}
+
+// The config's cniVersion, for an error reply (CNI errors carry one); "1.1.0" when unreadable.
+static void cni_version(const struct buf *in, char *out, size_t outlen) {
+  snprintf(out, outlen, "1.1.0");
+  const char *end = in->data + in->len;
+  for (const char *p = in->data; p && p < end; p++) {
+    p = memmem(p, (size_t)(end - p), "\"cniVersion\"", 12);
+    if (!p) return;
+    const char *q = p + 12;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    if (q >= end || *q != ':') continue;
+    q++;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    if (q >= end || *q != '"') continue;
+    const char *v = ++q;
+    while (q < end && *q != '"' && q - v < 16) {
+      if (!((*q >= '0' && *q <= '9') || *q == '.')) return;
+      q++;
+    }
+    if (q < end && *q == '"' && q > v) snprintf(out, outlen, "%.*s", (int)(q - v), v);
+    return;
+  }
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void put_json_string(const char *s) {
+  putchar('"');
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c == '"' || *c == '\\') printf("\\%c", *c);
+    else if (*c < 0x20) printf("\\u%04x", *c);
+    else putchar(*c);
+  }
+  putchar('"');
+}
+
+static void fail(const struct buf *in, int code, const char *msg, const char *details) {
+  char ver[24];
+  cni_version(in, ver, sizeof ver);
+  printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":", ver, code);
+  put_json_string(msg);
+  printf(",\"details\":");
+  put_json_string(details);
+  printf("}\n");
+  fflush(stdout);
+  exit(1);
+}
+
+// Run the standalone plugin in our place: same argv[1..], environment and stdin.
+static void exec_standalone(char **argv, const struct buf *in, const char *why) {
+  char path[4096];
+  const char *env = getenv("MINICNI_STANDALONE");
+  if (env && *env) {
+    snprintf(path, sizeof path, "%s", env);
+  } else {
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof STANDALONE_NAME - 1);
+    if (n <= 0) fail(in, 999, "minicni-shim: cannot find its own directory", strerror(errno));
+    path[n] = 0;
+    char *slash = strrchr(path, '/');
+    snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "%s", STANDALONE_NAME);
+  }
+  // The config was read already: hand it over in a memory file rewound to its start.
+  int mfd = memfd_create("minicni-stdin", MFD_CLOEXEC);
+  if (mfd < 0 || write_all(mfd, in->data, in->len) < 0 || lseek(mfd, 0, SEEK_SET) < 0 || dup2(mfd, 0) < 0)
+    fail(in, 999, "minicni-shim: cannot pass the config on", strerror(errno));
+  close(mfd);
+  argv[0] = path;
+  execv(path, argv);
+  char details[4600];
+  snprintf(details, sizeof details, "agent: %s; standalone plugin %s: %s", why, path, strerror(errno));
+  fail(in, 999, "minicni-shim: neither the node agent nor the standalone plugin can be run", details);
+}
+
+static int read_exact(int fd, void *p, size_t n) {
+  char *c = p;
+  while (n) {
+    ssize_t r = read(fd, c, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    c += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static uint32_t get_u32(const unsigned char *x) {
+  return (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  struct buf in = {0};
+  char chunk[65536];
+  for (;;) {
+    ssize_t r = read(0, chunk, sizeof chunk);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) fail(&in, 999, "minicni-shim: cannot read stdin", strerror(errno));
+    if (r == 0) break;
+    if (in.len + (size_t)r > MAX_STDIN) fail(&in, 7, "minicni-shim: config on stdin is over 16 MiB", "");
+    buf_put(&in, chunk, (size_t)r);
+  }
+
+  const char *sock = getenv("MINICNI_AGENT_SOCKET");
+  if (!sock || !*sock) sock = DEFAULT_SOCKET;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(sock) >= sizeof addr.sun_path) exec_standalone(argv, &in, "socket path too long");
+  strcpy(addr.sun_path, sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) exec_standalone(argv, &in, strerror(errno));
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) exec_standalone(argv, &in, strerror(errno));
+
+  struct buf req = {0}, env = {0};
+  for (char **e = environ; *e; e++) {
+    if (strncmp(*e, "CNI_", 4) == 0) buf_put(&env, *e, strlen(*e) + 1);
+  }
+  buf_put(&req, "MCNI1\n", 6);
+  buf_u32(&req, (uint32_t)env.len);
+  if (env.len) buf_put(&req, env.data, env.len);
+  buf_u32(&req, (uint32_t)in.len);
+  if (in.len) buf_put(&req, in.data, in.len);
+  // A write error means the agent went away: the answer is read (or found missing) below.
+  (void)write_all(fd, req.data, req.len);
+  shutdown(fd, SHUT_WR);
+
+  unsigned char head[8];
+  const char *broke = "minicni agent closed the connection before answering (restarting?); try again";
+  if (read_exact(fd, head, 8) < 0) fail(&in, 11, broke, "no reply header");
+  uint32_t status = get_u32(head), outlen = get_u32(head + 4);
+  if (outlen > MAX_REPLY) fail(&in, 11, broke, "reply too large");
+  char *out = malloc(outlen + 1);
+  if (!out) die_oom();
+  if (read_exact(fd, out, outlen) < 0) fail(&in, 11, broke, "short stdout");
+  unsigned char elen[4];
+  if (read_exact(fd, elen, 4) < 0) fail(&in, 11, broke, "no stderr length");
+  uint32_t errlen = get_u32(elen);
+  if (errlen > MAX_REPLY) fail(&in, 11, broke, "reply too large");
+  char *err = malloc(errlen + 1);
+  if (!err) die_oom();
+  if (read_exact(fd, err, errlen) < 0) fail(&in, 11, broke, "short stderr");
+  close(fd);
+  if (write_all(1, out, outlen) < 0 || write_all(2, err, errlen) < 0) return 1;
+  return status > 255 ? 1 : (int)status;
+}
