@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { encodeResponse, parseRequest } from './server.js';
+
+function request(env: string[], stdin: string): Buffer {
+  const e = Buffer.from(env.map((x) => `${x}\0`).join(''));
+  const s = Buffer.from(stdin);
+  const n = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    return b;
+  };
+  return Buffer.concat([Buffer.from('MCNI1\n'), n(e.length), e, n(s.length), s]);
+}
+
+describe('shim wire format', () => {
+  it('parses a complete request and keeps only CNI_* variables', () => {
+    const r = parseRequest(
+      request(['CNI_COMMAND=ADD', 'PATH=/evil', 'CNI_ARGS=A=1;B=2', 'CNI_=x', 'LD_PRELOAD=/x.so'], '{"a":1}'),
+    );
+    expect(r?.env).toEqual({ CNI_COMMAND: 'ADD', CNI_ARGS: 'A=1;B=2' });
+    expect(r?.stdin.toString()).toBe('{"a":1}');
+  });
+
+  it('waits for missing bytes at every point of the request', () => {
+    const full = request(['CNI_COMMAND=DEL'], '{"cniVersion":"1.0.0"}');
+    for (let i = 0; i < full.length; i++) expect(parseRequest(full.subarray(0, i))).toBeUndefined();
+    expect(parseRequest(full)).toBeDefined();
+  });
+
+  it('rejects a wrong magic, trailing bytes and oversized blocks', () => {
+    expect(() => parseRequest(Buffer.from('GET / HTTP/1.1\r\n'))).toThrow(/not a minicni shim request/);
+    expect(() => parseRequest(Buffer.from('X'))).toThrow(/not a minicni shim request/);
+    expect(() => parseRequest(Buffer.concat([request([], '{}'), Buffer.from('x')]))).toThrow(/after the end/);
+    const big = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
+    expect(() => parseRequest(big)).toThrow(/over the limit/);
+    const bigStdin = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.alloc(4), Buffer.from([0x7f, 0, 0, 0])]);
+    expect(() => parseRequest(bigStdin)).toThrow(/over the limit/);
+  });
+
+  it('encodes status, stdout and stderr with their lengths', () => {
+    const b = encodeResponse(1, '{"code":7}', 'ünï');
+    expect(b.readUInt32BE(0)).toBe(1);
+    const outLen = b.readUInt32BE(4);
+    expect(b.toString('utf8', 8, 8 + outLen)).toBe('{"code":7}');
+    const errLen = b.readUInt32BE(8 + outLen);
+    expect(b.toString('utf8', 12 + outLen, 12 + outLen + errLen)).toBe('ünï');
+    expect(b.length).toBe(12 + outLen + errLen);
+  });
+});

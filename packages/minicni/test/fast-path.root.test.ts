@@ -1,0 +1,300 @@
+// The fast path: the native shim (packages/netlink/native/cni-shim.c, built by `pnpm build`)
+// forwarding CNI calls to the plugin served in this process by servePlugin(), acting on a
+// throwaway node netns.
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  nodeNetns,
+  podNetns,
+  runPluginInNode,
+  testName,
+  type PluginCall,
+  type TestNetns,
+} from '@minicni/testkit';
+import { HOST_VETH_PATTERN } from '../src/host-veth.js';
+import { servePlugin, type PluginServer } from '../src/server.js';
+
+const netlinkDir = dirname(createRequire(import.meta.url).resolve('@minicni/netlink/package.json'));
+const SHIM = join(netlinkDir, 'native', 'build', 'Release', 'minicni-shim');
+
+function shimPresent(): void {
+  if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run \`pnpm build\` first`);
+}
+
+class Fixture implements AsyncDisposable {
+  readonly dir = mkdtempSync(join(tmpdir(), 'mct-fast-'));
+  readonly socket = join(this.dir, 'run', 'plugin.sock');
+  readonly dataDir = join(this.dir, 'data');
+  server!: PluginServer;
+  constructor(readonly node: TestNetns) {}
+
+  async start(): Promise<this> {
+    this.server = await servePlugin({
+      socketPath: this.socket,
+      plugin: { netns: this.node.path, stampDir: join(this.dir, 'stamps') },
+    });
+    return this;
+  }
+
+  conf(bridge: string, extra: Record<string, unknown> = {}) {
+    return {
+      cniVersion: '1.1.0',
+      name: 'mct-fast',
+      type: 'minicni',
+      bridge,
+      subnet: '10.244.41.0/24',
+      ipMasq: true,
+      dataDir: this.dataDir,
+      ...extra,
+    };
+  }
+
+  call(call: PluginCall, config: unknown, env: Record<string, string> = {}) {
+    return runPluginInNode(
+      this.node,
+      SHIM,
+      {
+        path: '/usr/lib/cni',
+        ...call,
+        extraEnv: { MINICNI_AGENT_SOCKET: this.socket, ...env },
+      },
+      config,
+    );
+  }
+
+  reserved(): string[] {
+    const d = join(this.dataDir, 'mct-fast');
+    return existsSync(d) ? readdirSync(d).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.server?.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const fds = () => readdirSync('/proc/self/fd').length;
+
+describe('fast path: minicni-shim -> servePlugin', () => {
+  it('ADD, CHECK and DEL through the shim wire a pod and leave nothing behind', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    await using pod = await podNetns();
+    await using f = await new Fixture(node).start();
+    const c = f.conf(testName('br'));
+    const at = { containerId: 'ctr-fast', netns: pod.path, ifname: 'eth0' };
+    const add = await f.call({ command: 'ADD', ...at }, c);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(add.json).toMatchObject({
+      cniVersion: '1.1.0',
+      ips: [{ address: '10.244.41.2/24', gateway: '10.244.41.1' }],
+      interfaces: [{ name: c.bridge }, {}, { name: 'eth0', sandbox: pod.path }],
+    });
+    const addrs = await pod.ipJson<{ ifname: string; addr_info: { local: string }[] }[]>(
+      'addr',
+      'show',
+      'eth0',
+    );
+    expect(addrs[0]!.addr_info.map((a) => a.local)).toContain('10.244.41.2');
+    expect((await node.exec('ping', ['-c1', '-W2', '10.244.41.2'])).code).toBe(0);
+
+    const check = await f.call({ command: 'CHECK', ...at }, { ...c, prevResult: add.json });
+    expect(check.code, check.stdout).toBe(0);
+    expect(check.stdout).toBe('');
+
+    const del = await f.call({ command: 'DEL', ...at }, c);
+    expect(del.code, del.stdout).toBe(0);
+    expect(f.reserved()).toEqual([]);
+    const hostLinks = await node.ipJson<{ ifname: string }[]>('link', 'show');
+    expect(hostLinks.filter((l) => HOST_VETH_PATTERN.test(l.ifname))).toEqual([]);
+    // DEL again (idempotent) and with the netns gone.
+    expect((await f.call({ command: 'DEL', ...at }, c)).code).toBe(0);
+    expect(f.server.served).toBe(4);
+  });
+
+  it('passes errors, VERSION and every CNI_* variable through unchanged', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    await using f = await new Fixture(node).start();
+    const version = await f.call({ command: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+    expect(version.code).toBe(0);
+    expect(version.json).toEqual({
+      cniVersion: '0.4.0',
+      supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
+    const bad = await f.call(
+      { command: 'ADD', containerId: 'x', netns: '/run/netns/none', ifname: 'eth0' },
+      '{oops',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.json).toMatchObject({ code: 6 });
+    expect(bad.stdout).not.toMatch(/\n\s+at /);
+    const missing = await f.call({ command: 'ADD' }, f.conf(testName('br')));
+    expect(missing.code).toBe(1);
+    expect(missing.json).toMatchObject({ code: 4 });
+    expect((missing.json as { msg: string }).msg).toMatch(/CNI_CONTAINERID/);
+    // A hostile name in CNI_ARGS is refused by the served plugin exactly as standalone.
+    const args = await f.call(
+      { command: 'ADD', containerId: 'ctr', netns: '/run/netns/none', ifname: 'eth0', args: 'IP=not-an-ip' },
+      f.conf(testName('br')),
+    );
+    expect(args.code).toBe(1);
+    expect(f.reserved()).toEqual([]);
+  });
+
+  it('40 parallel ADDs give 40 distinct addresses; 100 ADD/DEL cycles leak no descriptor', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    const pods = await Promise.all(Array.from({ length: 40 }, () => podNetns()));
+    try {
+      await using f = await new Fixture(node).start();
+      const c = f.conf(testName('br'));
+      const adds = await Promise.all(
+        pods.map((p, i) =>
+          f.call({ command: 'ADD', containerId: `par-${i}`, netns: p.path, ifname: 'eth0' }, c),
+        ),
+      );
+      expect(adds.map((a) => a.code)).toEqual(adds.map(() => 0));
+      const ips = new Set(adds.map((a) => (a.json as { ips: { address: string }[] }).ips[0]!.address));
+      expect(ips.size).toBe(40);
+      const dels = await Promise.all(
+        pods.map((p, i) =>
+          f.call({ command: 'DEL', containerId: `par-${i}`, netns: p.path, ifname: 'eth0' }, c),
+        ),
+      );
+      expect(dels.map((d) => d.code)).toEqual(dels.map(() => 0));
+      expect(f.reserved()).toEqual([]);
+
+      const before = fds();
+      for (let i = 0; i < 100; i++) {
+        const at = { containerId: `cyc-${i}`, netns: pods[0]!.path, ifname: 'eth0' };
+        expect((await f.call({ command: 'ADD', ...at }, c)).code).toBe(0);
+        expect((await f.call({ command: 'DEL', ...at }, c)).code).toBe(0);
+      }
+      expect(fds()).toBe(before);
+      expect(f.reserved()).toEqual([]);
+      const hostLinks = await node.ipJson<{ ifname: string }[]>('link', 'show');
+      expect(hostLinks.filter((l) => HOST_VETH_PATTERN.test(l.ifname))).toEqual([]);
+      expect(f.server.inFlight).toBe(0);
+    } finally {
+      await Promise.all(pods.map((p) => p[Symbol.asyncDispose]()));
+    }
+  }, 120_000);
+
+  it('with no server it runs the standalone plugin with the same argv, env and stdin', async () => {
+    shimPresent();
+    const dir = mkdtempSync(join(tmpdir(), 'mct-fallback-'));
+    try {
+      const out = join(dir, 'seen');
+      const standalone = join(dir, 'standalone');
+      writeFileSync(
+        standalone,
+        `#!/bin/sh\n{ echo "argv:$*"; env | grep '^CNI_' | sort; echo stdin:; cat; } > ${out}\necho '{"ok":true}'\nexit 3\n`,
+      );
+      chmodSync(standalone, 0o755);
+      const { exec } = await import('@minicni/testkit');
+      const r = await exec(SHIM, ['one', 'two'], {
+        env: {
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: 'c1',
+          MINICNI_AGENT_SOCKET: join(dir, 'nobody-listens.sock'),
+          MINICNI_STANDALONE: standalone,
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+        },
+        stdin: '{"cniVersion":"1.0.0","name":"x"}',
+      });
+      expect(r.code).toBe(3);
+      expect(r.stdout.trim()).toBe('{"ok":true}');
+      expect(readFileSync(out, 'utf8')).toBe(
+        'argv:one two\nCNI_COMMAND=ADD\nCNI_CONTAINERID=c1\nstdin:\n{"cniVersion":"1.0.0","name":"x"}',
+      );
+      // Neither the agent nor the standalone plugin: a CNI error in the config's version.
+      const none = await exec(SHIM, [], {
+        env: {
+          CNI_COMMAND: 'ADD',
+          MINICNI_AGENT_SOCKET: join(dir, 'x.sock'),
+          MINICNI_STANDALONE: join(dir, 'no'),
+        },
+        stdin: '{"cniVersion":"0.4.0"}',
+      });
+      expect(none.code).toBe(1);
+      expect(JSON.parse(none.stdout)).toMatchObject({ cniVersion: '0.4.0', code: 999 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers CNI error 11 when the agent drops the call before answering', async () => {
+    shimPresent();
+    const dir = mkdtempSync(join(tmpdir(), 'mct-drop-'));
+    const sock = join(dir, 'drop.sock');
+    const srv = createServer((s) => s.once('data', () => s.destroy()));
+    await new Promise<void>((r) => srv.listen(sock, r));
+    try {
+      const { exec } = await import('@minicni/testkit');
+      const r = await exec(SHIM, [], {
+        env: { CNI_COMMAND: 'ADD', MINICNI_AGENT_SOCKET: sock, MINICNI_STANDALONE: '/bin/false' },
+        stdin: '{"cniVersion":"1.0.0","name":"n"}',
+      });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0', code: 11 });
+    } finally {
+      await new Promise((r) => srv.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps serving after a garbage client; refuses a second server; replaces a stale socket', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    await using f = await new Fixture(node).start();
+    const { createConnection } = await import('node:net');
+    await new Promise<void>((resolve) => {
+      const c = createConnection(f.socket, () => c.write('GET / HTTP/1.1\r\n\r\n'));
+      c.on('close', () => resolve());
+      c.on('error', () => resolve());
+    });
+    const v = await f.call({ command: 'VERSION' }, '{"cniVersion":"1.1.0"}');
+    expect(v.code).toBe(0);
+    await expect(servePlugin({ socketPath: f.socket })).rejects.toThrow(/another server is listening/);
+    await f.server.close();
+    expect(existsSync(f.socket)).toBe(false);
+    // A socket file whose server died (bound, never listening) is taken over.
+    const { exec } = await import('@minicni/testkit');
+    const bound = await exec('python3', [
+      '-c',
+      'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+      f.socket,
+    ]);
+    expect(bound.code, bound.stderr).toBe(0);
+    expect(existsSync(f.socket)).toBe(true);
+    await using again = await servePlugin({ socketPath: f.socket });
+    expect((await f.call({ command: 'VERSION' }, '{"cniVersion":"1.1.0"}')).code).toBe(0);
+    expect(again.served).toBe(1);
+  });
+
+  it('refuses a socket directory others can write and a path that is not a socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mct-perm-'));
+    try {
+      chmodSync(dir, 0o777);
+      await expect(servePlugin({ socketPath: join(dir, 'p.sock') })).rejects.toThrow(/writable by others/);
+      chmodSync(dir, 0o700);
+      writeFileSync(join(dir, 'p.sock'), 'not a socket');
+      await expect(servePlugin({ socketPath: join(dir, 'p.sock') })).rejects.toThrow(/is not a socket/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
