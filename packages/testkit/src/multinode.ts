@@ -30,6 +30,8 @@ export interface PodPlugin {
   /** CNI_PATH (directory list) so the plugin finds its IPAM plugin. */
   cniPath: string;
   config: (node: LabNode, dataDir: string) => unknown;
+  /** Extra environment for the plugin process on a node (e.g. the minicni-shim socket). */
+  env?: (node: LabNode) => Record<string, string>;
 }
 
 export interface LabNodeSpec {
@@ -131,6 +133,7 @@ export class MultiNodeLab implements AsyncDisposable {
         netns: ns.path,
         ifname: 'eth0',
         path: plugin.cniPath,
+        ...(plugin.env ? { extraEnv: plugin.env(node) } : {}),
       },
       plugin.config(node, dataDir),
     );
