@@ -52,6 +52,11 @@ if [[ "$plugin" != none && -x "$plugin" ]]; then
   cp "$plugin" "$rootfs/opt/minicni/bin/minicni"
   copy_libs "$plugin"
   echo "plugin: $plugin"
+  # The fast-path shim (static C) built next to it; the DaemonSet installs it as `minicni`.
+  if [[ -x "$(dirname "$plugin")/minicni-shim" ]]; then
+    cp "$(dirname "$plugin")/minicni-shim" "$rootfs/opt/minicni/bin/minicni-shim"
+    echo "shim: $(dirname "$plugin")/minicni-shim"
+  fi
 else
   echo "plugin: none (build packages/minicni first, or pass --plugin PATH)" >&2
 fi

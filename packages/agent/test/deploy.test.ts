@@ -66,6 +66,32 @@ describe('deploy/minicni.yaml', () => {
     expect(pod.containers[0]!.args[0]).toBe('run');
   });
 
+  it('wires the fast path: the shim installed as `minicni`, the agent serving the plugin', () => {
+    const ds = byKind('DaemonSet') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            initContainers: { args: string[] }[];
+            containers: { args: string[]; volumeMounts: { mountPath: string; readOnly?: boolean }[] }[];
+          };
+        };
+      };
+    };
+    const pod = ds.spec.template.spec;
+    expect(pod.initContainers[0]!.args).toEqual(
+      expect.arrayContaining([
+        '--plugin=/opt/minicni/bin/minicni-shim=minicni',
+        '--plugin=/opt/minicni/bin/minicni=minicni-standalone',
+      ]),
+    );
+    const agent = pod.containers[0]!;
+    expect(agent.args).toContain('--serve-plugin=/run/minicni/plugin.sock');
+    const mounts = Object.fromEntries(agent.volumeMounts.map((m) => [m.mountPath, m]));
+    for (const path of ['/run/minicni', '/var/run/netns', '/opt/cni/bin', '/var/lib/cni/networks'])
+      expect(mounts[path], path).toBeDefined();
+    expect(mounts['/var/lib/cni/networks']!.readOnly).toBeFalsy();
+  });
+
   it("carries a template the installer renders (the seed's bare __NODE_SUBNET__)", () => {
     const cm = byKind('ConfigMap') as unknown as { data: Record<string, string> };
     const out = JSON.parse(

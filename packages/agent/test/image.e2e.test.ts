@@ -62,14 +62,22 @@ describe('the agent image', () => {
         '--cni-bin-dir',
         '/host/opt/cni/bin',
         ...(existsSync(join(repo, 'packages/minicni/dist/minicni'))
-          ? ['--plugin', '/opt/minicni/bin/minicni=minicni']
+          ? [
+              '--plugin',
+              '/opt/minicni/bin/minicni-shim=minicni',
+              '--plugin',
+              '/opt/minicni/bin/minicni=minicni-standalone',
+            ]
           : []),
       ]);
       expect(run.code, `ctr run: ${run.stdout}${run.stderr}\n${containerd.log().slice(-1500)}`).toBe(0);
       const conflist = JSON.parse(readFileSync(join(host, 'etc/cni/net.d/10-minicni.conflist'), 'utf8'));
       expect(conflist.plugins[0]).toMatchObject({ type: 'minicni', subnet: '10.244.9.0/24' });
       if (existsSync(join(repo, 'packages/minicni/dist/minicni'))) {
+        // As deploy/minicni.yaml installs them: the shim as `minicni`, the plugin beside it.
         expect(statSync(join(host, 'opt/cni/bin/minicni')).mode & 0o111).not.toBe(0);
+        expect(statSync(join(host, 'opt/cni/bin/minicni-standalone')).mode & 0o111).not.toBe(0);
+        expect(statSync(join(host, 'opt/cni/bin/minicni')).size).toBeLessThan(4 << 20);
       }
 
       // The agent itself from the image (its Node runtime, libraries and netlink addon),
