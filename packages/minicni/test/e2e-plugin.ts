@@ -10,6 +10,9 @@
 // - `reservations(dataDir, network)`: the address files of a network's store.
 // - `hostVeths(node)`: the node's `mc<12 hex>` host veths.
 // - `nodeRules(node)`: `iptables-save` of the node netns.
+// - `MINICNI_SHIM`: the built fast-path shim.
+// - `serveInNode(node, socket) -> AsyncDisposable`: `minicni serve` running in a node netns, as
+//   the agent runs the plugin; disposing it sends SIGTERM and waits for the exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +29,7 @@ import { HOST_VETH_PATTERN } from '../src/host-veth.js';
 export const MINICNI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/minicni');
 export const MINICNI_DIR = dirname(MINICNI);
 export const REFERENCE_PLUGINS = '/usr/lib/cni';
+export const MINICNI_SHIM = join(MINICNI_DIR, 'minicni-shim');
 
 if (!existsSync(MINICNI)) {
   throw new Error(
@@ -90,4 +94,36 @@ export async function nodeRuleLines(node: TestNetns): Promise<string[]> {
     .split('\n')
     .filter((l) => l.startsWith('-') || l.startsWith(':') || l.startsWith('*'))
     .map((l) => l.replace(/\[\d+:\d+\]$/, '').trim());
+}
+
+export interface ServedPlugin extends AsyncDisposable {
+  readonly socket: string;
+  readonly child: ChildProcess;
+}
+
+export async function serveInNode(node: TestNetns, socket: string): Promise<ServedPlugin> {
+  // nsenter execs the server in place: the child is the server itself.
+  const child = spawn('nsenter', [`--net=${node.path}`, '--', MINICNI, 'serve', '--socket', socket], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`minicni serve exited (${code}): ${text}`)));
+  });
+  return {
+    socket,
+    child,
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
