@@ -1,4 +1,3 @@
-import { path as nodePath } from './builtins.js';
 import { fromSyscallError, NetlinkInputError } from './errors.js';
 import { nativeAddon, type NativeAddon } from './native.js';
 
@@ -7,11 +6,12 @@ export const NETNS_RUN_DIR = '/run/netns';
 
 /** `x` means `/run/netns/x`; an absolute path is taken as is. */
 export function netnsPath(nameOrPath: string): string {
-  if (nodePath.isAbsolute(nameOrPath)) return nameOrPath;
+  if (nameOrPath.startsWith('/')) return nameOrPath;
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(nameOrPath)) {
     throw new NetlinkInputError(`netns name "${nameOrPath}" must be letters, digits, "_", "." or "-"`);
   }
-  return nodePath.join(NETNS_RUN_DIR, nameOrPath);
+  // Plain string work: the first node:path call at start-up costs ~1 ms (docs/netlink.md).
+  return `${NETNS_RUN_DIR}/${nameOrPath}`;
 }
 
 /**
@@ -22,7 +22,7 @@ export function netnsPath(nameOrPath: string): string {
 export function createNetns(nameOrPath: string, addon: NativeAddon = nativeAddon()): string {
   const path = netnsPath(nameOrPath);
   try {
-    addon.netnsCreate(nodePath.dirname(path), path);
+    addon.netnsCreate(path.slice(0, path.lastIndexOf('/')) || '/', path);
   } catch (err) {
     throw fromSyscallError(`netns add ${path}`, err);
   }
