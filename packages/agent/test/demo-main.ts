@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { MultiNodeLab, referenceBridgePlugin, type PodPlugin } from '@minicni/testkit/multinode';
-import { fourChecks, formatChecks } from './lab-checks.js';
+import { addLabPods, fourChecks, formatChecks } from './lab-checks.js';
 import { LabAgent, writeNodesFile } from './lab-agents.js';
 
 export interface DemoOptions {
@@ -41,14 +41,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     `nodes: ${lab.nodes.map((n) => `${n.name} ${n.ip} pods ${n.podCIDR} (segment ${n.segment})`).join('; ')}\n` +
       `n1 and n2 share L2 segment a; n3 is on segment b behind a router.\n`,
   );
-  for (const [pod, node] of [
-    ['p1a', 'n1'],
-    ['p1b', 'n1'],
-    ['p2', 'n2'],
-    ['p3', 'n3'],
-  ] as const) {
-    await lab.addPod(node, plugin, pod);
-  }
+  await addLabPods(lab, plugin);
   writeNodesFile(lab, ['n1', 'n2', 'n3']);
   const agents = lab.nodes.map((n) => new LabAgent(lab, n, o.bundle));
   let failed = 0;

@@ -6,7 +6,7 @@ import { MultiNodeLab, type PodPlugin } from '@minicni/testkit/multinode';
 import { runPluginInNode } from '@minicni/testkit';
 import { bundleAgent } from '../scripts/bundle.mjs';
 import { podPlugin } from './demo-main.js';
-import { fourChecks, formatChecks } from './lab-checks.js';
+import { addLabPods, fourChecks, formatChecks } from './lab-checks.js';
 import { LabAgent, writeNodesFile } from './lab-agents.js';
 
 // minicni's fast path on three nodes: each agent runs with --serve-plugin, and every pod is
@@ -32,14 +32,7 @@ describe('fast path across three nodes: minicni-shim -> agent --serve-plugin', (
         label: 'minicni-shim -> agent',
         env: (node) => ({ MINICNI_AGENT_SOCKET: socket(node.name), MINICNI_STANDALONE: '/bin/false' }),
       };
-      for (const [pod, node] of [
-        ['p1a', 'n1'],
-        ['p1b', 'n1'],
-        ['p2', 'n2'],
-        ['p3', 'n3'],
-      ] as const) {
-        await lab.addPod(node, plugin, pod);
-      }
+      await addLabPods(lab, plugin);
       const rows = await fourChecks(lab, 'host-gw');
       process.stdout.write(`\n${formatChecks('host-gw (fast path)', rows)}\n`);
       for (const r of rows.filter((x) => x.applicable))

@@ -1,4 +1,17 @@
-import type { LabPod, MultiNodeLab } from '@minicni/testkit/multinode';
+import type { LabPod, MultiNodeLab, PodPlugin } from '@minicni/testkit/multinode';
+
+/** The pods the four checks expect: two on n1, one on n2, one on n3 (behind the router). */
+export const LAB_PODS = [
+  ['p1a', 'n1'],
+  ['p1b', 'n1'],
+  ['p2', 'n2'],
+  ['p3', 'n3'],
+] as const;
+
+/** Adds LAB_PODS with `plugin`, in order. */
+export async function addLabPods(lab: MultiNodeLab, plugin: PodPlugin): Promise<void> {
+  for (const [pod, node] of LAB_PODS) await lab.addPod(node, plugin, pod);
+}
 
 export interface CheckRow {
   check: 'pod -> its node' | 'pod -> pod, same node' | 'pod -> another node' | 'pod -> pod, across nodes';

