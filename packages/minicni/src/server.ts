@@ -153,7 +153,7 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new ServerStartError(`cannot listen on ${socketPath}: ${(err).message}`)),
+      reject(new ServerStartError(`cannot listen on ${socketPath}: ${err.message}`)),
     );
     // Only root may connect: the shim hands over calls that change the node's network.
     const oldMask = process.umask(0o177);
