@@ -33,19 +33,26 @@ for (const bin of benchRuntimes()) {
   nodeBin = bin;
   time('startup-bare.mjs');
   time('startup-open.mjs');
+  time('startup-open-by-name.mjs');
   const bare = [];
   const open = [];
+  const byName = [];
   for (let i = 0; i < SPAWNS; i++) {
     bare.push(time('startup-bare.mjs'));
     open.push(time('startup-open.mjs'));
+    byName.push(time('startup-open-by-name.mjs'));
   }
   const med = (xs, k) => median(xs.map((x) => x[k]));
-  // Spawns run in adjacent pairs, so the median of the per-pair differences cancels the slow
+  // Spawns run in adjacent triples, so the median of the per-triple differences cancels the slow
   // swings of a shared machine's load better than the difference of the two medians.
-  const pairDiff = (k) => median(open.map((o, i) => o[k] - bare[i][k]));
+  const pairDiff = (xs, k) => median(xs.map((o, i) => o[k] - bare[i][k]));
+  const added = (xs, k, what) =>
+    `${what} ${med(xs, k).toFixed(1)} ms: added ${(med(xs, k) - med(bare, k)).toFixed(1)} ms ` +
+    `(median of pair differences ${pairDiff(xs, k).toFixed(1)} ms)`;
   const line = (k, what) =>
-    `${what}: bare node ${med(bare, k).toFixed(1)} ms, node + import + Netlink.open() ${med(open, k).toFixed(1)} ms, ` +
-    `added ${(med(open, k) - med(bare, k)).toFixed(1)} ms (median of pair differences ${pairDiff(k).toFixed(1)} ms; target <= 5 ms)`;
+    `${what}: bare node ${med(bare, k).toFixed(1)} ms; ` +
+    `${added(open, k, 'import dist/index.js by path + Netlink.open()')}; ` +
+    `${added(byName, k, "import '@minicni/netlink' by name + open")}; target <= 5 ms`;
   // On a busy machine wall time swings by tens of ms between spawns; the CPU time a process
   // spends on itself is far steadier, so both are printed.
   const lines = [];
