@@ -69,6 +69,8 @@ describe('parseBridgeConfig', () => {
     ['a multicast MAC', { mac: '01:00:5e:00:00:01' }],
     ['a malformed MAC', { mac: 'zz:00:00:00:00:00' }],
     ['a relative log file', { logFile: 'log.txt' }],
+    ['an agent socket of the wrong type', { agentSocket: 42 }],
+    ['a relative agent socket', { agentSocket: 'run/plugin.sock' }],
   ])('rejects %s with code 7', (_what, patch) => {
     expect(code(() => parseBridgeConfig({ ...seed, ...patch }))).toBe(7);
   });

@@ -52,6 +52,9 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
   if (mac !== undefined) checkMac(mac, 'the "mac" field');
   const logFile = optional(raw, 'logFile', 'string');
   if (logFile !== undefined) checkPath('logFile', logFile);
+  // Read by minicni-shim (the fast path), not here; checked so a bad value fails loudly.
+  const agentSocket = optional(raw, 'agentSocket', 'string');
+  if (agentSocket !== undefined) checkPath('agentSocket', agentSocket);
   return {
     bridge,
     mtu,

@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -7,13 +7,12 @@ import { nodeNetns, testName } from '@minicni/testkit';
 import { containerdFixture } from '@minicni/testkit/containerd';
 import { sandboxIps, sandboxNetnsPath } from '@minicni/testkit/cri-client';
 import {
-  MINICNI_DIR,
-  MINICNI_SHIM,
   REFERENCE_PLUGINS,
+  agentSocket,
   hostVeths,
+  installMinicni,
   nodeRules,
   reservations,
-  serveInNode,
 } from './e2e-plugin.js';
 
 // containerd's CRI, driven the way kubelet drives it, with [minicni, portmap] as its network.
@@ -40,31 +39,27 @@ describe('containerd CRI with minicni', () => {
             cniVersion: '1.0.0',
             name: network,
             plugins: [
-              { type: 'minicni', bridge: testName('br'), subnet: `10.244.${third}.0/24`, dataDir },
+              {
+                type: 'minicni',
+                bridge: testName('br'),
+                subnet: `10.244.${third}.0/24`,
+                dataDir,
+                agentSocket: agentSocket(work),
+              },
               { type: 'portmap', capabilities: { portMappings: true } },
             ],
           }),
         );
         const netnsPaths: string[] = [];
         await using node = await nodeNetns();
-        let binDirs = [MINICNI_DIR, REFERENCE_PLUGINS];
-        let env: Record<string, string> = {};
-        const socket = join(work, 'run', 'plugin.sock');
-        await using served = how === 'shim' ? await serveInNode(node, socket) : undefined;
-        if (how === 'shim') {
-          const shimBin = join(work, 'shim-bin');
-          mkdirSync(shimBin);
-          copyFileSync(MINICNI_SHIM, join(shimBin, 'minicni'));
-          chmodSync(join(shimBin, 'minicni'), 0o755);
-          binDirs = [shimBin, REFERENCE_PLUGINS];
-          env = { MINICNI_AGENT_SOCKET: socket, MINICNI_STANDALONE: '/bin/false' };
-        }
+        await using install = await installMinicni(how, node, work);
+        const served = install.served;
         {
           await using ctd = await containerdFixture({
             node,
-            cniBinDir: binDirs,
+            cniBinDir: [install.binDir, REFERENCE_PLUGINS],
             cniConfDir: confDir,
-            env,
+            env: install.env,
           });
 
           const t0 = Date.now();

@@ -13,8 +13,16 @@
 // - `MINICNI_SHIM`: the built fast-path shim.
 // - `serveInNode(node, socket) -> AsyncDisposable`: `minicni serve` running in a node netns, as
 //   the agent runs the plugin; disposing it sends SIGTERM and waits for the exit.
+// - `installMinicni(how, node, work) -> {binDir, env, served}`: the plugin directory and the
+//   environment a runtime needs to run minicni as `minicni`: 'standalone' (the executable) or
+//   'shim' (minicni-shim copied in as `minicni`, `minicni serve` started in the node netns on
+//   `agentSocket(work)`, named in the env too, no `minicni-standalone` beside the shim and
+//   MINICNI_STANDALONE=/bin/false, so every call must be served). Dispose to stop the server.
+// - `agentSocket(work)`: the socket path to put in minicni's config as `agentSocket`: the shim
+//   reads it from there, so calls from a runtime process without the test's environment (podman's
+//   cleanup process, started by conmon) find the server too.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -126,4 +134,38 @@ export async function serveInNode(node: TestNetns, socket: string): Promise<Serv
       clearTimeout(timer);
     },
   };
+}
+
+export interface MinicniInstall extends AsyncDisposable {
+  binDir: string;
+  env: Record<string, string>;
+  served: ServedPlugin | undefined;
+}
+
+export async function installMinicni(
+  how: 'standalone' | 'shim',
+  node: TestNetns,
+  work: string,
+): Promise<MinicniInstall> {
+  if (how === 'standalone') {
+    return { binDir: MINICNI_DIR, env: {}, served: undefined, [Symbol.asyncDispose]: async () => {} };
+  }
+  const socket = agentSocket(work);
+  const served = await serveInNode(node, socket);
+  const binDir = join(work, 'shim-bin');
+  mkdirSync(binDir, { recursive: true });
+  copyFileSync(MINICNI_SHIM, join(binDir, 'minicni'));
+  chmodSync(join(binDir, 'minicni'), 0o755);
+  return {
+    binDir,
+    // The environment names the socket for the runtime's own calls (VERSION carries no config);
+    // the config's agentSocket covers processes that do not inherit it.
+    env: { MINICNI_AGENT_SOCKET: socket, MINICNI_STANDALONE: '/bin/false' },
+    served,
+    [Symbol.asyncDispose]: () => served[Symbol.asyncDispose](),
+  };
+}
+
+export function agentSocket(work: string): string {
+  return join(work, 'run', 'plugin.sock');
 }

@@ -193,6 +193,37 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     }
   }, 120_000);
 
+  it('finds the socket in the config when the environment does not name it; the environment wins', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    await using f = await new Fixture(node).start();
+    const noFallback = { MINICNI_STANDALONE: '/bin/false' };
+    const viaConfig = await runPluginInNode(
+      node,
+      SHIM,
+      { command: 'VERSION', extraEnv: noFallback },
+      { cniVersion: '1.0.0', agentSocket: f.socket },
+    );
+    expect(viaConfig.code, viaConfig.stdout).toBe(0);
+    expect(viaConfig.json).toMatchObject({ cniVersion: '1.0.0' });
+    const envWins = await f.call(
+      { command: 'VERSION' },
+      { cniVersion: '1.0.0', agentSocket: join(f.dir, 'nobody.sock') },
+      noFallback,
+    );
+    expect(envWins.code, envWins.stdout).toBe(0);
+    expect(f.server.served).toBe(2);
+    // A config socket nobody listens on, no env: the fallback runs (here /bin/false: exit 1).
+    const dead = await runPluginInNode(
+      node,
+      SHIM,
+      { command: 'VERSION', extraEnv: noFallback },
+      { cniVersion: '1.0.0', agentSocket: join(f.dir, 'nobody.sock') },
+    );
+    expect(dead.code).toBe(1);
+    expect(f.server.served).toBe(2);
+  });
+
   it('with no server it runs the standalone plugin with the same argv, env and stdin', async () => {
     shimPresent();
     const dir = mkdtempSync(join(tmpdir(), 'mct-fallback-'));

@@ -3,9 +3,10 @@
 // a root-only unix socket to the plugin running inside the agent, and relays the answer (stdout,
 // stderr, exit status). A Node start costs ~40 ms; this costs ~1 ms.
 //
-// When nothing listens on the socket (no agent on this node, or it is restarting) it execs the
-// standalone plugin (the single executable) with the same environment and stdin, so a node never
-// depends on the agent being up. When the agent accepted the call but the connection broke before
+// The socket is MINICNI_AGENT_SOCKET, else the config's "agentSocket" field, else
+// /run/minicni/plugin.sock. When nothing listens on it (no agent on this node, or it is
+// restarting) it execs the standalone plugin (the single executable) with the same argv,
+// environment and stdin, so a node never depends on the agent being up. When the agent accepted the call but the connection broke before
 // the answer, the outcome is unknown: it answers CNI error 11 (try again later) and the runtime
 // retries, as it does for any failed ADD (DEL first, then ADD again).
 //
@@ -61,27 +62,38 @@ static void buf_u32(struct buf *b, uint32_t v) {
   buf_put(b, x, 4);
 }
 
-// The config's cniVersion, for an error reply (CNI errors carry one); "1.1.0" when unreadable.
-static void cni_version(const struct buf *in, char *out, size_t outlen) {
-  snprintf(out, outlen, "1.1.0");
+// A top-level-looking string field of the config ("key": "value"), copied to out when it is a
+// plain string (no escapes, no control characters) shorter than outlen; 0 when absent or not plain.
+static int string_field(const struct buf *in, const char *key, char *out, size_t outlen) {
+  char quoted[64];
+  int klen = snprintf(quoted, sizeof quoted, "\"%s\"", key);
   const char *end = in->data + in->len;
   for (const char *p = in->data; p && p < end; p++) {
-    p = memmem(p, (size_t)(end - p), "\"cniVersion\"", 12);
-    if (!p) return;
-    const char *q = p + 12;
+    p = memmem(p, (size_t)(end - p), quoted, (size_t)klen);
+    if (!p) return 0;
+    const char *q = p + klen;
     while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
     if (q >= end || *q != ':') continue;
     q++;
     while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
     if (q >= end || *q != '"') continue;
     const char *v = ++q;
-    while (q < end && *q != '"' && q - v < 16) {
-      if (!((*q >= '0' && *q <= '9') || *q == '.')) return;
+    while (q < end && *q != '"') {
+      if (*q == '\\' || (unsigned char)*q < 0x20) return 0;
       q++;
     }
-    if (q < end && *q == '"' && q > v) snprintf(out, outlen, "%.*s", (int)(q - v), v);
-    return;
+    if (q >= end || q == v || (size_t)(q - v) >= outlen) return 0;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = 0;
+    return 1;
   }
+  return 0;
+}
+
+// The config's cniVersion, for an error reply (CNI errors carry one); "1.1.0" when unreadable.
+static void cni_version(const struct buf *in, char *out, size_t outlen) {
+  if (string_field(in, "cniVersion", out, outlen) && strspn(out, "0123456789.") == strlen(out)) return;
+  snprintf(out, outlen, "1.1.0");
 }
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -173,14 +185,23 @@ int main(int argc, char **argv) {
     buf_put(&in, chunk, (size_t)r);
   }
 
-  const char *sock = getenv("MINICNI_AGENT_SOCKET");
-  if (!sock || !*sock) sock = DEFAULT_SOCKET;
+  // The socket: MINICNI_AGENT_SOCKET, else the config's "agentSocket" (which reaches every call,
+  // whatever environment the runtime's process has), else the default.
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(sock) >= sizeof addr.sun_path) exec_standalone(argv, &in, "socket path too long");
-  strcpy(addr.sun_path, sock);
+  const char *sock = getenv("MINICNI_AGENT_SOCKET");
+  if (sock && *sock) {
+    if (strlen(sock) >= sizeof addr.sun_path) exec_standalone(argv, &in, "socket path too long");
+    strcpy(addr.sun_path, sock);
+  } else if (!string_field(&in, "agentSocket", addr.sun_path, sizeof addr.sun_path)) {
+    strcpy(addr.sun_path, DEFAULT_SOCKET);
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) exec_standalone(argv, &in, strerror(errno));
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) exec_standalone(argv, &in, strerror(errno));
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    char why[200];
+    snprintf(why, sizeof why, "%.120s: %s", addr.sun_path, strerror(errno));
+    exec_standalone(argv, &in, why);
+  }
 
   struct buf req = {0}, env = {0};
   for (char **e = environ; *e; e++) {
