@@ -1,8 +1,10 @@
-// The main job, locally: a throwaway "node" netns, the minicni executable called there exactly
-// as a runtime calls it (env + config on stdin), several pods, and a table of what works.
+// The main job, locally: a throwaway "node" netns, minicni called there exactly as a runtime
+// calls it (env + config on stdin), several pods, and a table of what works. Pods are added both
+// ways a node runs minicni: the standalone executable, and the fast path (minicni-shim handing
+// the call to `minicni serve`, which the agent runs on a real node).
 // Everything lives in namespaces this script creates and removes; the machine's own network
 // and firewall are never touched.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,14 +12,17 @@ import { fileURLToPath } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const plugin = process.env.MINICNI_PLUGIN ?? join(pkgDir, 'dist', 'minicni');
-const PODS = Number(process.env.MINICNI_DEMO_PODS ?? 3);
+const shim = join(dirname(plugin), 'minicni-shim');
+const PODS = Number(process.env.MINICNI_DEMO_PODS ?? 4);
 const tag = process.pid.toString(36);
 const nodeNs = `mcnidemo-node-${tag}`;
 const pods = Array.from({ length: PODS }, (_, i) => ({
   ns: `mcnidemo-pod${i}-${tag}`,
   id: `demo-${tag}-${i}`,
+  via: i % 2 ? 'shim -> minicni serve' : 'standalone executable',
 }));
 const dataDir = mkdtempSync(join(tmpdir(), 'minicni-demo-'));
+const socket = join(dataDir, 'run', 'plugin.sock');
 const conf = {
   cniVersion: '1.0.0',
   name: 'minicni',
@@ -47,8 +52,16 @@ function cni(command, pod) {
     CNI_IFNAME: 'eth0',
     CNI_PATH: dirname(plugin),
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${pod.ns}`,
+    // The shim must reach the server: no fallback to the standalone executable here.
+    ...(pod.via.startsWith('shim') ? { MINICNI_AGENT_SOCKET: socket, MINICNI_STANDALONE: '/bin/false' } : {}),
   };
-  const r = inNode(plugin, [], { env, input: JSON.stringify(conf), check: false });
+  const t0 = process.hrtime.bigint();
+  const r = inNode(pod.via.startsWith('shim') ? shim : plugin, [], {
+    env,
+    input: JSON.stringify(conf),
+    check: false,
+  });
+  pod.ms = Number(process.hrtime.bigint() - t0) / 1e6;
   let out;
   try {
     out = r.stdout.trim() ? JSON.parse(r.stdout) : {};
@@ -64,11 +77,30 @@ const rows = [];
 const check = (what, from, to, ok) => rows.push({ what, from, to, ok });
 const ping = (pod, ip) => inPod(pod, 'ping', ['-c', '1', '-W', '2', ip], { check: false }).status === 0;
 
+/** `minicni serve` in the node netns, as the agent serves the plugin on a real node. */
+async function startServer() {
+  const child = spawn('nsenter', [`--net=/run/netns/${nodeNs}`, '--', plugin, 'serve', '--socket', socket], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  await new Promise((res, rej) => {
+    child.stderr.on('data', (d) => {
+      text += d;
+      if (text.includes('listening')) res();
+    });
+    child.once('exit', (code) => rej(new Error(`minicni serve exited (${code}): ${text}`)));
+  });
+  return child;
+}
+
 let failed = false;
+let server;
 try {
-  if (!existsSync(plugin)) throw new Error(`${plugin} not found: run \`pnpm build\` first`);
+  for (const f of [plugin, shim])
+    if (!existsSync(f)) throw new Error(`${f} not found: run \`pnpm build\` first`);
   sh('ip', ['netns', 'add', nodeNs]);
   inNode('ip', ['link', 'set', 'lo', 'up']);
+  server = await startServer();
   // A strict node: forwarding policy DROP. The plugin must open the way for pods itself.
   inNode('iptables', ['-P', 'FORWARD', 'DROP']);
   for (const pod of pods) {
@@ -76,7 +108,10 @@ try {
     const result = cni('ADD', pod);
     pod.ip = result.ips?.[0]?.address?.split('/')[0];
     pod.gw = result.ips?.[0]?.gateway;
-    console.log(`ADD ${pod.id}: ${pod.ns} eth0 ${result.ips?.[0]?.address} gw ${pod.gw}`);
+    console.log(
+      `ADD ${pod.id}: ${pod.ns} eth0 ${result.ips?.[0]?.address} gw ${pod.gw} ` +
+        `(${pod.via}, ${pod.ms.toFixed(0)} ms)`,
+    );
   }
   for (const pod of pods) check('pod -> node (bridge gateway)', pod.ip, pod.gw, ping(pod, pod.gw));
   for (const a of pods)
@@ -102,6 +137,11 @@ try {
   failed = true;
   console.error(`demo failed: ${e.message}`);
 } finally {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
   for (const pod of pods) sh('ip', ['netns', 'del', pod.ns], { check: false });
   sh('ip', ['netns', 'del', nodeNs], { check: false });
   rmSync(dataDir, { recursive: true, force: true });
