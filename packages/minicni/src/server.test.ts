@@ -37,8 +37,10 @@ describe('shim wire format', () => {
     expect(() => parseRequest(bigStdin)).toThrow(/over the limit/);
   });
 
-  it('encodes status, stdout and stderr with their lengths', () => {
-    const b = encodeResponse(1, '{"code":7}', 'ünï');
+  it('encodes the magic, status, stdout and stderr with their lengths', () => {
+    const b0 = encodeResponse(1, '{"code":7}', 'ünï');
+    expect(b0.toString('latin1', 0, 6)).toBe('MCNI1\n');
+    const b = b0.subarray(6);
     expect(b.readUInt32BE(0)).toBe(1);
     const outLen = b.readUInt32BE(4);
     expect(b.toString('utf8', 8, 8 + outLen)).toBe('{"code":7}');

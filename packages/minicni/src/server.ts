@@ -82,7 +82,7 @@ export function encodeResponse(status: number, stdout: string, stderr: string): 
   head.writeUInt32BE(out.length, 4);
   const errLen = Buffer.alloc(4);
   errLen.writeUInt32BE(err.length, 0);
-  return Buffer.concat([head, out, errLen, err]);
+  return Buffer.concat([MAGIC, head, out, errLen, err]);
 }
 
 /** Serves the bridge plugin on a unix socket until closed. */
@@ -93,7 +93,8 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
   let served = 0;
   const inFlight = new Set<Promise<void>>();
-  const sockets = new Set<Socket>();
+  /** Connections that have not sent a whole request yet (nothing to answer on them). */
+  const idle = new Set<Socket>();
 
   // node:net is fetched at run time: the single executable's startup snapshot is built from
   // this module graph, and a plugin call never needs the module.
@@ -119,8 +120,8 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
   };
 
   const server: Server = net.createServer({ allowHalfOpen: true }, (sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
+    idle.add(sock);
+    sock.on('close', () => idle.delete(sock));
     sock.on('error', () => {}); // a shim that went away: nothing to answer
     sock.setTimeout(timeoutMs, () => {
       log(`dropping a client that sent no complete request in ${timeoutMs} ms`);
@@ -144,11 +145,16 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
       }
       if (!req) return;
       started = true;
+      idle.delete(sock);
       sock.setTimeout(0);
       const p = answer(sock, req).finally(() => inFlight.delete(p));
       inFlight.add(p);
     };
     sock.on('data', onData);
+    // The shim half-closes after its request: an end before a whole request is a broken one.
+    sock.on('end', () => {
+      if (!started) sock.destroy();
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -168,9 +174,10 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of idle) s.destroy();
       await Promise.allSettled([...inFlight]);
-      for (const s of sockets) s.destroy();
+      await closed;
     })());
 
   return {

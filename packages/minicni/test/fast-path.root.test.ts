@@ -287,6 +287,67 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     }
   });
 
+  it('refuses a socket that answers something else, or that another user serves', async () => {
+    shimPresent();
+    const dir = mkdtempSync(join(tmpdir(), 'mct-foreign-'));
+    const { exec } = await import('@minicni/testkit');
+    const foreign = join(dir, 'foreign.sock');
+    const srv = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((r) => srv.listen(foreign, r));
+    try {
+      const env = { CNI_COMMAND: 'VERSION', MINICNI_STANDALONE: '/bin/false' };
+      const r = await exec(SHIM, [], {
+        env: { ...env, MINICNI_AGENT_SOCKET: foreign },
+        stdin: '{"cniVersion":"1.0.0"}',
+      });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        code: 999,
+        msg: expect.stringMatching(/not a minicni reply/),
+      });
+
+      // A server run by nobody (uid 65534) that would answer like ours: refused before a byte.
+      chmodSync(dir, 0o777);
+      const squat = join(dir, 'squat.sock');
+      const reply =
+        "b'MCNI1\\n' + (0).to_bytes(4,'big') + (2).to_bytes(4,'big') + b'{}' + (0).to_bytes(4,'big')";
+      const py =
+        'import socket,sys\n' +
+        's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("up", flush=True)\n' +
+        `c,_=s.accept(); c.sendall(${reply}); c.close()\n`;
+      const { spawn } = await import('node:child_process');
+      const child = spawn(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', py, squat],
+        {
+          // Its BrokenPipeError (the shim hangs up without reading) is expected: not shown.
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      await new Promise<void>((res, rej) => {
+        child.stdout.once('data', () => res());
+        child.once('exit', (code) => rej(new Error(`the squatting server exited (${code})`)));
+      });
+      try {
+        const q = await exec(SHIM, [], {
+          env: { ...env, MINICNI_AGENT_SOCKET: squat },
+          stdin: '{"cniVersion":"1.0.0"}',
+        });
+        expect(q.code).toBe(1);
+        expect(JSON.parse(q.stdout)).toMatchObject({
+          code: 999,
+          msg: expect.stringMatching(/served by another user/),
+          details: expect.stringMatching(/uid 65534/),
+        });
+      } finally {
+        child.kill('SIGKILL');
+      }
+    } finally {
+      await new Promise((r) => srv.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps serving after a garbage client; refuses a second server; replaces a stale socket', async () => {
     shimPresent();
     await using node = await nodeNetns();

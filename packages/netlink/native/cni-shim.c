@@ -13,7 +13,8 @@
 // Wire format (all integers unsigned 32-bit big-endian):
 //   request:  "MCNI1\n", u32 env bytes, env ("KEY=VALUE\0" for each CNI_* variable),
 //             u32 stdin bytes, stdin
-//   response: u32 exit status, u32 stdout bytes, stdout, u32 stderr bytes, stderr
+//   response: "MCNI1\n", u32 exit status, u32 stdout bytes, stdout, u32 stderr bytes, stderr
+// The server must run as the shim's own user (SO_PEERCRED), else the call is refused.
 // The agent's side is packages/minicni/src/server.ts.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -202,6 +203,17 @@ int main(int argc, char **argv) {
     snprintf(why, sizeof why, "%.120s: %s", addr.sun_path, strerror(errno));
     exec_standalone(argv, &in, why);
   }
+  // Only a server running as this very user gets the call: a socket someone else created at a
+  // path a config names (a careless /tmp path, say) must not receive configs or forge results.
+  struct ucred cred;
+  socklen_t credlen = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
+    fail(&in, 999, "minicni-shim: cannot read the agent socket's peer credentials", strerror(errno));
+  if (cred.uid != geteuid()) {
+    char details[200];
+    snprintf(details, sizeof details, "%.120s is served by uid %u", addr.sun_path, (unsigned)cred.uid);
+    fail(&in, 999, "minicni-shim: refusing an agent socket served by another user", details);
+  }
 
   struct buf req = {0}, env = {0};
   for (char **e = environ; *e; e++) {
@@ -216,10 +228,12 @@ int main(int argc, char **argv) {
   (void)write_all(fd, req.data, req.len);
   shutdown(fd, SHUT_WR);
 
-  unsigned char head[8];
+  unsigned char head[14];
   const char *broke = "minicni agent closed the connection before answering (restarting?); try again";
-  if (read_exact(fd, head, 8) < 0) fail(&in, 11, broke, "no reply header");
-  uint32_t status = get_u32(head), outlen = get_u32(head + 4);
+  if (read_exact(fd, head, 14) < 0) fail(&in, 11, broke, "no reply header");
+  if (memcmp(head, "MCNI1\n", 6) != 0)
+    fail(&in, 999, "minicni-shim: the agent socket answered something that is not a minicni reply", addr.sun_path);
+  uint32_t status = get_u32(head + 6), outlen = get_u32(head + 10);
   if (outlen > MAX_REPLY) fail(&in, 11, broke, "reply too large");
   char *out = malloc(outlen + 1);
   if (!out) die_oom();
