@@ -18,6 +18,7 @@ import {
 } from './installer.js';
 import { Iproute2Dataplane } from './iproute2-dataplane.js';
 import { RulesRepair } from './rules-repair.js';
+import { defaultRouteMtu, podMtuFor } from './pod-mtu.js';
 import { DEFAULT_IPAM_DATA_DIR } from './ipam-usage.js';
 import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
 import { KubeNodeSource } from './kube-node-source.js';
@@ -42,6 +43,9 @@ install:
   --conf-name NAME         default ${DEFAULT_CONF_NAME}
   --cni-bin-dir DIR        default ${DEFAULT_BIN_DIR}
   --plugin SRC[=NAME]      plugin binary to copy into the bin dir, repeatable
+  --pod-mtu N              the pods' MTU (__POD_MTU__); default: the MTU of the default route's
+                           device, less the VXLAN header (50) unless --mode is host-gw
+  --mode MODE              as for run (default auto): decides the default pod MTU
 run:
   --mode MODE              host-gw | vxlan | auto (default auto)
   --install                run install first (same flags)
@@ -71,6 +75,7 @@ const OPTIONS = {
   'cni-conf-dir': { type: 'string' },
   'conf-name': { type: 'string' },
   'cni-bin-dir': { type: 'string' },
+  'pod-mtu': { type: 'string' },
   plugin: { type: 'string', multiple: true },
   'plugin-name': { type: 'string', multiple: true },
   mode: { type: 'string' },
@@ -160,18 +165,31 @@ async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   const template = flags.template
     ? readTemplate(flags.template)
     : (io.env.CNI_NETWORK_CONFIG ?? DEFAULT_TEMPLATE);
+  const podMtu = podMtuOf(flags, log);
   const r = await install({
     nodeName,
     podCIDRs,
     ...(podCIDRs.length === 0 ? { kube: kubeClient(flags, io.env) } : {}),
     template,
+    podMtu,
     confDir: flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR,
     confName: flags['conf-name'] ?? DEFAULT_CONF_NAME,
     binDir: flags['cni-bin-dir'] ?? DEFAULT_BIN_DIR,
     binaries: (flags.plugin ?? []).map(parsePluginFlag),
     logger: log,
   });
-  io.stdout(`installed ${r.confPath} for pod CIDRs ${r.podCIDRs.join(', ')}\n`);
+  io.stdout(`installed ${r.confPath} for pod CIDRs ${r.podCIDRs.join(', ')}, pod MTU ${podMtu}\n`);
+}
+
+function podMtuOf(flags: Flags, log: Logger): number {
+  // Explicit, else from the mode and the underlay (see pod-mtu.ts).
+  if (flags['pod-mtu'] !== undefined) return intFlag(flags['pod-mtu'], 1500, 'pod-mtu', 576, 65535);
+  const mode = (flags.mode ?? 'auto') as Mode;
+  if (!MODES.includes(mode))
+    throw new AgentError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+  const underlay = defaultRouteMtu();
+  if (underlay === undefined) log('warn', 'no IPv4 default route: pod MTU computed from 1500');
+  return podMtuFor(mode, underlay ?? 1500);
 }
 
 async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {

@@ -14,7 +14,7 @@ export const DEFAULT_TEMPLATE = `{
     {
       "type": "minicni",
       "bridge": "minicni0",
-      "mtu": 1500,
+      "mtu": __POD_MTU__,
       "subnet": __NODE_SUBNET__,
       "readinessFile": "/run/minicni/ready"
     }
@@ -26,13 +26,15 @@ export interface TemplateValues {
   nodeName: string;
   /** Validated pod CIDRs; the first is the primary (the seed's single subnet). */
   podCIDRs: string[];
+  /** `__POD_MTU__`: the pods' MTU (see pod-mtu.ts); 1500 when not given. */
+  podMtu?: number;
 }
 
 /**
  * Fills the placeholders and returns the conflist text. Each placeholder becomes a JSON value,
  * whether the template quotes it or not (the seed's template wrote it bare and relied on jq
  * printing the quotes): `__NODE_SUBNET__` (first pod CIDR), `__NODE_SUBNET_V4__`,
- * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`.
+ * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`, `__POD_MTU__`.
  */
 export function renderConflist(template: string, values: TemplateValues): string {
   const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parseCidr(c).family === f);
@@ -42,6 +44,7 @@ export function renderConflist(template: string, values: TemplateValues): string
     NODE_SUBNET_V6: byFamily(6),
     NODE_SUBNETS: values.podCIDRs,
     NODE_NAME: values.nodeName,
+    POD_MTU: values.podMtu ?? 1500,
   };
   const text = template.replace(
     /"__([A-Z0-9_]+)__"|__([A-Z0-9_]+)__/g,

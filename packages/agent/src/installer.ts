@@ -27,6 +27,8 @@ export interface InstallOptions {
   podCIDRs?: string[];
   kube?: KubeClient;
   template: string;
+  /** The `__POD_MTU__` value (default 1500). */
+  podMtu?: number;
   confDir?: string;
   confName?: string;
   binDir?: string;
@@ -67,7 +69,11 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     }
   }
   const podCIDRs = validatePodCidrs(cidrs);
-  const conf = renderConflist(opts.template, { nodeName: opts.nodeName, podCIDRs });
+  const conf = renderConflist(opts.template, {
+    nodeName: opts.nodeName,
+    podCIDRs,
+    ...(opts.podMtu === undefined ? {} : { podMtu: opts.podMtu }),
+  });
   const confDir = opts.confDir ?? DEFAULT_CONF_DIR;
   const confPath = join(confDir, opts.confName ?? DEFAULT_CONF_NAME);
   const binDir = opts.binDir ?? DEFAULT_BIN_DIR;

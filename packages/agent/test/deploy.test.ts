@@ -86,6 +86,8 @@ describe('deploy/minicni.yaml', () => {
     );
     const agent = pod.containers[0]!;
     expect(agent.args).toContain('--serve-plugin=/run/minicni/plugin.sock');
+    // The installer knows the mode, so the pods' MTU leaves room for VXLAN when it may be used.
+    expect(pod.initContainers[0]!.args).toContain('--mode=$(MINICNI_MODE)');
     const mounts = Object.fromEntries(agent.volumeMounts.map((m) => [m.mountPath, m]));
     for (const path of ['/run/minicni', '/var/run/netns', '/opt/cni/bin', '/var/lib/cni/networks'])
       expect(mounts[path], path).toBeDefined();
@@ -95,11 +97,12 @@ describe('deploy/minicni.yaml', () => {
   it("carries a template the installer renders (the seed's bare __NODE_SUBNET__)", () => {
     const cm = byKind('ConfigMap') as unknown as { data: Record<string, string> };
     const out = JSON.parse(
-      renderConflist(cm.data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] }),
+      renderConflist(cm.data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'], podMtu: 1450 }),
     );
     expect(out.plugins[0]).toMatchObject({
       type: 'minicni',
       subnet: '10.244.1.0/24',
+      mtu: 1450,
       readinessFile: '/run/minicni/ready',
     });
     expect(['host-gw', 'vxlan', 'auto']).toContain(cm.data.mode);

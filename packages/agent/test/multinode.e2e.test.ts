@@ -9,6 +9,7 @@ import { bundleAgent } from '../scripts/bundle.mjs';
 import { podPlugin } from './demo-main.js';
 import { addLabPods, fourChecks, formatChecks } from './lab-checks.js';
 import { LabAgent, writeNodesFile } from './lab-agents.js';
+import { podMtuFor } from '../src/pod-mtu.js';
 
 // Three node namespaces: n1 and n2 on one L2 segment, n3 behind a router. Pods come from the
 // minicni executable when it is built, else from the Debian reference bridge + host-local
@@ -72,6 +73,16 @@ describe('agent across three nodes (two on one L2 segment, one behind a router)'
         expect(m.body).toMatch(/minicni_agent_peers\{path="unreachable"\} 1/);
       } else if (mode === 'vxlan') {
         expect(n1).toEqual(['10.244.2.0/24 via 10.244.2.0', '10.244.3.0/24 via 10.244.3.0']);
+        // The path through the vxlan device carries exactly the pod MTU the installer writes
+        // for this mode (podMtuFor): a don't-fragment packet of that size crosses, one byte
+        // more does not (the underlay links here are 1500).
+        const p1a = lab.pods.find((p) => p.name === 'p1a')!;
+        const p3 = lab.pods.find((p) => p.name === 'p3')!;
+        const payload = podMtuFor('vxlan', 1500) - 28;
+        const df = (size: number) =>
+          p1a.ns.exec('ping', ['-c', '1', '-W', '2', '-M', 'do', '-s', String(size), p3.ip]);
+        expect((await df(payload)).code).toBe(0);
+        expect((await df(payload + 1)).code).not.toBe(0);
       } else {
         expect(n1).toEqual(['10.244.2.0/24 via 10.244.250.12', '10.244.3.0/24 via 10.244.3.0']);
       }
