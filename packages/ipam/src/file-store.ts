@@ -154,7 +154,6 @@ export class FileStore implements Store {
   }
 
   async release(ip: string, owner: Owner): Promise<boolean> {
-    this.ready();
     return this.releaseIf(canonicalIp(ip), (o) => o !== undefined && ownerMatches(o, owner));
   }
 
@@ -167,6 +166,8 @@ export class FileStore implements Store {
     const path = join(this.dir, ip);
     const before = this.holder(path);
     if (!before || !check(before.owner)) return false;
+    // Only now is there something to change (a directory host-local made has no .minicni yet).
+    this.ready();
     const moved = this.tmpPath('rel');
     try {
       renameSync(path, moved);
@@ -207,7 +208,7 @@ export class FileStore implements Store {
   }
 
   async getByOwner(owner: Owner, opts: GetOptions = {}): Promise<string[]> {
-    this.ready();
+    // Reads create nothing: a request refused before any reservation leaves no directory behind.
     const indexDir = join(this.ownersDir, ownerKey(owner));
     const out: string[] = [];
     for (const ip of readdirOrEmpty(indexDir)) {
@@ -282,7 +283,6 @@ export class FileStore implements Store {
   }
 
   async gc(keep: (owner: Owner) => boolean): Promise<string[]> {
-    this.ready();
     const out: string[] = [];
     const now = this.now();
     for (const r of await this.list()) {

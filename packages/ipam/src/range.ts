@@ -1,7 +1,7 @@
 import { IpamError } from './errors.js';
 import { IntervalSet, type Interval } from './intervals.js';
 import { formatIp, isIpv4Mapped, parseIp, type Family, type Ip } from './ip.js';
-import { formatSubnet, lastOf, parseSubnet, subnetContains, type Subnet } from './subnet.js';
+import { formatSubnet, lastOf, parseSubnet, subnetContains, subnetsOverlap, type Subnet } from './subnet.js';
 
 /** One range as host-local's config writes it, plus minicni's `exclude` extension. */
 export interface RangeConfig {
@@ -43,6 +43,15 @@ export function canonicalRange(cfg: RangeConfig, where = 'range'): Range {
       `${where}: subnet ${formatSubnet(subnet)} is too small to allocate from (at most /${bits - 2} for IPv${family})`,
     );
   }
+  for (const [special, what] of specialBlocks(family)) {
+    if (subnetsOverlap(subnet, special)) {
+      throw new IpamError(
+        'INVALID_RANGE',
+        `${where}: subnet ${formatSubnet(subnet)} overlaps ${formatSubnet(special)} (${what}), ` +
+          'which no pod can be given an address in',
+      );
+    }
+  }
   const last = lastOf(subnet);
   const hostLo = subnet.base + 1n;
   const hostHi = family === 4 ? last - 1n : last;
@@ -76,6 +85,25 @@ export function canonicalRange(cfg: RangeConfig, where = 'range'): Range {
   const excluded = new IntervalSet(parseExclusions(cfg.exclude ?? [], family, where));
   const blocked = new IntervalSet([...excluded.intervals, { lo: gateway, hi: gateway }]);
   return { family, subnet, start, end, gateway, blocked, excluded };
+}
+
+/** Special-purpose blocks (RFC 6890) a pod range must not touch. */
+const SPECIAL_TEXT: Record<Family, [string, string][]> = {
+  4: [
+    ['0.0.0.0/8', '"this network"'],
+    ['127.0.0.0/8', 'loopback'],
+    ['224.0.0.0/4', 'multicast'],
+    ['255.255.255.255/32', 'limited broadcast'],
+  ],
+  6: [
+    ['::/128', 'the unspecified address'],
+    ['::1/128', 'loopback'],
+    ['ff00::/8', 'multicast'],
+  ],
+};
+const special: Partial<Record<Family, [Subnet, string][]>> = {};
+function specialBlocks(family: Family): [Subnet, string][] {
+  return (special[family] ??= SPECIAL_TEXT[family].map(([cidr, what]) => [parseSubnet(cidr), what]));
 }
 
 function fmt(family: Family, value: bigint): string {

@@ -1,4 +1,5 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CniError, ErrorCode, type StatusContext } from '@minicni/spec';
 import { delegateStatus } from '@minicni/spec/invoke';
 import { openIpam } from '@minicni/ipam';
@@ -26,19 +27,21 @@ export async function status(ctx: StatusContext): Promise<void> {
     await delegateStatus(cfg.ipam.type, ctx.rawConfig, ctx.env);
     return;
   }
+  // The config first (a bad range is error 7), then the store, without creating anything: STATUS
+  // only looks. A store not made yet is writable when its nearest existing parent is.
+  const ipam = await openIpam({ config: cfg.ipam.section, network: ctx.config.name }).catch((e: unknown) => {
+    throw asCniError(e);
+  });
   const dataDir = String(cfg.ipam.section.dataDir);
   try {
-    await mkdir(dataDir, { recursive: true, mode: 0o755 });
-    await access(dataDir, constants.W_OK);
+    await access(await nearestExisting(dataDir), constants.W_OK);
   } catch (err) {
+    await ipam.close();
     throw new CniError(
       ErrorCode.PluginNotAvailable,
       `the address store ${dataDir} is not writable: ${(err as Error).message}`,
     );
   }
-  const ipam = await openIpam({ config: cfg.ipam.section, network: ctx.config.name }).catch((e: unknown) => {
-    throw asCniError(e);
-  });
   try {
     const stats = await ipam.stats();
     // One address is taken from every range set (dual stack): any set without a free one blocks ADD.
@@ -53,5 +56,16 @@ export async function status(ctx: StatusContext): Promise<void> {
     }
   } finally {
     await ipam.close();
+  }
+}
+
+async function nearestExisting(path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      await access(p);
+      return p;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || p === dirname(p)) throw err;
+    }
   }
 }

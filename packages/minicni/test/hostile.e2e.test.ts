@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,8 +181,8 @@ describe('hostile input to the minicni executable', () => {
     expectCniError(r, c.code, c.name);
 
     expect(await snapshot(node, pod)).toEqual(before);
-    // At most the store's empty skeleton (directories): never a file.
-    expect(tree(caseDir).filter((p) => !statSync(p).isDirectory())).toEqual([]);
+    // Nothing at all: not a file, not even the store's empty directories.
+    expect(tree(caseDir)).toEqual([]);
     expect(reservations(dataDir, network)).toEqual([]);
     for (const p of mustNotExist) expect(existsSync(p), `${p} was created`).toBe(false);
   });
@@ -388,10 +388,11 @@ async function fuzzOne(
     return { code: 0, dirty: true };
   }
   expectCniError(r, SPEC_CODES, what);
-  // Rejected: nothing changed, no file written.
+  // Rejected: nothing changed, nothing written, not even a directory.
   expect(await snapshot(node, pod), what).toEqual(pristine);
+  // (`bin` is the run's own empty CNI_PATH.)
   expect(
-    tree(caseDir).filter((p) => !statSync(p).isDirectory()),
+    tree(caseDir).filter((p) => p !== join(caseDir, 'bin')),
     what,
   ).toEqual([]);
   return { code: r.code, cniCode: (r.json as { code: number }).code, dirty: false };
