@@ -181,12 +181,17 @@ async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   io.stdout(`installed ${r.confPath} for pod CIDRs ${r.podCIDRs.join(', ')}, pod MTU ${podMtu}\n`);
 }
 
-function podMtuOf(flags: Flags, log: Logger): number {
-  // Explicit, else from the mode and the underlay (see pod-mtu.ts).
-  if (flags['pod-mtu'] !== undefined) return intFlag(flags['pod-mtu'], 1500, 'pod-mtu', 576, 65535);
+function modeOf(flags: Flags): Mode {
   const mode = (flags.mode ?? 'auto') as Mode;
   if (!MODES.includes(mode))
     throw new AgentError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+  return mode;
+}
+
+function podMtuOf(flags: Flags, log: Logger): number {
+  // Explicit, else from the mode and the underlay (see pod-mtu.ts).
+  if (flags['pod-mtu'] !== undefined) return intFlag(flags['pod-mtu'], 1500, 'pod-mtu', 576, 65535);
+  const mode = modeOf(flags);
   const underlay = defaultRouteMtu();
   if (underlay === undefined) log('warn', 'no IPv4 default route: pod MTU computed from 1500');
   return podMtuFor(mode, underlay ?? 1500);
@@ -194,9 +199,7 @@ function podMtuOf(flags: Flags, log: Logger): number {
 
 async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   const nodeName = nodeNameOf(flags, io.env);
-  const mode = (flags.mode ?? 'auto') as Mode;
-  if (!MODES.includes(mode))
-    throw new AgentError('INVALID_ARGUMENT', `--mode must be one of ${MODES.join(', ')}`);
+  const mode = modeOf(flags);
   const vxlan = {
     name: flags['vxlan-device'] ?? DEFAULT_VXLAN.name,
     vni: intFlag(flags['vxlan-vni'], DEFAULT_VXLAN.vni, 'vxlan-vni', 1, 0xffffff),

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServe } from '../scripts/serve.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '..', 'dist', 'minicni');
@@ -42,16 +43,8 @@ async function inner() {
   const work = mkdtempSync(join(tmpdir(), 'minicni-bench-'));
   // The served plugin, as the agent runs it: its own process in the node netns.
   const socket = join(work, 'run', 'plugin.sock');
-  const server = spawn(MINICNI, ['serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-  process.on('exit', () => server.kill('SIGKILL')); // also when the run fails
-  await new Promise((res, rej) => {
-    let text = '';
-    server.stderr.on('data', (d) => {
-      text += d;
-      if (text.includes('listening')) res();
-    });
-    server.once('exit', (code) => rej(new Error(`minicni serve exited (${code}): ${text}`)));
-  });
+  const server = await startServe(MINICNI, socket);
+  process.on('exit', () => server.child.kill('SIGKILL')); // also when the run fails
   const plugins = {
     minicni: {
       bin: MINICNI,
@@ -213,10 +206,11 @@ async function inner() {
     for (const ns of nss) spawnSync('ip', ['netns', 'del', ns]);
   }
   const agentPeak = Number(
-    /VmHWM:\s+(\d+)/.exec(spawnSync('cat', [`/proc/${server.pid}/status`], { encoding: 'utf8' }).stdout)?.[1],
+    /VmHWM:\s+(\d+)/.exec(
+      spawnSync('cat', [`/proc/${server.child.pid}/status`], { encoding: 'utf8' }).stdout,
+    )?.[1],
   );
-  server.kill('SIGTERM');
-  await new Promise((res) => server.once('exit', res));
+  await server.stop();
   rmSync(work, { recursive: true, force: true });
 
   const med = (xs) => {

@@ -4,11 +4,12 @@
 // the call to `minicni serve`, which the agent runs on a real node).
 // Everything lives in namespaces this script creates and removes; the machine's own network
 // and firewall are never touched.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServe } from './serve.mjs';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const plugin = process.env.MINICNI_PLUGIN ?? join(pkgDir, 'dist', 'minicni');
@@ -77,22 +78,6 @@ const rows = [];
 const check = (what, from, to, ok) => rows.push({ what, from, to, ok });
 const ping = (pod, ip) => inPod(pod, 'ping', ['-c', '1', '-W', '2', ip], { check: false }).status === 0;
 
-/** `minicni serve` in the node netns, as the agent serves the plugin on a real node. */
-async function startServer() {
-  const child = spawn('nsenter', [`--net=/run/netns/${nodeNs}`, '--', plugin, 'serve', '--socket', socket], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let text = '';
-  await new Promise((res, rej) => {
-    child.stderr.on('data', (d) => {
-      text += d;
-      if (text.includes('listening')) res();
-    });
-    child.once('exit', (code) => rej(new Error(`minicni serve exited (${code}): ${text}`)));
-  });
-  return child;
-}
-
 let failed = false;
 let server;
 try {
@@ -100,7 +85,8 @@ try {
     if (!existsSync(f)) throw new Error(`${f} not found: run \`pnpm build\` first`);
   sh('ip', ['netns', 'add', nodeNs]);
   inNode('ip', ['link', 'set', 'lo', 'up']);
-  server = await startServer();
+  // `minicni serve` in the node netns, as the agent serves the plugin on a real node.
+  server = await startServe(plugin, socket, `/run/netns/${nodeNs}`);
   // A strict node: forwarding policy DROP. The plugin must open the way for pods itself.
   inNode('iptables', ['-P', 'FORWARD', 'DROP']);
   for (const pod of pods) {
@@ -137,11 +123,7 @@ try {
   failed = true;
   console.error(`demo failed: ${e.message}`);
 } finally {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   for (const pod of pods) sh('ip', ['netns', 'del', pod.ns], { check: false });
   sh('ip', ['netns', 'del', nodeNs], { check: false });
   rmSync(dataDir, { recursive: true, force: true });

@@ -12,7 +12,8 @@
 // - `nodeRules(node)`: `iptables-save` of the node netns.
 // - `MINICNI_SHIM`: the built fast-path shim.
 // - `serveInNode(node, socket) -> AsyncDisposable`: `minicni serve` running in a node netns, as
-//   the agent runs the plugin; disposing it sends SIGTERM and waits for the exit.
+//   the agent runs the plugin (scripts/serve.mjs, shared with the demo and the bench); disposing
+//   it sends SIGTERM and waits for the exit.
 // - `installMinicni(how, node, work) -> {binDir, env, served}`: the plugin directory and the
 //   environment a runtime needs to run minicni as `minicni`: 'standalone' (the executable) or
 //   'shim' (minicni-shim copied in as `minicni`, `minicni serve` started in the node netns on
@@ -33,6 +34,7 @@ import {
   type TestNetns,
 } from '@minicni/testkit';
 import { HOST_VETH_PATTERN } from '../src/host-veth.js';
+import { startServe } from '../scripts/serve.mjs';
 
 export const MINICNI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/minicni');
 export const MINICNI_DIR = dirname(MINICNI);
@@ -110,30 +112,8 @@ export interface ServedPlugin extends AsyncDisposable {
 }
 
 export async function serveInNode(node: TestNetns, socket: string): Promise<ServedPlugin> {
-  // nsenter execs the server in place: the child is the server itself.
-  const child = spawn('nsenter', [`--net=${node.path}`, '--', MINICNI, 'serve', '--socket', socket], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let text = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('listening')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`minicni serve exited (${code}): ${text}`)));
-  });
-  return {
-    socket,
-    child,
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const served = await startServe(MINICNI, socket, node.path);
+  return { socket, child: served.child, [Symbol.asyncDispose]: () => served.stop() };
 }
 
 export interface MinicniInstall extends AsyncDisposable {

@@ -10,12 +10,14 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  exec,
   nodeNetns,
   podNetns,
   runPluginInNode,
@@ -235,7 +237,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
         `#!/bin/sh\n{ echo "argv:$*"; env | grep '^CNI_' | sort; echo stdin:; cat; } > ${out}\necho '{"ok":true}'\nexit 3\n`,
       );
       chmodSync(standalone, 0o755);
-      const { exec } = await import('@minicni/testkit');
       const r = await exec(SHIM, ['one', 'two'], {
         env: {
           CNI_COMMAND: 'ADD',
@@ -274,7 +275,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     const srv = createServer((s) => s.once('data', () => s.destroy()));
     await new Promise<void>((r) => srv.listen(sock, r));
     try {
-      const { exec } = await import('@minicni/testkit');
       const r = await exec(SHIM, [], {
         env: { CNI_COMMAND: 'ADD', MINICNI_AGENT_SOCKET: sock, MINICNI_STANDALONE: '/bin/false' },
         stdin: '{"cniVersion":"1.0.0","name":"n"}',
@@ -290,7 +290,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
   it('refuses a socket that answers something else, or that another user serves', async () => {
     shimPresent();
     const dir = mkdtempSync(join(tmpdir(), 'mct-foreign-'));
-    const { exec } = await import('@minicni/testkit');
     const foreign = join(dir, 'foreign.sock');
     const srv = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
     await new Promise<void>((r) => srv.listen(foreign, r));
@@ -315,7 +314,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
         'import socket,sys\n' +
         's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("up", flush=True)\n' +
         `c,_=s.accept(); c.sendall(${reply}); c.close()\n`;
-      const { spawn } = await import('node:child_process');
       const child = spawn(
         'setpriv',
         ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', py, squat],
@@ -352,7 +350,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     shimPresent();
     await using node = await nodeNetns();
     await using f = await new Fixture(node).start();
-    const { createConnection } = await import('node:net');
     await new Promise<void>((resolve) => {
       const c = createConnection(f.socket, () => c.write('GET / HTTP/1.1\r\n\r\n'));
       c.on('close', () => resolve());
@@ -364,7 +361,6 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     await f.server.close();
     expect(existsSync(f.socket)).toBe(false);
     // A socket file whose server died (bound, never listening) is taken over.
-    const { exec } = await import('@minicni/testkit');
     const bound = await exec('python3', [
       '-c',
       'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
