@@ -1,6 +1,7 @@
 import { nodeNetns } from '@minicni/testkit';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { align4 } from '../src/codec/attributes.js';
 import { NLM_F_DUMP_INTR } from '../src/codec/constants.js';
 import { Netlink, nativeAddon, type NativeAddon } from '../src/index.js';
 
@@ -19,7 +20,7 @@ function countingAddon(): { addon: NativeAddon; interrupted: () => number } {
           break;
         }
         if (len < 16) break;
-        at += (len + 3) & ~3;
+        at += align4(len);
       }
       return d;
     },

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeDone, decodeError } from '../src/codec/ack.js';
-import { AttrTable } from '../src/codec/attributes.js';
+import { AttrTable, align4 } from '../src/codec/attributes.js';
 import { decodeAddress } from '../src/codec/address.js';
 import * as C from '../src/codec/constants.js';
 import { decodeLink } from '../src/codec/link.js';
@@ -80,7 +80,7 @@ describe('decoder fuzzing', () => {
     const attr = fc
       .tuple(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 40 }))
       .map(([type, value]) => {
-        const b = Buffer.alloc(4 + ((value.length + 3) & ~3));
+        const b = Buffer.alloc(4 + align4(value.length));
         b.writeUInt16LE(4 + value.length, 0);
         b.writeUInt16LE(type, 2);
         b.set(value, 4);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { align4 } from '../src/codec/attributes.js';
 import type { NativeAddon } from '../src/native.js';
 
 export interface Fixture {
@@ -22,7 +23,7 @@ export function withSeq(datagram: Buffer, seq: number): Buffer {
     const len = out.readUInt32LE(at);
     out.writeUInt32LE(seq, at + 8);
     if (len < 16) break;
-    at += (len + 3) & ~3;
+    at += align4(len);
   }
   return out;
 }

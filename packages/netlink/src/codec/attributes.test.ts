@@ -21,6 +21,8 @@ describe('attributes', () => {
     expect(b.toString('hex')).toBe('0900030065746830000000000500070001000000');
     expect(attrsSize([stringAttr(3, 'eth0'), u8Attr(7, 1)])).toBe(20);
     expect([0, 1, 4, 5, 8].map(align4)).toEqual([0, 4, 4, 8, 8]);
+    // 32-bit lengths from a hostile message must not wrap (the int32 form gave 0 for 0xffffffff).
+    expect([0x7ffffffd, 0xfffffffc, 0xffffffff].map(align4)).toEqual([0x80000000, 0xfffffffc, 0x100000000]);
   });
 
   it('writes host-order integers little-endian and network-order fields big-endian', () => {

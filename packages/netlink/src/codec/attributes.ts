@@ -9,7 +9,11 @@ export interface Attr {
   nestedFlag?: boolean;
 }
 
-export const align4 = (n: number): number => (n + 3) & ~3;
+/**
+ * Rounds up to a multiple of 4. Arithmetic, not `(n + 3) & ~3`: JS bitwise operators work on
+ * int32, so that form wraps for the 32-bit lengths a hostile message carries (0xffffffff -> 0).
+ */
+export const align4 = (n: number): number => n + (-n & 3);
 
 export function bytesAttr(type: number, value: Uint8Array): Attr {
   return { type, value };
