@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeResponse, parseRequest } from './server.js';
+import { encodeResponse, parseRequest, requestLengthSoFar } from './server.js';
 
 function request(env: string[], stdin: string): Buffer {
   const e = Buffer.from(env.map((x) => `${x}\0`).join(''));
@@ -25,6 +25,20 @@ describe('shim wire format', () => {
     const full = request(['CNI_COMMAND=DEL'], '{"cniVersion":"1.0.0"}');
     for (let i = 0; i < full.length; i++) expect(parseRequest(full.subarray(0, i))).toBeUndefined();
     expect(parseRequest(full)).toBeDefined();
+  });
+
+  it('knows from the length fields how many bytes the request has at least', () => {
+    const full = request(['CNI_COMMAND=ADD', 'CNI_CONTAINERID=c1'], '{"cniVersion":"1.1.0","name":"n"}');
+    const envEnd = 6 + 4 + full.readUInt32BE(6);
+    for (let i = 0; i < full.length; i++) {
+      const need = requestLengthSoFar(full.subarray(0, i));
+      // Always more than what has come, never more than the request: the server waits for
+      // exactly the bytes it has to, and parses again only then.
+      expect(need).toBeGreaterThan(i);
+      expect(need).toBeLessThanOrEqual(full.length);
+      expect(need).toBe(i < 10 ? 10 : i < envEnd + 4 ? envEnd + 4 : full.length);
+    }
+    expect(requestLengthSoFar(full)).toBe(full.length);
   });
 
   it('rejects a wrong magic, trailing bytes and oversized blocks', () => {

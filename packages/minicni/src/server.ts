@@ -74,6 +74,18 @@ export function parseRequest(buf: Buffer): Request | undefined {
   return { env, stdin: buf.subarray(off, off + stdinLen) };
 }
 
+/**
+ * The length the request starting `buf` has at least, from the length fields received so far
+ * (the whole length once both are in): the server parses again only when that much has come.
+ */
+export function requestLengthSoFar(buf: Buffer): number {
+  let need = MAGIC.length + 4;
+  if (buf.length < need) return need;
+  need += buf.readUInt32BE(MAGIC.length) + 4;
+  if (buf.length < need) return need;
+  return need + buf.readUInt32BE(need - 4);
+}
+
 export function encodeResponse(status: number, stdout: string, stderr: string): Buffer {
   const out = Buffer.from(stdout);
   const err = Buffer.from(stderr);
@@ -129,15 +141,23 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
     });
     const chunks: Buffer[] = [];
     let size = 0;
+    // Bytes the request has at least: chunks are joined and parsed only once that many are in,
+    // so a request arriving in many small chunks is joined a few times, not once per chunk.
+    let need = 0;
     let started = false;
     const onData = (chunk: Buffer): void => {
       if (started) return;
       chunks.push(chunk);
       size += chunk.length;
+      if (size < need) return;
       let req: Request | undefined;
       try {
         if (size > MAGIC.length + 8 + MAX_ENV + MAX_STDIN) throw new Error('request too large');
-        req = parseRequest(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+        const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        chunks.length = 0;
+        chunks.push(buf);
+        req = parseRequest(buf);
+        if (!req) need = requestLengthSoFar(buf);
       } catch (err) {
         log(`bad request: ${(err as Error).message}`);
         sock.destroy();

@@ -346,6 +346,39 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     }
   });
 
+  it('answers a request that arrives one byte at a time', async () => {
+    await using node = await nodeNetns();
+    await using f = await new Fixture(node).start();
+    const env = Buffer.from('CNI_COMMAND=VERSION\0');
+    const stdin = Buffer.from('{"cniVersion":"1.0.0"}');
+    const u32 = (v: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(v);
+      return b;
+    };
+    const req = Buffer.concat([Buffer.from('MCNI1\n'), u32(env.length), env, u32(stdin.length), stdin]);
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const got: Buffer[] = [];
+      const c = createConnection(f.socket, () => {
+        let i = 0;
+        const next = (): void => {
+          if (i === req.length) return void c.end();
+          c.write(req.subarray(i, ++i));
+          setTimeout(next, 1);
+        };
+        next();
+      });
+      c.on('data', (d) => got.push(d));
+      c.on('end', () => resolve(Buffer.concat(got)));
+      c.on('error', reject);
+    });
+    expect(reply.subarray(0, 6).toString()).toBe('MCNI1\n');
+    expect(reply.readUInt32BE(6)).toBe(0);
+    const out = reply.subarray(14, 14 + reply.readUInt32BE(10)).toString();
+    expect(JSON.parse(out)).toMatchObject({ cniVersion: '1.0.0', supportedVersions: expect.any(Array) });
+    expect(f.server.served).toBe(1);
+  });
+
   it('keeps serving after a garbage client; refuses a second server; replaces a stale socket', async () => {
     shimPresent();
     await using node = await nodeNetns();
