@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { ownerVethName, ownerVethPattern } from '@minicni/netlink';
 
 /**
- * The host end is named from its owner (container ID + ifname): DEL and GC find it without any
- * saved state, even after the pod netns is gone.
+ * The host end of a pod's veth is named from its owner (container ID + ifname) with the ptp plugin's
+ * prefix `ptp`, so DEL and GC find it without any state, even when the pod netns is gone.
  */
 export function hostVethName(containerId: string, ifname: string): string {
-  return `ptp${createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, 12)}`;
+  return ownerVethName('ptp', containerId, ifname);
 }
 
-export const HOST_VETH_PATTERN = /^ptp[0-9a-f]{12}$/;
+export const HOST_VETH_PATTERN: RegExp = ownerVethPattern('ptp');

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { ownerVethName, ownerVethPattern } from '@minicni/netlink';
 
 /**
- * The host end of a pod's veth is named from its owner (container ID + ifname), so DEL and GC
- * find it without any state, even when the pod netns is already gone.
+ * The host end of a pod's veth is named from its owner (container ID + ifname) with minicni's
+ * prefix `mc`, so DEL and GC find it without any state, even when the pod netns is gone.
  */
 export function hostVethName(containerId: string, ifname: string): string {
-  return `mc${createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, 12)}`;
+  return ownerVethName('mc', containerId, ifname);
 }
 
-export const HOST_VETH_PATTERN = /^mc[0-9a-f]{12}$/;
+export const HOST_VETH_PATTERN: RegExp = ownerVethPattern('mc');

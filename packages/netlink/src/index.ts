@@ -20,6 +20,8 @@ export {
 export { createNetns, deleteNetns, netnsPath, NETNS_RUN_DIR } from './netns.js';
 export { sysctl, sysctlPath } from './sysctl.js';
 export {
+  ownerVethName,
+  ownerVethPattern,
   setupPodVeth,
   teardownPodVeth,
   type PodVethOptions,

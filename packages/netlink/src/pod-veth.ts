@@ -1,7 +1,7 @@
 import type { Link } from './codec/link.js';
 import { parseCidr } from './codec/ip.js';
 import { ERRNO } from './errno.js';
-import { NetlinkError } from './errors.js';
+import { NetlinkError, NetlinkInputError } from './errors.js';
 import { checkIfname, type LinkRef } from './names.js';
 import { Netlink } from './netlink.js';
 import type { NativeAddon } from './native.js';
@@ -79,6 +79,32 @@ export async function setupPodVeth(opts: PodVethOptions): Promise<PodVeth> {
     await host.links.delete(hostIfname).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * A name for the host end of a pod's veth made from its owner: `prefix` + the first 12 hex digits
+ * of SHA-256(`containerId/ifname`). The same owner always gets the same name, so DEL and GC find
+ * the host end without saved state, even after the pod netns is gone; `ownerVethPattern(prefix)`
+ * tells a plugin's own veths from anything else on the node. The prefix is 1-3 lowercase letters
+ * (the whole name must fit Linux's 15 bytes), one per plugin.
+ */
+export function ownerVethName(prefix: string, containerId: string, ifname: string): string {
+  checkVethPrefix(prefix);
+  // node:crypto is fetched on first use: importing this package must not load it.
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  return `${prefix}${createHash('sha256').update(`${containerId}/${ifname}`).digest('hex').slice(0, 12)}`;
+}
+
+/** Matches exactly the names `ownerVethName(prefix, ...)` makes. */
+export function ownerVethPattern(prefix: string): RegExp {
+  return new RegExp(`^${checkVethPrefix(prefix)}[0-9a-f]{12}$`);
+}
+
+function checkVethPrefix(prefix: string): string {
+  if (!/^[a-z]{1,3}$/.test(prefix)) {
+    throw new NetlinkInputError(`veth name prefix "${prefix}" is invalid: use 1-3 lowercase letters`);
+  }
+  return prefix;
 }
 
 /**
