@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, testName, type TestNetns } from '@minicni/testkit';
+import { nodeNetns, podNetns, testName } from '@minicni/testkit';
+import { chainedPluginConf, k8sRuntimeConf, type ChainedPlugin } from '@minicni/testkit/conflists';
 import {
   CniError,
   compareVersions,
@@ -12,7 +13,7 @@ import {
   SPEC_VERSIONS,
 } from '@minicni/spec';
 import { nsenterExec, spawnExec } from '@minicni/spec/invoke';
-import { ConflistRunner, type RuntimeConf } from '@minicni/spec/runner';
+import { ConflistRunner } from '@minicni/spec/runner';
 import { hostVethName } from '../src/host-veth.js';
 import { MINICNI, MINICNI_DIR, REFERENCE_PLUGINS, hostVeths, nodeRules, reservations } from './e2e-plugin.js';
 
@@ -45,39 +46,12 @@ function nextSubnet(): number {
   return third;
 }
 
-function chainConflist(version: string, chained: readonly string[], dataDir: string, ranges: unknown) {
-  const plugins: Record<string, unknown>[] = [
+function chainConflist(version: string, chained: readonly ChainedPlugin[], dataDir: string, ranges: unknown) {
+  const plugins = [
     { type: 'minicni', bridge: testName('br'), mtu: 1400, ranges, dataDir },
+    ...chained.map(chainedPluginConf),
   ];
-  for (const t of chained) {
-    if (t === 'tuning') plugins.push({ type: t, sysctl: { 'net.core.somaxconn': '512' } });
-    if (t === 'bandwidth') plugins.push({ type: t, capabilities: { bandwidth: true } });
-    if (t === 'firewall') plugins.push({ type: t, backend: 'iptables' });
-    if (t === 'portmap') plugins.push({ type: t, capabilities: { portMappings: true }, snat: true });
-  }
   return parseConfList(JSON.stringify({ cniVersion: version, name: testName('net'), plugins }));
-}
-
-function runtimeConf(pod: TestNetns, id: string): RuntimeConf {
-  return {
-    containerId: id,
-    netns: pod.path,
-    ifname: 'eth0',
-    args: [
-      ['IgnoreUnknown', '1'],
-      ['K8S_POD_NAMESPACE', 'default'],
-      ['K8S_POD_NAME', 'web'],
-    ],
-    capabilityArgs: {
-      portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }],
-      bandwidth: {
-        ingressRate: 1_000_000,
-        ingressBurst: 100_000,
-        egressRate: 1_000_000,
-        egressBurst: 100_000,
-      },
-    },
-  };
 }
 
 const quirks: string[] = [];
@@ -104,7 +78,7 @@ describe('reference chain plugins behind minicni (built executable, ConflistRunn
         cacheDir: mkdtempSync(join(tmp, 'cache-')),
         exec: nsenterExec(node.path),
       });
-      const rt = runtimeConf(pod, `chain-${version.replaceAll('.', '')}`);
+      const rt = k8sRuntimeConf(`chain-${version.replaceAll('.', '')}`, pod.path);
       const hostVeth = hostVethName(rt.containerId, 'eth0');
 
       const { result, outputs } = await runner.add(list, rt);
@@ -170,7 +144,7 @@ describe('reference chain plugins behind minicni (built executable, ConflistRunn
       cacheDir: mkdtempSync(join(tmp, 'cache-')),
       exec: nsenterExec(node.path),
     });
-    const rt = runtimeConf(pod, 'chain-dual');
+    const rt = k8sRuntimeConf('chain-dual', pod.path);
     const { result } = await runner.add(list, rt);
     const ips = toLatest(result).ips!.map((i) => i.address);
     expect(ips).toEqual([`10.244.${n}.2/24`, `fd00:${n}::2/64`]);
@@ -205,7 +179,7 @@ describe('reference chain plugins behind minicni (built executable, ConflistRunn
         cacheDir: mkdtempSync(join(tmp, 'cache-')),
         exec: nsenterExec(node.path),
       });
-      const rt = runtimeConf(pod, `alone-${version.replaceAll('.', '')}`);
+      const rt = k8sRuntimeConf(`alone-${version.replaceAll('.', '')}`, pod.path);
       const { result, outputs } = await runner.add(list, rt);
       const raw = JSON.parse(outputs[0]!.stdout) as Record<string, unknown>;
       expect(raw.cniVersion).toBe(version);

@@ -1,19 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, testName } from '@minicni/testkit';
+import { nodeNetns } from '@minicni/testkit';
+import { portmapPlugin } from '@minicni/testkit/conflists';
 import { containerdFixture } from '@minicni/testkit/containerd';
-import { sandboxIps, sandboxNetnsPath } from '@minicni/testkit/cri-client';
-import {
-  REFERENCE_PLUGINS,
-  agentSocket,
-  hostVeths,
-  installMinicni,
-  nodeRules,
-  reservations,
-} from './e2e-plugin.js';
+import { expectReadySandboxes, expectSandboxesGone } from '@minicni/testkit/cri-checks';
+import { writeMinicniNetwork } from './e2e-networks.js';
+import { REFERENCE_PLUGINS, hostVeths, installMinicni, nodeRules, reservations } from './e2e-plugin.js';
 
 // containerd's CRI, driven the way kubelet drives it, with [minicni, portmap] as its network.
 // Twice: with the built executable as `minicni`, and with the fast path as deploy/minicni.yaml
@@ -28,29 +22,11 @@ describe('containerd CRI with minicni', () => {
     async (how) => {
       const work = mkdtempSync(join(tmpdir(), 'mct-minicni-containerd-'));
       try {
-        const third = randomInt(1, 250);
-        const network = testName('net');
-        const dataDir = join(work, 'data');
-        const confDir = join(work, 'net.d');
-        mkdirSync(confDir);
-        writeFileSync(
-          join(confDir, '10-minicni.conflist'),
-          JSON.stringify({
-            cniVersion: '1.0.0',
-            name: network,
-            plugins: [
-              {
-                type: 'minicni',
-                bridge: testName('br'),
-                subnet: `10.244.${third}.0/24`,
-                dataDir,
-                agentSocket: agentSocket(work),
-              },
-              { type: 'portmap', capabilities: { portMappings: true } },
-            ],
-          }),
-        );
-        const netnsPaths: string[] = [];
+        const { network, dataDir, confDir, prefix } = writeMinicniNetwork(work, {
+          file: '10-minicni.conflist',
+          chained: [portmapPlugin()],
+        });
+        let netnsPaths: string[] = [];
         await using node = await nodeNetns();
         await using install = await installMinicni(how, node, work);
         const served = install.served;
@@ -62,43 +38,10 @@ describe('containerd CRI with minicni', () => {
             env: install.env,
           });
 
-          const t0 = Date.now();
-          const ids = await Promise.all(
-            Array.from({ length: SANDBOXES }, (_, i) =>
-              ctd.cri.runPodSandbox(
-                ctd.sandboxConfig(`pod-${i}`, {
-                  portMappings: i === 0 ? [{ protocol: 'TCP', containerPort: 80, hostPort: 18082 }] : [],
-                }),
-              ),
-            ),
-          );
-          const runMs = Date.now() - t0;
-          expect(new Set(ids).size).toBe(SANDBOXES);
-
-          const statuses = await Promise.all(ids.map((id) => ctd.cri.podSandboxStatus(id, true)));
-          const ips: string[] = [];
-          for (const res of statuses) {
-            expect(res.status?.state).toBe('SANDBOX_READY');
-            const [ip, ...more] = sandboxIps(res.status);
-            expect(more).toEqual([]);
-            expect(ip).toMatch(new RegExp(`^10\\.244\\.${third}\\.\\d+$`));
-            ips.push(ip ?? '');
-            const path = sandboxNetnsPath(res) ?? '';
-            expect(path).toMatch(/^(\/var)?\/run\/netns\/cni-/);
-            netnsPaths.push(path);
-            // The reported IP is the one on eth0 inside that sandbox's netns.
-            const inside = await node.exec('nsenter', [
-              `--net=${path}`,
-              'ip',
-              '-4',
-              '-o',
-              'addr',
-              'show',
-              'eth0',
-            ]);
-            expect(inside.stdout, inside.stderr).toContain(`${ip}/24`);
-          }
-          expect(new Set(ips).size).toBe(SANDBOXES);
+          const { ids, ms: runMs } = await ctd.runPodSandboxes(SANDBOXES, { hostPort: 18082 });
+          const pods = await expectReadySandboxes(ctd, node, ids, prefix);
+          const { ips } = pods;
+          netnsPaths = pods.netnsPaths;
           expect(reservations(dataDir, network)).toEqual([...ips].sort());
           expect(await hostVeths(node)).toHaveLength(SANDBOXES);
           const ping = await node.exec('ping', ['-c', '1', '-W', '2', ips[SANDBOXES - 1] ?? '']);
@@ -109,20 +52,10 @@ describe('containerd CRI with minicni', () => {
           expect(rules).toContain(`--to-destination ${ips[0]}:80`);
           expect(rules).not.toContain(`--to-destination ${ips[1]}:80`);
 
-          const t1 = Date.now();
-          await Promise.all(
-            ids.map(async (id) => {
-              await ctd.cri.stopPodSandbox(id);
-              await ctd.cri.removePodSandbox(id);
-            }),
-          );
-          const removeMs = Date.now() - t1;
-          expect(await ctd.cri.listPodSandbox()).toEqual([]);
+          const removeMs = await ctd.removePodSandboxes(ids);
+          await expectSandboxesGone(ctd, node, pods);
           expect(reservations(dataDir, network)).toEqual([]);
           expect(await hostVeths(node)).toEqual([]);
-          expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
-          expect(await node.run('iptables-save', ['-t', 'nat'])).not.toContain(`${ips[0]}:80`);
-          for (const path of netnsPaths) expect(existsSync(path), path).toBe(false);
           if (served) expect(served.child.exitCode).toBeNull();
           console.log(
             `minicni containerd (${how}): start ${ctd.startMs} ms, pause import ${ctd.importMs} ms, ` +

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, testName, type TestNetns } from '@minicni/testkit';
+import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
 import { FileStore, decodeOwner } from '@minicni/ipam';
+import { minicniNetConf } from './e2e-networks.js';
 import { REFERENCE_PLUGINS, hostVeths, reservations, runMinicni, spawnMinicni } from './e2e-plugin.js';
 
 // 200 ADDs of the built executable, each SIGKILLed at a random moment, then cleaned up by DEL
@@ -182,16 +183,7 @@ for (const cleanup of ['DEL', 'GC'] as const) {
         await using node = await nodeNetns();
         const k = randomInt(1, 60) * 4;
         const subnet = `10.244.${k}.0/22`;
-        const network = testName('net');
-        const dataDir = join(work, 'data');
-        const conf = {
-          cniVersion: '1.1.0',
-          name: network,
-          type: 'minicni',
-          bridge: testName('br'),
-          subnet,
-          dataDir,
-        };
+        const { network, dataDir, conf } = minicniNetConf(work, { cniVersion: '1.1.0', subnet });
 
         const windowMs = await calibrate(node, conf);
         const crashed = await crashAdds(node, conf, windowMs);

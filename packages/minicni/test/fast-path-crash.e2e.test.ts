@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, runPluginInNode, testName, type TestNetns } from '@minicni/testkit';
+import { nodeNetns, podNetns, runPluginInNode, type TestNetns } from '@minicni/testkit';
+import { minicniNetConf } from './e2e-networks.js';
 import {
   MINICNI,
   MINICNI_SHIM,
@@ -24,17 +25,11 @@ const PODS = 40;
 describe('fast path: the server killed mid-flight', () => {
   it(`SIGKILL during ${PODS} parallel ADDs: every call answers, DEL leaves nothing, a new server takes over`, async () => {
     const work = mkdtempSync(join(tmpdir(), 'mct-fast-crash-'));
-    const network = testName('net');
-    const dataDir = join(work, 'data');
-    const conf = {
+    const { network, dataDir, conf } = minicniNetConf(work, {
       cniVersion: '1.0.0',
-      name: network,
-      type: 'minicni',
-      bridge: testName('br'),
       subnet: '10.244.43.0/24',
       ipMasq: true,
-      dataDir,
-    };
+    });
     const socket = join(work, 'run', 'plugin.sock');
     const env = { MINICNI_AGENT_SOCKET: socket, MINICNI_STANDALONE: MINICNI };
     const call = (node: TestNetns, command: 'ADD' | 'DEL', id: string, netns: string) =>

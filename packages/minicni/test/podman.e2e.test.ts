@@ -1,18 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, testName } from '@minicni/testkit';
+import { nodeNetns } from '@minicni/testkit';
+import { podmanChain } from '@minicni/testkit/conflists';
 import { podmanFixture } from '@minicni/testkit/podman';
-import {
-  REFERENCE_PLUGINS,
-  agentSocket,
-  hostVeths,
-  installMinicni,
-  nodeRules,
-  reservations,
-} from './e2e-plugin.js';
+import { writeMinicniNetwork } from './e2e-networks.js';
+import { REFERENCE_PLUGINS, hostVeths, installMinicni, nodeRules, reservations } from './e2e-plugin.js';
 
 // podman (CNI backend, libcni inside) runs containers on [minicni, portmap, bandwidth, tuning]:
 // minicni first, Debian's reference plugins chained behind it. Twice: `minicni` is the built
@@ -25,40 +19,10 @@ describe('podman with minicni and the reference chain plugins', () => {
     async (how) => {
       const work = mkdtempSync(join(tmpdir(), 'mct-minicni-podman-'));
       try {
-        const third = randomInt(1, 250);
-        const network = testName('net');
-        const bridge = testName('br');
-        const dataDir = join(work, 'data');
-        const confDir = join(work, 'net.d');
-        mkdirSync(confDir);
-        writeFileSync(
-          join(confDir, `${network}.conflist`),
-          JSON.stringify({
-            cniVersion: '1.0.0',
-            name: network,
-            plugins: [
-              {
-                type: 'minicni',
-                bridge,
-                mtu: 1400,
-                subnet: `10.244.${third}.0/24`,
-                dataDir,
-                agentSocket: agentSocket(work),
-              },
-              { type: 'portmap', capabilities: { portMappings: true } },
-              {
-                type: 'bandwidth',
-                ingressRate: 100_000_000,
-                ingressBurst: 1_000_000,
-                egressRate: 100_000_000,
-                egressBurst: 1_000_000,
-              },
-              { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } },
-            ],
-          }),
-        );
-        const prefix = `10.244.${third}.`;
-        const gateway = `${prefix}1`;
+        const { network, dataDir, confDir, prefix, gateway } = writeMinicniNetwork(work, {
+          minicni: { mtu: 1400 },
+          chained: podmanChain(),
+        });
 
         await using node = await nodeNetns();
         await using install = await installMinicni(how, node, work);

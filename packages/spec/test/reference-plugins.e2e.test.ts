@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, testName } from '@minicni/testkit';
+import { chainedPluginConf, k8sRuntimeConf, type ChainedPlugin } from '@minicni/testkit/conflists';
 import {
   CniError,
   convertResult,
@@ -42,9 +43,9 @@ const bridgeVersions = SPEC_VERSIONS.filter(
   (v) => versions.get('bridge')?.includes(v) && versions.get('host-local')?.includes(v),
 );
 
-function conflist(version: string, chained: readonly string[], bridge: string, dataDir: string) {
+function conflist(version: string, chained: readonly ChainedPlugin[], bridge: string, dataDir: string) {
   subnet += 1;
-  const plugins: Record<string, unknown>[] = [
+  const plugins = [
     {
       type: 'bridge',
       bridge,
@@ -52,13 +53,8 @@ function conflist(version: string, chained: readonly string[], bridge: string, d
       ipMasq: false,
       ipam: { type: 'host-local', subnet: `10.244.${subnet}.0/24`, dataDir, routes: [{ dst: '0.0.0.0/0' }] },
     },
+    ...chained.map(chainedPluginConf),
   ];
-  for (const t of chained) {
-    if (t === 'tuning') plugins.push({ type: t, sysctl: { 'net.core.somaxconn': '512' } });
-    if (t === 'bandwidth') plugins.push({ type: t, capabilities: { bandwidth: true } });
-    if (t === 'firewall') plugins.push({ type: t, backend: 'iptables' });
-    if (t === 'portmap') plugins.push({ type: t, capabilities: { portMappings: true }, snat: true });
-  }
   return JSON.stringify({ cniVersion: version, name: testName('net'), plugins });
 }
 
@@ -80,7 +76,7 @@ function checkLossless(stdout: string, version: string): AnyResult {
 
 interface Scenario {
   version: string;
-  chained: string[];
+  chained: ChainedPlugin[];
 }
 
 const scenarios: Scenario[] = [];
@@ -105,25 +101,10 @@ describe('ConflistRunner with the Debian reference plugins', () => {
       const cacheDir = mkdtempSync(join(tmp, 'cache-'));
       const list = parseConfList(conflist(s.version, s.chained, testName('br'), dataDir));
       const runner = new ConflistRunner({ pluginDirs: [PLUGIN_DIR], cacheDir, exec: nsenterExec(node.path) });
+      const k8s = k8sRuntimeConf(`ctr-${s.version.replaceAll('.', '')}-${s.chained.length}`, pod.path);
       const rt = {
-        containerId: `ctr-${s.version.replaceAll('.', '')}-${s.chained.length}`,
-        netns: pod.path,
-        ifname: 'eth0',
-        args: [
-          ['IgnoreUnknown', '1'],
-          ['K8S_POD_NAMESPACE', 'default'],
-          ['K8S_POD_NAME', 'web'],
-        ] as [string, string][],
-        capabilityArgs: {
-          portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }],
-          bandwidth: {
-            ingressRate: 1_000_000,
-            ingressBurst: 100_000,
-            egressRate: 1_000_000,
-            egressBurst: 100_000,
-          },
-          aliases: ['not-declared-so-never-sent'],
-        },
+        ...k8s,
+        capabilityArgs: { ...k8s.capabilityArgs, aliases: ['not-declared-so-never-sent'] },
       };
 
       // ADD: every plugin's output parses and converts losslessly; the final one is cached.

@@ -11,15 +11,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REFERENCE_PLUGINS, portmapPlugin, referenceBridge, writeConflist } from './conflists.js';
 import { containerdFixture } from './containerd.js';
-import { podSandboxConfig, sandboxIps, sandboxNetnsPath } from './cri-client.js';
+import { expectReadySandboxes, expectSandboxesGone, type SandboxNetworks } from './cri-checks.js';
+import { podSandboxConfig, sandboxNetnsPath } from './cri-client.js';
 import { cgroupDirs } from './host-dirs.js';
 import { mountsUnder, pidsMentioning } from './mounts.js';
 import { testName } from './names.js';
 import { nodeNetns } from './netns.js';
 import { SYSTEM_PATH } from './runtime-env.js';
 
-const REFERENCE_PLUGINS = '/usr/lib/cni';
 // The lead's minicni test runs 30; override to measure: MINICNI_E2E_SANDBOXES=30.
 const SANDBOXES = Number(process.env.MINICNI_E2E_SANDBOXES ?? 5);
 
@@ -30,29 +31,14 @@ describe('containerd CRI fixture (reference plugins)', () => {
     const network = testName('net');
     const confDir = join(work, 'net.d');
     const dataDir = join(work, 'ipam');
-    mkdirSync(confDir);
-    writeFileSync(
-      join(confDir, '10-ref.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: network,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: testName('br'),
-            isGateway: true,
-            ipMasq: true,
-            ipam: {
-              type: 'host-local',
-              ranges: [[{ subnet: `10.244.${third}.0/24` }]],
-              routes: [{ dst: '0.0.0.0/0' }],
-              dataDir,
-            },
-          },
-          { type: 'portmap', capabilities: { portMappings: true } },
-        ],
-      }),
-    );
+    writeConflist(confDir, '10-ref.conflist', {
+      cniVersion: '1.0.0',
+      name: network,
+      plugins: [
+        referenceBridge({ subnet: `10.244.${third}.0/24`, dataDir, ipMasq: true, defaultRoute: true }),
+        portmapPlugin(),
+      ],
+    });
     const reservations = () => readdirSync(join(dataDir, network)).filter((f) => f.startsWith('10.'));
     let fixtureDir = '';
     let privateCgroups: string[] = [];
@@ -69,47 +55,13 @@ describe('containerd CRI fixture (reference plugins)', () => {
         expect(version.runtimeName).toBe('containerd');
         expect(version.runtimeApiVersion).toBe('v1');
 
-        const t0 = Date.now();
-        const ids = await Promise.all(
-          Array.from({ length: SANDBOXES }, (_, i) =>
-            ctd.cri.runPodSandbox(
-              ctd.sandboxConfig(`pod-${i}`, {
-                portMappings: i === 0 ? [{ protocol: 'TCP', containerPort: 80, hostPort: 18081 }] : [],
-              }),
-            ),
-          ),
-        );
-        const runMs = Date.now() - t0;
-        expect(new Set(ids).size).toBe(SANDBOXES);
+        const { ids, ms: runMs } = await ctd.runPodSandboxes(SANDBOXES, { hostPort: 18081 });
         // The sandboxes live under the fixture's own cgroup parent, never a shared one.
         privateCgroups = cgroupDirs(ctd.cgroupParent).filter((d) => existsSync(d));
         expect(privateCgroups.length).toBeGreaterThan(0);
 
-        const statuses = await Promise.all(ids.map((id) => ctd.cri.podSandboxStatus(id, true)));
-        const ips: string[] = [];
-        const netnsPaths: string[] = [];
-        for (const res of statuses) {
-          expect(res.status?.state).toBe('SANDBOX_READY');
-          const [ip, ...more] = sandboxIps(res.status);
-          expect(more).toEqual([]);
-          expect(ip).toMatch(new RegExp(`^10\\.244\\.${third}\\.\\d+$`));
-          ips.push(ip ?? '');
-          const path = sandboxNetnsPath(res);
-          expect(path).toMatch(/^\/var\/run\/netns\/cni-|^\/run\/netns\/cni-/);
-          netnsPaths.push(path ?? '');
-          // The reported IP is the one configured on eth0 inside the sandbox's netns.
-          const inside = await node.exec('nsenter', [
-            `--net=${path}`,
-            'ip',
-            '-4',
-            '-o',
-            'addr',
-            'show',
-            'eth0',
-          ]);
-          expect(inside.stdout).toContain(`${ip}/24`);
-        }
-        expect(new Set(ips).size).toBe(SANDBOXES);
+        const pods: SandboxNetworks = await expectReadySandboxes(ctd, node, ids, `10.244.${third}.`);
+        const { ips } = pods;
         expect(reservations().sort()).toEqual([...ips].sort());
         expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toHaveLength(SANDBOXES);
         const ping = await node.exec('ping', ['-c', '1', '-W', '2', ips[1] ?? '']);
@@ -119,19 +71,9 @@ describe('containerd CRI fixture (reference plugins)', () => {
         expect(nat).toContain(`--to-destination ${ips[0]}:80`);
         expect(nat).not.toContain(`--to-destination ${ips[1]}:80`);
 
-        const t1 = Date.now();
-        await Promise.all(
-          ids.map(async (id) => {
-            await ctd.cri.stopPodSandbox(id);
-            await ctd.cri.removePodSandbox(id);
-          }),
-        );
-        const removeMs = Date.now() - t1;
-        expect(await ctd.cri.listPodSandbox()).toEqual([]);
-        expect(await node.ipJson<unknown[]>('link', 'show', 'type', 'veth')).toEqual([]);
+        const removeMs = await ctd.removePodSandboxes(ids);
+        await expectSandboxesGone(ctd, node, pods);
         expect(reservations()).toEqual([]);
-        expect((await node.run('iptables-save', ['-t', 'nat'])).includes(`${ips[0]}:80`)).toBe(false);
-        for (const path of netnsPaths) expect(existsSync(path)).toBe(false);
         console.log(
           `containerd fixture: start ${ctd.startMs} ms, pause import ${ctd.importMs} ms, ` +
             `${SANDBOXES} sandboxes run in ${runMs} ms, stopped+removed in ${removeMs} ms`,
@@ -151,7 +93,6 @@ describe('containerd CRI fixture (reference plugins)', () => {
     const network = testName('net');
     const confDir = join(work, 'net.d');
     const dataDir = join(work, 'ipam');
-    mkdirSync(confDir);
     // A bin dir listed first wins over the reference dir: a wrapper records each call's verb.
     const wrapperDir = join(work, 'bin');
     const calls = join(work, 'calls');
@@ -161,21 +102,11 @@ describe('containerd CRI fixture (reference plugins)', () => {
       `#!/bin/sh\necho "$CNI_COMMAND" >> ${calls}\nenv > ${calls}.env\nexec ${REFERENCE_PLUGINS}/bridge\n`,
       { mode: 0o755 },
     );
-    writeFileSync(
-      join(confDir, '10-ref.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: network,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge: testName('br'),
-            isGateway: true,
-            ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${randomInt(1, 250)}.0/24` }]], dataDir },
-          },
-        ],
-      }),
-    );
+    writeConflist(confDir, '10-ref.conflist', {
+      cniVersion: '1.0.0',
+      name: network,
+      plugins: [referenceBridge({ subnet: `10.244.${randomInt(1, 250)}.0/24`, dataDir })],
+    });
     let fixtureDir = '';
     let netnsPath = '';
     // A sandbox config without a cgroup parent lands in the shared k8s.io parent.

@@ -24,6 +24,9 @@
  * - `containerd.log() -> string`: containerd's log so far (for failure messages).
  * - `containerd.removeAllSandboxes() -> number`: StopPodSandbox + RemovePodSandbox on every
  *   sandbox (CNI DEL runs), returns how many there were.
+ * - `containerd.runPodSandboxes(count, {hostPort?}) -> {ids, ms}`: RunPodSandbox for `pod-0`..
+ *   `pod-<count-1>` at once (`sandboxConfig`; `pod-0` alone maps `hostPort` to its port 80).
+ * - `containerd.removePodSandboxes(ids) -> ms`: StopPodSandbox + RemovePodSandbox on those, at once.
  * - `await using` / `[Symbol.asyncDispose]`: removes every sandbox, stops containerd (SIGTERM,
  *   then SIGKILL), kills leftover shims and their children, removes their sockets and any pod
  *   netns left, unmounts everything under the temp dir and deletes it, and removes the shared
@@ -153,13 +156,45 @@ export class Containerd implements AsyncDisposable {
 
   async removeAllSandboxes(): Promise<number> {
     const items = await this.cri.listPodSandbox();
+    await this.removePodSandboxes(items.map((s) => s.id));
+    return items.length;
+  }
+
+  /**
+   * RunPodSandbox for `count` sandboxes `pod-0`.. at once, each with `sandboxConfig`; with
+   * `hostPort`, `pod-0` alone maps that TCP port to its port 80. The ids in pod order, and how
+   * long the lot took.
+   */
+  async runPodSandboxes(
+    count: number,
+    opts: { hostPort?: number } = {},
+  ): Promise<{ ids: string[]; ms: number }> {
+    const started = Date.now();
+    const ids = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        this.cri.runPodSandbox(
+          this.sandboxConfig(`pod-${i}`, {
+            portMappings:
+              i === 0 && opts.hostPort !== undefined
+                ? [{ protocol: 'TCP', containerPort: 80, hostPort: opts.hostPort }]
+                : [],
+          }),
+        ),
+      ),
+    );
+    return { ids, ms: Date.now() - started };
+  }
+
+  /** StopPodSandbox + RemovePodSandbox (CNI DEL runs) on each sandbox, all at once; returns the ms taken. */
+  async removePodSandboxes(ids: readonly string[]): Promise<number> {
+    const started = Date.now();
     await Promise.all(
-      items.map(async (s) => {
-        await this.cri.stopPodSandbox(s.id);
-        await this.cri.removePodSandbox(s.id);
+      ids.map(async (id) => {
+        await this.cri.stopPodSandbox(id);
+        await this.cri.removePodSandbox(id);
       }),
     );
-    return items.length;
+    return Date.now() - started;
   }
 
   async #start(): Promise<void> {

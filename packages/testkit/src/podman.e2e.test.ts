@@ -3,71 +3,40 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
+import { REFERENCE_PLUGINS, podmanChain, referenceBridge, writeConflist } from './conflists.js';
 import { nodeNetns } from './netns.js';
 import { testName } from './names.js';
 import { PodmanError, podmanFixture } from './podman.js';
 import { mountsUnder, pidsMentioning } from './mounts.js';
 
-const REFERENCE_PLUGINS = '/usr/lib/cni';
-
 /**
- * A conflist of the Debian reference bridge + host-local, then portmap, bandwidth and tuning
- * chained behind it (the chain minicni's own podman test uses), all state in `dir`.
+ * The Debian reference bridge + host-local, then portmap, bandwidth and tuning chained behind it
+ * (the chain minicni's own podman test uses), all state in `dir`, written to its net.d.
  */
-function referenceConflist(dir: string) {
+function referenceNetwork(dir: string) {
   const third = randomInt(1, 250);
   const network = testName('net');
-  const bridge = testName('br');
   const dataDir = join(dir, 'ipam');
   const confDir = join(dir, 'net.d');
-  const conflist = {
+  writeConflist(confDir, `${network}.conflist`, {
     cniVersion: '1.0.0',
     name: network,
     plugins: [
-      {
-        type: 'bridge',
-        bridge,
-        isGateway: true,
-        ipMasq: true,
-        ipam: {
-          type: 'host-local',
-          ranges: [[{ subnet: `10.244.${third}.0/24` }]],
-          routes: [{ dst: '0.0.0.0/0' }],
-          dataDir,
-        },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-      {
-        type: 'bandwidth',
-        ingressRate: 100_000_000,
-        ingressBurst: 1_000_000,
-        egressRate: 100_000_000,
-        egressBurst: 1_000_000,
-      },
-      { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } },
+      referenceBridge({ subnet: `10.244.${third}.0/24`, dataDir, ipMasq: true, defaultRoute: true }),
+      ...podmanChain(),
     ],
-  };
-  return {
-    network,
-    bridge,
-    dataDir,
-    confDir,
-    gateway: `10.244.${third}.1`,
-    prefix: `10.244.${third}.`,
-    conflist,
-  };
+  });
+  return { network, dataDir, confDir, gateway: `10.244.${third}.1`, prefix: `10.244.${third}.` };
 }
 
 describe('podman fixture (reference plugins)', () => {
   it('runs containers that get addresses, ping each other and serve on a host port; leaves nothing behind', async () => {
     const work = mkdtempSync(join(tmpdir(), 'minicni-podman-test-'));
-    const net = referenceConflist(work);
+    const net = referenceNetwork(work);
     let fixtureDir = '';
     try {
       await using node = await nodeNetns();
       {
-        mkdirSync(net.confDir);
-        writeFileSync(join(net.confDir, `${net.network}.conflist`), JSON.stringify(net.conflist));
         const started = Date.now();
         await using podman = await podmanFixture({
           node,
