@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FileStore, openIpam } from '../src/index.js';
 import { bundle, runWorker, type WorkerRun } from './bundle.js';
 import { hostLocal, readNetworkDir, tempDataDir } from './helpers.js';
+import { expectDistinctAllocations } from './worker-allocations.js';
 
 const owner = (id: string) => ({ containerId: id, ifname: 'eth0' });
 
@@ -32,16 +33,7 @@ describe('file store under concurrent processes', () => {
         }),
       ),
     );
-    const got: string[] = [];
-    for (const r of runs) {
-      expect(r.code, r.stderr).toBe(0);
-      for (const l of r.lines) {
-        expect(l.error, String(l.message)).toBeUndefined();
-        got.push((l.ips as string[])[0]!);
-      }
-    }
-    expect(got).toHaveLength(250);
-    expect(new Set(got).size).toBe(250);
+    expectDistinctAllocations(runs, 250);
     const next = await runWorker(worker, { network: NET, ipam, op: 'allocate', owners: [owner('one-more')] });
     expect(next.lines[0]).toMatchObject({
       error: 'POOL_EXHAUSTED',

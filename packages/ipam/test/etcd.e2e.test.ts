@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../src/etcd.js';
 import { openIpam } from '../src/index.js';
 import { bundle, runWorker } from './bundle.js';
+import { expectDistinctAllocations } from './worker-allocations.js';
 
 const owner = (id: string) => ({ containerId: id, ifname: 'eth0' });
 const NET = 'mct-etcd';
@@ -45,16 +46,7 @@ describe('EtcdStore against a real etcd', () => {
       ),
     );
     const allocMs = performance.now() - started;
-    const got: string[] = [];
-    for (const r of runs) {
-      expect(r.code, r.stderr).toBe(0);
-      for (const l of r.lines) {
-        expect(l.error, String(l.message)).toBeUndefined();
-        got.push((l.ips as string[])[0]!);
-      }
-    }
-    expect(got).toHaveLength(800);
-    expect(new Set(got).size).toBe(800);
+    expectDistinctAllocations(runs, 800);
     const store = new EtcdStore({ network: NET, hosts: etcd.endpoint });
     try {
       expect((await store.list()).length).toBe(800);
