@@ -14,6 +14,7 @@ export { CHECK_MISMATCH } from './check.js';
 export {
   servePlugin,
   parseRequest,
+  requestLengthSoFar,
   encodeResponse,
   DEFAULT_SOCKET,
   ServerStartError,

@@ -3,3 +3,4 @@ export { TEST_PREFIX, testName } from './names.js';
 export { NETNS_DIR, TestNetns, nodeNetns, podNetns } from './netns.js';
 export { cniEnv, runPluginInNode, type PluginCall, type PluginOutcome } from './plugin-runner.js';
 export { findLeaks, describeLeaks, type Leaks } from './leaks.js';
+export { DOCS_DIR, undocumentedExports } from './docs-coverage.js';
