@@ -1,6 +1,6 @@
 export { exec, run, type ExecOptions, type ExecResult } from './exec.js';
 export { TEST_PREFIX, testName } from './names.js';
-export { NETNS_DIR, TestNetns, nodeNetns, podNetns } from './netns.js';
+export { MINICNI_STAMP_DIR, NETNS_DIR, TestNetns, nodeNetns, podNetns, removeNodeStamps } from './netns.js';
 export { cniEnv, runPluginInNode, type PluginCall, type PluginOutcome } from './plugin-runner.js';
 export { findLeaks, describeLeaks, type Leaks } from './leaks.js';
 export { DOCS_DIR, undocumentedExports } from './docs-coverage.js';

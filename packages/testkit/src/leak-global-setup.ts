@@ -24,7 +24,7 @@ export async function setup(): Promise<void> {
 export async function teardown(): Promise<void> {
   const registry = readRegistry(process.env.MINICNI_TEST_REGISTRY ?? '');
   if (registryDir) rmSync(registryDir, { recursive: true, force: true });
-  const after = await findLeaks({ netns: registry });
+  const after = await findLeaks({ netns: registry.names, inodes: registry.inodes });
   const text = describeLeaks(after);
   if (text) {
     await removeLeaks(after);
@@ -34,6 +34,6 @@ export async function teardown(): Promise<void> {
     throw new Error(`[leak-check] the privileged tests left these behind:\n${text}`);
   }
   process.stderr.write(
-    `[leak-check] ${registry.size} test netns created; none, and no test-prefixed link or firewall rule, left behind\n`,
+    `[leak-check] ${registry.names.size} test netns created; none, and no test-prefixed link, firewall rule or minicni stamp of theirs, left behind\n`,
   );
 }

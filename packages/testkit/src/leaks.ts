@@ -1,11 +1,15 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { exec } from './exec.js';
 import { TEST_PREFIX } from './names.js';
+import { MINICNI_STAMP_DIR } from './netns.js';
 
 export interface Leaks {
   netns: string[];
   links: string[];
   rules: string[];
+  /** minicni rules stamps (in MINICNI_STAMP_DIR) named after a netns of this run. */
+  stamps: string[];
 }
 
 const RULE_MARKERS = [TEST_PREFIX, 'MINICNI', 'minicni'];
@@ -15,6 +19,11 @@ export interface LeakScope {
   netns?: ReadonlySet<string>;
   /** Only netns older than this many ms count (stale leftovers of dead runs). */
   olderThanMs?: number;
+  /**
+   * The inodes of this run's netns: minicni stamps named after one are leftovers. Without it no
+   * stamp is judged (a stamp alone does not tell a test's node from the machine).
+   */
+  inodes?: ReadonlySet<number>;
 }
 
 /**
@@ -47,15 +56,38 @@ export async function findLeaks(scope: LeakScope = {}): Promise<Leaks> {
       if (RULE_MARKERS.some((m) => line.includes(m))) rules.push(`${file}: ${line.trim()}`);
     }
   }
-  return { netns, links, rules };
+  const stamps = scope.inodes ? stampsOf(scope.inodes) : [];
+  return { netns, links, rules, stamps };
 }
 
-export function readRegistry(path: string): Set<string> {
+function stampsOf(inodes: ReadonlySet<number>): string[] {
+  let names: string[];
   try {
-    return new Set(readFileSync(path, 'utf8').split('\n').filter(Boolean));
+    names = readdirSync(MINICNI_STAMP_DIR);
   } catch {
-    return new Set();
+    return [];
   }
+  return names
+    .filter((n) => inodes.has(Number(/^(\d+)[-.]/.exec(n)?.[1])))
+    .map((n) => join(MINICNI_STAMP_DIR, n));
+}
+
+/** This run's registry: the names of the netns it made, and their inodes. */
+export function readRegistry(path: string): { names: Set<string>; inodes: Set<number> } {
+  const names = new Set<string>();
+  const inodes = new Set<number>();
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { names, inodes };
+  }
+  for (const line of text.split('\n').filter(Boolean)) {
+    const [name, inode] = line.split(' ');
+    names.add(name!);
+    if (inode) inodes.add(Number(inode));
+  }
+  return { names, inodes };
 }
 
 export function describeLeaks(l: Leaks): string | undefined {
@@ -63,6 +95,7 @@ export function describeLeaks(l: Leaks): string | undefined {
   if (l.netns.length) parts.push(`netns: ${l.netns.join(', ')}`);
   if (l.links.length) parts.push(`links in the machine's netns: ${l.links.join(', ')}`);
   if (l.rules.length) parts.push(`firewall rules in the machine's netns:\n  ${l.rules.join('\n  ')}`);
+  if (l.stamps.length) parts.push(`minicni stamps of test nodes: ${l.stamps.join(', ')}`);
   return parts.length ? parts.join('\n') : undefined;
 }
 
@@ -74,6 +107,7 @@ export async function removeLeaks(l: Leaks): Promise<void> {
     await exec('ip', ['netns', 'del', n]);
   }
   for (const link of l.links) await exec('ip', ['link', 'del', link]);
+  for (const stamp of l.stamps) rmSync(stamp, { force: true });
 }
 
 function mtimeMs(path: string): number {

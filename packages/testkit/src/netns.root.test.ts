@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { nodeNetns, podNetns } from './netns.js';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MINICNI_STAMP_DIR, nodeNetns, podNetns } from './netns.js';
 import { findLeaks } from './leaks.js';
 
 describe('testkit namespaces', () => {
@@ -51,5 +52,23 @@ describe('testkit namespaces', () => {
     expect(existsSync(path)).toBe(false);
     const leaks = await findLeaks();
     expect(leaks.netns).not.toContain(path.split('/').pop());
+  });
+
+  it("removes the minicni stamps named after the node's inode with the node, and only those", async () => {
+    mkdirSync(MINICNI_STAMP_DIR, { recursive: true, mode: 0o700 });
+    let mine: string[] = [];
+    let other = '';
+    {
+      await using node = await nodeNetns();
+      await using bystander = await nodeNetns();
+      expect(node.inode).toBeGreaterThan(0);
+      mine = [`${node.inode}-0a0b0c0d0e0f-test`, `${node.inode}.lock`].map((n) => join(MINICNI_STAMP_DIR, n));
+      other = join(MINICNI_STAMP_DIR, `${bystander.inode}-0a0b0c0d0e0f-test`);
+      for (const f of [...mine, other]) writeFileSync(f, '');
+      await node[Symbol.asyncDispose]();
+      for (const f of mine) expect(existsSync(f), f).toBe(false);
+      expect(existsSync(other)).toBe(true);
+    }
+    expect(existsSync(other)).toBe(false);
   });
 });

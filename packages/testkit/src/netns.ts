@@ -1,8 +1,29 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { exec, run, type ExecOptions, type ExecResult } from './exec.js';
 import { testName } from './names.js';
 
 export const NETNS_DIR = '/run/netns';
+
+/**
+ * Where the minicni executable keeps its "node rules ensured" stamps (minicni's
+ * `DEFAULT_STAMP_DIR`; a minicni test checks the two agree). Each is named after the node netns
+ * inode: state of the node that must go with the node, since a test node's /run is the machine's.
+ */
+export const MINICNI_STAMP_DIR = '/run/minicni/rules';
+
+/** Removes the stamps and the rules lock keyed by a netns inode; returns their names. */
+export function removeNodeStamps(inode: number, dir = MINICNI_STAMP_DIR): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const mine = names.filter((n) => n === `${inode}.lock` || n.startsWith(`${inode}-`));
+  for (const n of mine) rmSync(join(dir, n), { force: true });
+  return mine;
+}
 
 /**
  * A throwaway network namespace made with `ip netns add`. Dispose it (`await using`) and it is
@@ -11,6 +32,8 @@ export const NETNS_DIR = '/run/netns';
 export class TestNetns implements AsyncDisposable {
   readonly name: string;
   readonly path: string;
+  /** The netns inode (what minicni's stamps are named after). */
+  inode = 0;
   #disposed = false;
 
   private constructor(name: string) {
@@ -21,7 +44,8 @@ export class TestNetns implements AsyncDisposable {
   static async create(purpose = 'ns'): Promise<TestNetns> {
     const ns = new TestNetns(testName(purpose));
     await run('ip', ['netns', 'add', ns.name]);
-    registerForLeakCheck(ns.name);
+    ns.inode = statSync(ns.path).ino;
+    registerForLeakCheck(ns.name, ns.inode);
     await run('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -52,6 +76,8 @@ export class TestNetns implements AsyncDisposable {
       const pids = r.stdout.split(/\s+/).filter(Boolean);
       if (pids.length) await exec('kill', ['-9', ...pids]);
     });
+    // While the inode is still ours (a later netns may reuse it).
+    removeNodeStamps(this.inode);
     const r = await exec('ip', ['netns', 'del', this.name]);
     if (r.code !== 0 && !/No such file/.test(r.stderr)) {
       throw new Error(`could not delete netns ${this.name}: ${r.stderr.trim()}`);
@@ -69,8 +95,11 @@ export function podNetns(): Promise<TestNetns> {
   return TestNetns.create('pod');
 }
 
-/** Records a created netns in this run's registry, so the leak check looks only at our own. */
-function registerForLeakCheck(name: string): void {
+/**
+ * Records a created netns (name and inode) in this run's registry, so the leak check looks only
+ * at our own.
+ */
+function registerForLeakCheck(name: string, inode: number): void {
   const registry = process.env.MINICNI_TEST_REGISTRY;
-  if (registry) appendFileSync(registry, `${name}\n`);
+  if (registry) appendFileSync(registry, `${name} ${inode}\n`);
 }
