@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  cniEnv,
   exec,
   nodeNetns,
   podNetns,
@@ -224,6 +225,51 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     );
     expect(dead.code).toBe(1);
     expect(f.server.served).toBe(2);
+  });
+
+  it('with neither the environment nor the config naming a socket, the shim uses /run/minicni/plugin.sock', async () => {
+    shimPresent();
+    await using node = await nodeNetns();
+    await using pod = await podNetns();
+    await using f = await new Fixture(node).start();
+    // The shim runs in a mount namespace of its own whose /run is a fresh tmpfs with the
+    // fixture's socket directory bound onto /run/minicni: the default path as on a real node,
+    // while the machine's /run is never touched. The fallback is /bin/false (exit 1), so only
+    // an answer from the server passes.
+    const viaDefault = (call: PluginCall, config: unknown) =>
+      node.exec(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          'sh',
+          '-c',
+          'mount -t tmpfs tmpfs /run && mkdir /run/minicni && mount --bind "$1" /run/minicni && exec "$2"',
+          'sh',
+          dirname(f.socket),
+          SHIM,
+        ],
+        {
+          env: cniEnv({ ...call, extraEnv: { MINICNI_STANDALONE: '/bin/false' } }),
+          stdin: JSON.stringify(config),
+        },
+      );
+    const version = await viaDefault({ command: 'VERSION' }, { cniVersion: '1.1.0' });
+    expect(version.code, version.stdout + version.stderr).toBe(0);
+    expect(JSON.parse(version.stdout)).toMatchObject({ cniVersion: '1.1.0' });
+    const c = f.conf(testName('br'));
+    expect(c).not.toHaveProperty('agentSocket');
+    const at = { containerId: 'ctr-default', netns: pod.path, ifname: 'eth0', path: '/usr/lib/cni' };
+    const add = await viaDefault({ command: 'ADD', ...at }, c);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(f.reserved()).toEqual(['10.244.41.2']);
+    expect((await node.exec('ping', ['-c1', '-W2', '10.244.41.2'])).code).toBe(0);
+    const del = await viaDefault({ command: 'DEL', ...at }, c);
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(f.reserved()).toEqual([]);
+    expect(f.server.served).toBe(3);
   });
 
   it('with no server it runs the standalone plugin with the same argv, env and stdin', async () => {
