@@ -61,15 +61,31 @@ export async function findLeaks(scope: LeakScope = {}): Promise<Leaks> {
 }
 
 function stampsOf(inodes: ReadonlySet<number>): string[] {
-  let names: string[];
+  const names = safeReaddir(MINICNI_STAMP_DIR);
+  // An inode of this run that a netns living now has taken over (another run's node, say) is
+  // that netns's, not ours.
+  const live = new Set<number>();
+  for (const n of safeReaddir('/run/netns')) {
+    try {
+      live.add(statSync(join('/run/netns', n)).ino);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return names
+    .filter((n) => {
+      const inode = Number(/^(\d+)[-.]/.exec(n)?.[1]);
+      return inodes.has(inode) && !live.has(inode);
+    })
+    .map((n) => join(MINICNI_STAMP_DIR, n));
+}
+
+function safeReaddir(dir: string): string[] {
   try {
-    names = readdirSync(MINICNI_STAMP_DIR);
+    return readdirSync(dir);
   } catch {
     return [];
   }
-  return names
-    .filter((n) => inodes.has(Number(/^(\d+)[-.]/.exec(n)?.[1])))
-    .map((n) => join(MINICNI_STAMP_DIR, n));
 }
 
 /** This run's registry: the names of the netns it made, and their inodes. */
