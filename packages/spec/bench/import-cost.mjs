@@ -126,6 +126,13 @@ try {
         `  ${label[k].padEnd(32)} ${median(s[k].wall).toFixed(1).padStart(8)} ${median(s[k].cpu).toFixed(1).padStart(8)}`,
       );
     }
+    // Each run spawns the cases back to back, so the median of the per-run differences cancels
+    // the slow swings of a shared machine better than the difference of the two medians.
+    const pairs = (k) => median(s[k].wall.map((w, i) => w - s.bare.wall[i]));
+    console.log(
+      `  wall, median of per-run differences to node -e 0: empty package +${pairs('pkg.mjs').toFixed(1)} ms, ` +
+        `@minicni/spec +${pairs('plugin.mjs').toFixed(1)} ms`,
+    );
     for (const m of ['wall', 'cpu']) {
       const overBare = median(s['plugin.mjs'][m]) - median(s.bare[m]);
       const overEsm = median(s['plugin.mjs'][m]) - median(s['empty.mjs'][m]);
