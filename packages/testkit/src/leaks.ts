@@ -2,13 +2,13 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec } from './exec.js';
 import { TEST_PREFIX } from './names.js';
-import { MINICNI_STAMP_DIR } from './netns.js';
+import { NETNS_DIR, nodeStamps } from './netns.js';
 
 export interface Leaks {
   netns: string[];
   links: string[];
   rules: string[];
-  /** minicni rules stamps (in MINICNI_STAMP_DIR) named after a netns of this run. */
+  /** minicni rules stamps (in netns.ts's MINICNI_STAMP_DIR) named after a netns of this run. */
   stamps: string[];
 }
 
@@ -61,31 +61,23 @@ export async function findLeaks(scope: LeakScope = {}): Promise<Leaks> {
 }
 
 function stampsOf(inodes: ReadonlySet<number>): string[] {
-  const names = safeReaddir(MINICNI_STAMP_DIR);
   // An inode of this run that a netns living now has taken over (another run's node, say) is
   // that netns's, not ours.
+  let living: string[] = [];
+  try {
+    living = readdirSync(NETNS_DIR);
+  } catch {
+    // no netns at all
+  }
   const live = new Set<number>();
-  for (const n of safeReaddir('/run/netns')) {
+  for (const n of living) {
     try {
-      live.add(statSync(join('/run/netns', n)).ino);
+      live.add(statSync(join(NETNS_DIR, n)).ino);
     } catch {
       // gone meanwhile
     }
   }
-  return names
-    .filter((n) => {
-      const inode = Number(/^(\d+)[-.]/.exec(n)?.[1]);
-      return inodes.has(inode) && !live.has(inode);
-    })
-    .map((n) => join(MINICNI_STAMP_DIR, n));
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+  return nodeStamps(new Set([...inodes].filter((i) => !live.has(i))));
 }
 
 /** This run's registry: the names of the netns it made, and their inodes. */

@@ -12,16 +12,21 @@ export const NETNS_DIR = '/run/netns';
  */
 export const MINICNI_STAMP_DIR = '/run/minicni/rules';
 
-/** Removes the stamps and the rules lock keyed by a netns inode; returns their names. */
-export function removeNodeStamps(inode: number, dir = MINICNI_STAMP_DIR): string[] {
+/** The stamps and rules locks in `dir` named after one of `inodes`: `<inode>-...`, `<inode>.lock`. */
+export function nodeStamps(inodes: ReadonlySet<number>, dir = MINICNI_STAMP_DIR): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
-  const mine = names.filter((n) => n === `${inode}.lock` || n.startsWith(`${inode}-`));
-  for (const n of mine) rmSync(join(dir, n), { force: true });
+  return names.filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock$)/.exec(n)?.[1]))).map((n) => join(dir, n));
+}
+
+/** Removes the stamps and the rules lock keyed by a netns inode; returns their paths. */
+export function removeNodeStamps(inode: number, dir = MINICNI_STAMP_DIR): string[] {
+  const mine = nodeStamps(new Set([inode]), dir);
+  for (const p of mine) rmSync(p, { force: true });
   return mine;
 }
 
