@@ -340,11 +340,13 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     const srv = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
     await new Promise<void>((r) => srv.listen(foreign, r));
     try {
-      const env = { CNI_COMMAND: 'VERSION', MINICNI_STANDALONE: '/bin/false' };
-      const r = await exec(SHIM, [], {
-        env: { ...env, MINICNI_AGENT_SOCKET: foreign },
-        stdin: '{"cniVersion":"1.0.0"}',
-      });
+      // VERSION through the shim to `socket`, with a fallback that can only fail.
+      const versionVia = (socket: string) =>
+        exec(SHIM, [], {
+          env: { CNI_COMMAND: 'VERSION', MINICNI_STANDALONE: '/bin/false', MINICNI_AGENT_SOCKET: socket },
+          stdin: '{"cniVersion":"1.0.0"}',
+        });
+      const r = await versionVia(foreign);
       expect(r.code).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({
         code: 999,
@@ -373,10 +375,7 @@ describe('fast path: minicni-shim -> servePlugin', () => {
         child.once('exit', (code) => rej(new Error(`the squatting server exited (${code})`)));
       });
       try {
-        const q = await exec(SHIM, [], {
-          env: { ...env, MINICNI_AGENT_SOCKET: squat },
-          stdin: '{"cniVersion":"1.0.0"}',
-        });
+        const q = await versionVia(squat);
         expect(q.code).toBe(1);
         expect(JSON.parse(q.stdout)).toMatchObject({
           code: 999,
