@@ -4,15 +4,22 @@ import { join } from 'node:path';
 import { describeLeaks, findLeaks, readRegistry, removeLeaks } from './leaks.js';
 
 const STALE_MS = 30 * 60_000;
-let registryDir: string | undefined;
+// Vitest loads this file once per project that lists it (root and e2e), as separate module
+// instances in one process: the first setup opens the run's registry, the last teardown checks
+// it, once. The count lives on globalThis, which the instances share.
+const shared = globalThis as typeof globalThis & {
+  minicniLeakCheck?: { users: number; registryDir?: string };
+};
+const state = (shared.minicniLeakCheck ??= { users: 0 });
 
 // Runs once around the privileged tiers. Each netns a test makes is recorded in this run's
 // registry, so concurrent runs on one machine never judge each other's namespaces. Leftovers
 // of dead runs (older than 30 minutes) are removed loudly first; anything of this run that
 // survives, and any of our links or rules in the machine's own netns, fails the run.
 export async function setup(): Promise<void> {
-  registryDir = mkdtempSync(join(tmpdir(), 'minicni-test-run-'));
-  process.env.MINICNI_TEST_REGISTRY = join(registryDir, 'netns');
+  if (state.users++ > 0) return;
+  state.registryDir = mkdtempSync(join(tmpdir(), 'minicni-test-run-'));
+  process.env.MINICNI_TEST_REGISTRY = join(state.registryDir, 'netns');
   const stale = await findLeaks({ olderThanMs: STALE_MS });
   const text = describeLeaks(stale);
   if (text) {
@@ -22,8 +29,9 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  if (--state.users > 0) return;
   const registry = readRegistry(process.env.MINICNI_TEST_REGISTRY ?? '');
-  if (registryDir) rmSync(registryDir, { recursive: true, force: true });
+  if (state.registryDir) rmSync(state.registryDir, { recursive: true, force: true });
   const after = await findLeaks({ netns: registry.names, inodes: registry.inodes });
   const text = describeLeaks(after);
   if (text) {
