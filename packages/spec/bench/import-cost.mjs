@@ -38,24 +38,18 @@ mkdirSync(scratch, { recursive: true });
 const emptyMjs = join(scratch, 'empty.mjs');
 const pluginMjs = join(scratch, 'plugin.mjs');
 writeFileSync(emptyMjs, 'export {};\n');
-const emptyPkg = join(scratch, 'node_modules', 'empty-exports-pkg');
-mkdirSync(emptyPkg, { recursive: true });
-writeFileSync(
-  join(emptyPkg, 'package.json'),
-  JSON.stringify({ name: 'empty-exports-pkg', type: 'module', exports: { '.': { default: './index.js' } } }),
-);
-writeFileSync(join(emptyPkg, 'index.js'), 'export const x = 1;\n');
-const mainPkg = join(scratch, 'node_modules', 'empty-main-pkg');
-mkdirSync(mainPkg, { recursive: true });
-writeFileSync(
-  join(mainPkg, 'package.json'),
-  JSON.stringify({ name: 'empty-main-pkg', type: 'module', main: './index.js' }),
-);
-writeFileSync(join(mainPkg, 'index.js'), 'export const x = 1;\n');
-const pkgMainMjs = join(scratch, 'pkg-main.mjs');
-writeFileSync(pkgMainMjs, "import { x } from 'empty-main-pkg';\nvoid x;\n");
-const pkgMjs = join(scratch, 'pkg.mjs');
-writeFileSync(pkgMjs, "import { x } from 'empty-exports-pkg';\nvoid x;\n");
+/** An empty package `name` whose package.json adds `entry`, and a script importing it by name. */
+function emptyPackage(name, entry) {
+  const dir = join(scratch, 'node_modules', name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, type: 'module', ...entry }));
+  writeFileSync(join(dir, 'index.js'), 'export const x = 1;\n');
+  const script = join(scratch, `${name}.mjs`);
+  writeFileSync(script, `import { x } from '${name}';\nvoid x;\n`);
+  return script;
+}
+const pkgMjs = emptyPackage('empty-exports-pkg', { exports: { '.': { default: './index.js' } } });
+const pkgMainMjs = emptyPackage('empty-main-pkg', { main: './index.js' });
 writeFileSync(pluginMjs, "import { runPlugin } from '@minicni/spec';\nvoid runPlugin;\n");
 const env = benchEnv();
 
