@@ -12,22 +12,22 @@ export const NETNS_DIR = '/run/netns';
  */
 export const MINICNI_STAMP_DIR = '/run/minicni/rules';
 
-/** The stamps and rules locks in `dir` named after one of `inodes`: `<inode>-...`, `<inode>.lock`. */
-export function nodeStamps(inodes: ReadonlySet<number>, dir = MINICNI_STAMP_DIR): string[] {
+/** The stamps and rules locks named after one of `inodes`: `<inode>-...`, `<inode>.lock`. */
+export function nodeStamps(inodes: ReadonlySet<number>): string[] {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = readdirSync(MINICNI_STAMP_DIR);
   } catch {
     return [];
   }
-  return names.filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock$)/.exec(n)?.[1]))).map((n) => join(dir, n));
+  return names
+    .filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock$)/.exec(n)?.[1])))
+    .map((n) => join(MINICNI_STAMP_DIR, n));
 }
 
-/** Removes the stamps and the rules lock keyed by a netns inode; returns their paths. */
-export function removeNodeStamps(inode: number, dir = MINICNI_STAMP_DIR): string[] {
-  const mine = nodeStamps(new Set([inode]), dir);
-  for (const p of mine) rmSync(p, { force: true });
-  return mine;
+/** Removes the stamps and the rules lock keyed by a netns inode. */
+export function removeNodeStamps(inode: number): void {
+  for (const p of nodeStamps(new Set([inode]))) rmSync(p, { force: true });
 }
 
 /**
