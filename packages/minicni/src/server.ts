@@ -47,43 +47,38 @@ interface Request {
 
 /** Parses one complete request; undefined while bytes are missing; throws on a malformed one. */
 export function parseRequest(buf: Buffer): Request | undefined {
-  if (buf.length < MAGIC.length) {
-    if (!MAGIC.subarray(0, buf.length).equals(buf)) throw new Error('not a minicni shim request');
-    return undefined;
-  }
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a minicni shim request');
-  let off = MAGIC.length;
-  if (buf.length < off + 4) return undefined;
-  const envLen = buf.readUInt32BE(off);
-  if (envLen > MAX_ENV) throw new Error(`environment block of ${envLen} bytes is over the limit`);
-  off += 4;
-  if (buf.length < off + envLen + 4) return undefined;
+  const need = requestLengthSoFar(buf);
+  if (buf.length < need) return undefined;
+  if (buf.length > need) throw new Error('bytes after the end of the request');
+  const envStart = MAGIC.length + 4;
+  const envEnd = envStart + buf.readUInt32BE(MAGIC.length);
   const env: Record<string, string> = {};
-  for (const entry of buf.toString('utf8', off, off + envLen).split('\0')) {
+  for (const entry of buf.toString('utf8', envStart, envEnd).split('\0')) {
     if (!entry) continue;
     const eq = entry.indexOf('=');
     // Only CNI_* variables cross: the served plugin never takes PATH or anything else from a call.
     if (eq > 4 && entry.startsWith('CNI_')) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  off += envLen;
-  const stdinLen = buf.readUInt32BE(off);
-  if (stdinLen > MAX_STDIN) throw new Error(`config of ${stdinLen} bytes is over the limit`);
-  off += 4;
-  if (buf.length < off + stdinLen) return undefined;
-  if (buf.length > off + stdinLen) throw new Error('bytes after the end of the request');
-  return { env, stdin: buf.subarray(off, off + stdinLen) };
+  return { env, stdin: buf.subarray(envEnd + 4, need) };
 }
 
 /**
  * The length the request starting `buf` has at least, from the length fields received so far
- * (the whole length once both are in): the server parses again only when that much has come.
+ * (the whole length once both are in): the server parses only when that much has come. Throws
+ * as soon as the bytes so far cannot start a request (wrong magic, a block over its limit).
  */
 export function requestLengthSoFar(buf: Buffer): number {
+  const head = Math.min(buf.length, MAGIC.length);
+  if (!MAGIC.subarray(0, head).equals(buf.subarray(0, head))) throw new Error('not a minicni shim request');
   let need = MAGIC.length + 4;
   if (buf.length < need) return need;
-  need += buf.readUInt32BE(MAGIC.length) + 4;
+  const envLen = buf.readUInt32BE(MAGIC.length);
+  if (envLen > MAX_ENV) throw new Error(`environment block of ${envLen} bytes is over the limit`);
+  need += envLen + 4;
   if (buf.length < need) return need;
-  return need + buf.readUInt32BE(need - 4);
+  const stdinLen = buf.readUInt32BE(need - 4);
+  if (stdinLen > MAX_STDIN) throw new Error(`config of ${stdinLen} bytes is over the limit`);
+  return need + stdinLen;
 }
 
 export function encodeResponse(status: number, stdout: string, stderr: string): Buffer {
@@ -156,8 +151,8 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
         const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         chunks.length = 0;
         chunks.push(buf);
-        req = parseRequest(buf);
-        if (!req) need = requestLengthSoFar(buf);
+        need = requestLengthSoFar(buf);
+        if (size >= need) req = parseRequest(buf);
       } catch (err) {
         log(`bad request: ${(err as Error).message}`);
         sock.destroy();
