@@ -6,14 +6,15 @@
 #
 # usage: deploy/build-image.sh [--out FILE] [--tag REF] [--plugin PATH|none]
 #   --out     output tar (default: deploy/out/minicni-agent.oci.tar)
-#   --tag     image reference (default: docker.io/minicni/agent:<agent package version>)
+#   --tag     image reference (default: the `image:` deploy/minicni.yaml runs)
 #   --plugin  plugin executable to ship (default: packages/minicni/dist/minicni if built)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 agent="$root/packages/agent"
 version="$(node -p "require('$agent/package.json').version")"
 out="$root/deploy/out/minicni-agent.oci.tar"
-tag="docker.io/minicni/agent:$version"
+# The image deploy/minicni.yaml runs, so a default build is the one the manifest names.
+tag="$(awk '$1 == "image:" {print $2; exit}' "$root/deploy/minicni.yaml")"
 plugin="$root/packages/minicni/dist/minicni"
 while (($#)); do
   case "$1" in
@@ -33,8 +34,16 @@ node_bin="$(cd "$agent" && node -p "require('path').join(require('path').dirname
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
-mkdir -p "$rootfs"/{usr/local/bin,opt/minicni/bin,etc,tmp,run/minicni}
+mkdir -p "$rootfs"/{usr/local/bin,usr/sbin,usr/bin,opt/minicni/bin,etc,tmp,run/minicni}
 chmod 1777 "$rootfs/tmp"
+# The same merged-/usr layout as this machine (/lib -> usr/lib ...), so every path the copied
+# binaries and libraries were built with (the loader, iptables' extension dir) resolves.
+for d in bin sbin lib lib64; do
+  if [[ -L "/$d" ]]; then
+    mkdir -p "$rootfs/$(readlink "/$d")"
+    ln -s "$(readlink "/$d")" "$rootfs/$d"
+  fi
+done
 
 # The runtime and every shared library it links (glibc, libstdc++ ...), at the same paths.
 cp "$node_bin" "$rootfs/usr/local/bin/node"
@@ -46,6 +55,32 @@ copy_libs() {
   done
 }
 copy_libs "$node_bin"
+
+# Every tool the code in the image spawns, from this machine's Debian packages (scripts/setup.sh
+# installs them), with their libraries and, for iptables, its extensions:
+# - iptables, both backends (the served plugin's and the agent's node rules; the code picks the
+#   backend the host uses, see node-rules.ts): xtables-nft-multi, xtables-legacy-multi;
+# - nft (nftables), for the NetworkPolicy table;
+# - ip and bridge (iproute2), the agent's dataplane when the netlink addon cannot load.
+# Only the suffixed iptables names are linked: the image has no alternatives of its own to choose.
+for tool in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft /usr/bin/ip /usr/sbin/bridge; do
+  [[ -x "$tool" ]] || { echo "build-image.sh: needs $tool (apt-get install iptables nftables iproute2)" >&2; exit 1; }
+  mkdir -p "$rootfs$(dirname "$tool")"
+  cp "$tool" "$rootfs$tool"
+  copy_libs "$tool"
+done
+for backend in nft legacy; do
+  for name in iptables ip6tables; do
+    for suffix in "" -save -restore; do
+      ln -s "xtables-$backend-multi" "$rootfs/usr/sbin/$name-$backend$suffix"
+    done
+  done
+done
+xt_dir="$(dirname "$(readlink -f "$(ldd /usr/sbin/xtables-nft-multi | awk '$1 ~ /^libxtables/ {print $3}')")")/xtables"
+[[ -d "$xt_dir" ]] || { echo "build-image.sh: iptables extensions not found at $xt_dir" >&2; exit 1; }
+mkdir -p "$rootfs$xt_dir"
+cp -a "$xt_dir/." "$rootfs$xt_dir/"
+for ext in "$xt_dir"/*.so; do copy_libs "$ext"; done
 
 node "$agent/scripts/bundle.mjs" "$rootfs/opt/minicni" >/dev/null
 if [[ "$plugin" != none && -x "$plugin" ]]; then
@@ -84,7 +119,7 @@ jq -n --arg diff "$diff_id" --arg ver "$version" '{
   config: {
     Entrypoint: ["/usr/local/bin/node", "/opt/minicni/minicni-agent.mjs"],
     Cmd: ["run"],
-    Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "MINICNI_NETLINK_ADDON=/opt/minicni/minicni_netlink.node"],
+    Env: ["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MINICNI_NETLINK_ADDON=/opt/minicni/minicni_netlink.node"],
     WorkingDir: "/",
     Labels: {"org.opencontainers.image.title": "minicni-agent", "org.opencontainers.image.version": $ver}
   },

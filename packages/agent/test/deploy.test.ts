@@ -1,20 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadAll } from 'js-yaml';
 import { renderConflist } from '../src/conflist-template.js';
+import {
+  byKind,
+  configMapData,
+  daemonSetPod,
+  deployManifests,
+  expandVars,
+  loadYaml,
+  manifest,
+  type K8sObject,
+} from './manifest.js';
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
-  [k: string]: unknown;
+const docs = manifest();
+
+/** The kubernetes-models class for an object's apiVersion and kind (its schema validates it). */
+async function modelOf(obj: K8sObject): Promise<{ validate(): void }> {
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion : `v1`;
+  const mod = (await import(`kubernetes-models/${group}/${obj.kind}`)) as Record<
+    string,
+    new (data: unknown) => { validate(): void }
+  >;
+  const Model = mod[obj.kind];
+  if (!Model) throw new Error(`kubernetes-models has no ${obj.apiVersion} ${obj.kind}`);
+  return new Model(obj);
 }
 
-const docs = loadAll(
-  readFileSync(resolve(import.meta.dirname, '../../../deploy/minicni.yaml'), 'utf8'),
-) as K8sObject[];
-const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
+describe('every manifest in deploy/ against the Kubernetes API schemas', () => {
+  const files = deployManifests();
+  it('finds the manifests', () => {
+    expect(files.map((f) => f.split('/').at(-1))).toContain('minicni.yaml');
+  });
+  for (const file of files) {
+    it(`${file.split('/').at(-1)}: each object validates`, async () => {
+      for (const obj of loadYaml(file)) {
+        const model = await modelOf(obj);
+        expect(() => model.validate(), `${obj.kind} ${obj.metadata.name}`).not.toThrow();
+      }
+    });
+  }
+  it('the schema check catches a bad field (so a pass means something)', async () => {
+    const ds = structuredClone(byKind<K8sObject>(docs, 'DaemonSet')) as unknown as {
+      spec: { template: { spec: { containers: { volumeMounts: { mountPropagation?: string }[] }[] } } };
+    };
+    ds.spec.template.spec.containers[0]!.volumeMounts[0]!.mountPropagation = 'Sideways';
+    const model = await modelOf(ds as unknown as K8sObject);
+    expect(() => model.validate()).toThrow(/mountPropagation/);
+  });
+});
 
 describe('deploy/minicni.yaml', () => {
   it('has the RBAC, ConfigMap and DaemonSet, all on current API versions', () => {
@@ -25,59 +57,35 @@ describe('deploy/minicni.yaml', () => {
       'v1 ConfigMap',
       'apps/v1 DaemonSet',
     ]);
-    expect((byKind('ClusterRole') as unknown as { rules: unknown[] }).rules).toEqual([
-      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-    ]);
   });
 
   it('runs the DaemonSet on every Linux node, host network, privileged, node-critical, without deprecated fields', () => {
-    interface Container {
-      args: string[];
-      securityContext: { privileged: boolean };
-    }
-    const ds = byKind('DaemonSet') as unknown as {
-      spec: {
-        template: {
-          spec: {
-            hostNetwork: boolean;
-            priorityClassName: string;
-            nodeSelector: object;
-            tolerations: object[];
-            serviceAccountName: string;
-            initContainers: Container[];
-            containers: Container[];
-          };
-        };
-      };
-    };
-    const pod = ds.spec.template.spec;
+    const pod = daemonSetPod(docs);
     expect(pod.hostNetwork).toBe(true);
     expect(pod.priorityClassName).toBe('system-node-critical');
     expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.serviceAccountName).toBe('minicni');
     for (const c of [...pod.initContainers, ...pod.containers])
-      expect(c.securityContext.privileged).toBe(true);
+      expect(c.securityContext?.privileged).toBe(true);
     const text = JSON.stringify(docs);
     expect(text).not.toMatch(
       /beta\.kubernetes\.io\/os|scheduler\.alpha\.kubernetes\.io\/critical-pod|extensions\/v1beta1/,
     );
-    expect(pod.initContainers[0]!.args[0]).toBe('install');
-    expect(pod.containers[0]!.args[0]).toBe('run');
+    expect(pod.initContainers[0]!.args![0]).toBe('install');
+    expect(pod.containers[0]!.args![0]).toBe('run');
+  });
+
+  it('runs one image everywhere, the one deploy/build-image.sh builds by default', () => {
+    const pod = daemonSetPod(docs);
+    const images = new Set([...pod.initContainers, ...pod.containers].map((c) => c.image));
+    expect(images.size).toBe(1);
+    // build-image.sh takes its default tag from the first `image:` line of this manifest.
+    expect([...images][0]).toMatch(/^[a-z0-9.-]+\/[a-z0-9/-]+:[\w.-]+$/);
   });
 
   it('wires the fast path: the shim installed as `minicni`, the agent serving the plugin', () => {
-    const ds = byKind('DaemonSet') as unknown as {
-      spec: {
-        template: {
-          spec: {
-            initContainers: { args: string[] }[];
-            containers: { args: string[]; volumeMounts: { mountPath: string; readOnly?: boolean }[] }[];
-          };
-        };
-      };
-    };
-    const pod = ds.spec.template.spec;
+    const pod = daemonSetPod(docs);
     expect(pod.initContainers[0]!.args).toEqual(
       expect.arrayContaining([
         '--plugin=/opt/minicni/bin/minicni-shim=minicni',
@@ -88,16 +96,26 @@ describe('deploy/minicni.yaml', () => {
     expect(agent.args).toContain('--serve-plugin=/run/minicni/plugin.sock');
     // The installer knows the mode, so the pods' MTU leaves room for VXLAN when it may be used.
     expect(pod.initContainers[0]!.args).toContain('--mode=$(MINICNI_MODE)');
-    const mounts = Object.fromEntries(agent.volumeMounts.map((m) => [m.mountPath, m]));
-    for (const path of ['/run/minicni', '/var/run/netns', '/opt/cni/bin', '/var/lib/cni/networks'])
+    expect(expandVars('--mode=$(MINICNI_MODE)', { MINICNI_MODE: 'vxlan' })).toBe('--mode=vxlan');
+    expect(expandVars('$$(MINICNI_MODE) $(UNSET)', { MINICNI_MODE: 'x' })).toBe('$(MINICNI_MODE) $(UNSET)');
+    const mounts = Object.fromEntries((agent.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+    for (const path of [
+      '/run/minicni',
+      '/var/run/netns',
+      '/opt/cni/bin',
+      '/var/lib/cni/networks',
+      '/run/xtables.lock',
+    ])
       expect(mounts[path], path).toBeDefined();
     expect(mounts['/var/lib/cni/networks']!.readOnly).toBeFalsy();
+    // Pod netns the runtime mounts after the agent started must show up inside it.
+    expect(mounts['/var/run/netns']!.mountPropagation).toBe('HostToContainer');
   });
 
   it("carries a template the installer renders (the seed's bare __NODE_SUBNET__)", () => {
-    const cm = byKind('ConfigMap') as unknown as { data: Record<string, string> };
+    const data = configMapData(docs);
     const out = JSON.parse(
-      renderConflist(cm.data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'], podMtu: 1450 }),
+      renderConflist(data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'], podMtu: 1450 }),
     );
     expect(out.plugins[0]).toMatchObject({
       type: 'minicni',
@@ -105,6 +123,6 @@ describe('deploy/minicni.yaml', () => {
       mtu: 1450,
       readinessFile: '/run/minicni/ready',
     });
-    expect(['host-gw', 'vxlan', 'auto']).toContain(cm.data.mode);
+    expect(['host-gw', 'vxlan', 'auto']).toContain(data.mode);
   });
 });

@@ -11,7 +11,11 @@
  *   `runtimeEnv()`: containerd hands its environment to the plugins), `opts.netnsUnderState` (pod netns under the private
  *   state dir instead of /run/netns, default false as on a real node), `opts.requireNetworkReady`
  *   (wait for the NetworkReady condition too, default true: needs a conflist in cniConfDir),
- *   `opts.startTimeoutMs` (default 30 s).
+ *   `opts.startTimeoutMs` (default 30 s), `opts.nodePaths` ({nodePath: testPath}: containerd,
+ *   the CNI plugins it runs and the containers it starts see each test dir or file at the node
+ *   path, e.g. `/opt/cni/bin` or `/run/minicni`, through bind mounts in a mount namespace of
+ *   containerd's own; the machine's own paths are untouched, only missing mount points are
+ *   created on it and removed again. Other mounts, /run/netns among them, stay shared.)
  *   Starts `nsenter --net=<node> containerd --config <file>` with private root, state, socket
  *   and runc root under a temp dir, `sandbox_image = "localhost/pause:test"`,
  *   `restrict_oom_score_adj = true`, runc v2; waits until CRI Version and Status answer, then
@@ -42,11 +46,12 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   criClient,
@@ -71,6 +76,7 @@ export interface ContainerdOptions {
   netnsUnderState?: boolean;
   requireNetworkReady?: boolean;
   startTimeoutMs?: number;
+  nodePaths?: Readonly<Record<string, string>>;
 }
 
 export type ContainerdErrorCode =
@@ -121,6 +127,7 @@ export class Containerd implements AsyncDisposable {
       '/run/containerd',
       '/var/lib/cni/results',
       '/var/lib/cni',
+      ...Object.keys(opts.nodePaths ?? {}).flatMap(withAncestors),
     ]);
   }
 
@@ -203,19 +210,18 @@ export class Containerd implements AsyncDisposable {
     writeFileSync(join(this.dir, 'config.toml'), containerdConfig(this.dir, this.#opts, cniBinDir));
     const logFd = openSync(join(this.dir, 'containerd.log'), 'a');
     const started = Date.now();
-    const child = spawn(
+    // Started from / like a service, so plugins do not inherit the test's working dir.
+    const command = [
       'nsenter',
-      // Started from / like a service, so plugins do not inherit the test's working dir.
-      [
-        `--net=${this.#opts.node.path}`,
-        '--wd=/',
-        '--',
-        'containerd',
-        '--config',
-        join(this.dir, 'config.toml'),
-      ],
-      { stdio: ['ignore', logFd, logFd], env: runtimeEnv(this.#opts.env) },
-    );
+      `--net=${this.#opts.node.path}`,
+      '--wd=/',
+      '--',
+      'containerd',
+      '--config',
+      join(this.dir, 'config.toml'),
+    ];
+    const [file, ...args] = withNodePaths(this.#opts.nodePaths ?? {}, command);
+    const child = spawn(file!, args, { stdio: ['ignore', logFd, logFd], env: runtimeEnv(this.#opts.env) });
     closeSync(logFd);
     this.#child = child;
     let exitInfo: string | undefined;
@@ -398,6 +404,48 @@ function childrenOf(parents: readonly number[]): number[] {
     }
   }
   return kids;
+}
+
+/** `path` and each of its parents up to the root, deepest first. */
+function withAncestors(path: string): string[] {
+  const out: string[] = [];
+  for (let p = path; p !== '/' && p !== '.'; p = dirname(p)) out.push(p);
+  return out;
+}
+
+/**
+ * `command` run in a new mount namespace where each node path is a bind mount of its test dir or
+ * file. The mount that holds each target is made private there first, so no bind can propagate
+ * back to the machine (on a machine whose / is shared); mounts made elsewhere, like the pod netns
+ * under the shared /run/netns, still propagate both ways. `unshare` and `sh` exec in place, so
+ * the child's pid stays containerd's.
+ */
+function withNodePaths(nodePaths: Readonly<Record<string, string>>, command: readonly string[]): string[] {
+  const pairs = Object.entries(nodePaths);
+  if (!pairs.length) return [...command];
+  for (const [target, source] of pairs) {
+    const isDir = statSync(source).isDirectory();
+    mkdirSync(isDir ? target : dirname(target), { recursive: true });
+    if (!isDir && !existsSync(target)) writeFileSync(target, '');
+  }
+  const script =
+    'set -e; while [ "$1" != -- ]; do ' +
+    'mount --make-private "$(findmnt -n -o TARGET --target "$1")"; mount --bind "$2" "$1"; shift 2; done; ' +
+    'shift; exec "$@"';
+  return [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'unchanged',
+    '--',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    ...pairs.flat(),
+    '--',
+    ...command,
+  ];
 }
 
 /** containerd 1.6 takes a single CNI bin dir: merge several into one of symlinks. */

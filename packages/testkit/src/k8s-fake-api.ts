@@ -54,6 +54,8 @@ export class FakeKubeApi implements AsyncDisposable {
   closeWatchesAtOnce = false;
   /** Every request path (with query), in order. */
   readonly requests: string[] = [];
+  /** Every request's method and path (with query), in order: what RBAC would be asked about. */
+  readonly calls: { method: string; url: string }[] = [];
   url = '';
 
   private constructor(token: string | undefined, tls: { key: string; cert: string } | undefined) {
@@ -155,6 +157,7 @@ export class FakeKubeApi implements AsyncDisposable {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     this.requests.push(req.url ?? '');
+    this.calls.push({ method: req.method ?? 'GET', url: req.url ?? '' });
     const url = new URL(req.url ?? '/', 'http://x');
     if (this.#token && req.headers.authorization !== `Bearer ${this.#token}`) {
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
