@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeKubeApi, type NodeSpecInput } from '@minicni/testkit/k8s-fake-api';
+import { FakeKubeApi, selfSignedTls, type NodeSpecInput } from '@minicni/testkit/k8s-fake-api';
 import { Backoff } from './backoff.js';
 import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
 import { getKubeNode, KubeNodeSource } from './kube-node-source.js';
@@ -213,37 +212,16 @@ describe('credentials', () => {
 describe('KubeClient over HTTPS', () => {
   it('verifies the API server against the given CA, and fails clearly without it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    // A self-signed serving certificate for 127.0.0.1, standing in for the cluster CA.
-    const r = spawnSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=fake-apiserver',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ]);
-    expect(r.status, r.stderr?.toString()).toBe(0);
+    const tls = selfSignedTls();
     await using api = await FakeKubeApi.start({
       token: 'tok',
-      tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') },
+      tls,
     });
     api.addNode({ name: 'n1', internalIPs: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'] });
     writeFileSync(join(dir, 'token'), 'tok');
+    writeFileSync(join(dir, 'ca.pem'), tls.cert);
     const good = new KubeClient(
-      flagCredentials({ server: api.url, tokenFile: join(dir, 'token'), caFile: cert }),
+      flagCredentials({ server: api.url, tokenFile: join(dir, 'token'), caFile: join(dir, 'ca.pem') }),
     );
     expect((await getKubeNode(good, 'n1')).podCIDRs).toEqual(['10.244.1.0/24']);
     const noCa = new KubeClient(flagCredentials({ server: api.url, tokenFile: join(dir, 'token') }));

@@ -1,144 +1,249 @@
-import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { exec, nodeNetns } from '@minicni/testkit';
-import { containerdFixture } from '@minicni/testkit/containerd';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exec, nodeNetns, type TestNetns } from '@minicni/testkit';
+import { CRI_NAMESPACE, containerdFixture } from '@minicni/testkit/containerd';
+import { expectReadySandboxes, expectSandboxesGone } from '@minicni/testkit/cri-checks';
+import { FakeKubeApi, selfSignedTls } from '@minicni/testkit/k8s-fake-api';
+import { forwardIntoNetns } from '@minicni/testkit/netns-forward';
+import { daemonSetNode, imageEntrypoint, startContainer, type RunningContainer } from './daemonset.js';
+import { daemonSetPod, manifest } from './manifest.js';
+
+// deploy/build-image.sh builds the image the manifest names, without Docker; a throwaway
+// containerd in a node netns imports it and runs the DaemonSet's containers from it exactly as
+// deploy/minicni.yaml declares them (see daemonset.ts), and kubelet's CRI calls create pods
+// through the shim the init container installed.
 
 const repo = resolve(import.meta.dirname, '../../..');
-const TAG = 'docker.io/minicni/agent:e2e';
+const docs = manifest();
+const IMAGE = daemonSetPod(docs).containers[0]!.image;
+const NODE = { name: 'n1', ip: '10.244.250.11', podCidr: '10.244.1.0/24', gateway: '10.244.1.1' };
+const REFERENCE_PLUGINS = '/usr/lib/cni';
+const PEER = { name: 'n2', ip: '10.244.250.12', podCidr: '10.244.2.0/24' };
 
-// deploy/build-image.sh builds an OCI layout tar without Docker; a throwaway containerd in a
-// node netns imports it with `ctr images import` and runs the agent's installer from it.
+let work = '';
+let tar = '';
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'mct-image-'));
+  tar = join(work, 'agent.oci.tar');
+  // No --tag: the default is the image deploy/minicni.yaml runs.
+  const build = await exec('bash', [join(repo, 'deploy/build-image.sh'), '--out', tar], {
+    timeoutMs: 300_000,
+  });
+  expect(build.code, build.stderr).toBe(0);
+  process.stdout.write(`\n${build.stdout}`);
+  expect(build.stdout).toContain(`image: ${IMAGE}`);
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function ping(node: TestNetns, fromNetns: string, to: string): Promise<void> {
+  const r = await node.exec('nsenter', [`--net=${fromNetns}`, 'ping', '-c', '1', '-W', '2', to]);
+  expect(r.code, `ping ${to} from ${fromNetns}: ${r.stdout}${r.stderr}`).toBe(0);
+}
+
 describe('the agent image', () => {
-  it('builds without Docker, imports with ctr, and its installer and agent run from it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'minicni-image-'));
+  it('carries every tool its code spawns, and runs them with its own libraries', async () => {
+    await using node = await nodeNetns();
+    mkdirSync(join(work, 'empty-net.d'));
+    await using ctd = await containerdFixture({
+      node,
+      cniBinDir: REFERENCE_PLUGINS,
+      cniConfDir: join(work, 'empty-net.d'),
+      requireNetworkReady: false,
+    });
+    const imported = await ctd.ctr(['-n', CRI_NAMESPACE, 'images', 'import', tar]);
+    expect(imported.code, imported.stderr).toBe(0);
+    // iptables in both backends (node rules; the code picks the host's), nft (policy), and
+    // iproute2 (the agent's dataplane when the netlink addon cannot load).
+    const tools = ['iptables', 'ip6tables'].flatMap((t) =>
+      ['nft', 'legacy'].flatMap((b) => [`${t}-${b}-save`, `${t}-${b}-restore`]),
+    );
+    tools.push('nft', 'ip', 'bridge');
+    const script = `const { spawnSync } = require('node:child_process');
+      for (const t of ${JSON.stringify(tools)}) {
+        const r = spawnSync(t, t === 'ip' || t === 'bridge' ? ['-V'] : ['--version'], { encoding: 'utf8' });
+        console.log(t + ' ' + (r.error ? 'MISSING ' + r.error.code : 'exit ' + r.status));
+      }`;
+    const r = await ctd.ctr([
+      '-n',
+      CRI_NAMESPACE,
+      'run',
+      '--rm',
+      '--net-host',
+      IMAGE,
+      'mcttools',
+      ...imageEntrypoint(tar).slice(0, 1),
+      '-e',
+      script,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(tools.map((t) => `${t} exit 0`).sort());
+  });
+
+  it("runs deploy/minicni.yaml's DaemonSet: pods through the served plugin in the image, fallback when the agent stops, rules repaired from the image", async () => {
+    await using node = await nodeNetns();
+    // The node's underlay: its InternalIP on a device of its own (no veth: the pod checks
+    // count veths), with a peer node on the same segment.
+    await node.run('ip', ['link', 'add', 'eth0', 'type', 'bridge']);
+    await node.run('ip', ['addr', 'add', `${NODE.ip}/24`, 'dev', 'eth0']);
+    await node.run('ip', ['link', 'set', 'eth0', 'up']);
+
+    const tls = selfSignedTls();
+    await using api = await FakeKubeApi.start({ token: 'sa-token', tls });
+    api.addNode({ name: NODE.name, internalIPs: [NODE.ip], podCIDRs: [NODE.podCidr] });
+    api.addNode({ name: PEER.name, internalIPs: [PEER.ip], podCIDRs: [PEER.podCidr] });
+    await using forward = await forwardIntoNetns(node, {
+      host: '127.0.0.1',
+      port: Number(new URL(api.url).port),
+    });
+
+    const ds = daemonSetNode({
+      docs,
+      work: join(work, 'ds'),
+      nodeName: NODE.name,
+      entrypoint: imageEntrypoint(tar),
+      api: { host: '127.0.0.1', port: forward.port, token: 'sa-token', ca: tls.cert },
+    });
+    const binDir = ds.hostDir('/opt/cni/bin');
+    const confDir = ds.hostDir('/etc/cni/net.d');
+    const runDir = ds.hostDir('/run/minicni');
+    const networks = join(ds.hostDir('/var/lib/cni/networks'), 'minicni');
+    const reservations = () =>
+      existsSync(networks) ? readdirSync(networks).filter((f) => /^\d/.test(f)) : [];
+
+    await using ctd = await containerdFixture({
+      node,
+      cniBinDir: '/opt/cni/bin',
+      cniConfDir: '/etc/cni/net.d',
+      nodePaths: ds.nodePaths,
+      requireNetworkReady: false,
+    });
+    const imported = await ctd.ctr(['-n', CRI_NAMESPACE, 'images', 'import', tar]);
+    expect(imported.code, imported.stderr).toBe(0);
+    // A node's /opt/cni/bin also holds the standard plugins (kubeadm's kubernetes-cni): the CRI
+    // plugin brings up every sandbox's loopback with `loopback`.
+    copyFileSync(join(REFERENCE_PLUGINS, 'loopback'), join(binDir, 'loopback'));
+
+    // 1. The init container installs the shim, the standalone executable and the config.
+    const [install] = ds.pod.initContainers;
+    const installed = await ctd.ctr(ds.ctrRun(install!, 'mct-install'));
+    expect(installed.code, `${installed.stdout}${installed.stderr}`).toBe(0);
+    expect(statSync(join(binDir, 'minicni')).size).toBeLessThan(4 << 20);
+    expect(statSync(join(binDir, 'minicni-standalone')).mode & 0o111).not.toBe(0);
+    const conflist = JSON.parse(readFileSync(join(confDir, '10-minicni.conflist'), 'utf8'));
+    expect(conflist.plugins[0]).toMatchObject({ type: 'minicni', subnet: NODE.podCidr });
+
+    // 2. The agent container, with exactly the manifest's args (--serve-plugin among them).
+    const [agentSpec] = ds.pod.containers;
+    expect(agentSpec!.args).toEqual(expect.arrayContaining([expect.stringMatching(/^--serve-plugin=/)]));
+    let agent: RunningContainer | undefined = startContainer(ctd, ds, agentSpec!, 'mct-agent-1');
+    const logs: string[] = [];
+    const keepLog = (c: RunningContainer) =>
+      void c.done.then((r) => logs.push(`${c.id}:\n${r.stdout}${r.stderr}`));
+    keepLog(agent);
     try {
-      const tar = join(dir, 'agent.oci.tar');
-      const build = await exec('bash', [join(repo, 'deploy/build-image.sh'), '--out', tar, '--tag', TAG], {
-        timeoutMs: 240_000,
-      });
-      expect(build.code, build.stderr).toBe(0);
-      process.stdout.write(`\n${build.stdout}`);
-      const listing = (await exec('tar', ['-tf', tar])).stdout.split('\n');
-      expect(listing).toEqual(expect.arrayContaining(['./index.json', './oci-layout']));
-
-      await using node = await nodeNetns();
-      const conf = join(dir, 'net.d');
-      mkdirSync(conf);
-      await using containerd = await containerdFixture({
-        node,
-        cniBinDir: '/usr/lib/cni',
-        cniConfDir: conf,
-        requireNetworkReady: false,
-      });
-      const imported = await containerd.ctr(['-n', 'k8s.io', 'images', 'import', tar]);
-      expect(imported.code, imported.stderr).toBe(0);
-      const images = await containerd.ctr(['-n', 'k8s.io', 'images', 'ls', '-q']);
-      expect(images.stdout.split('\n')).toContain(TAG);
-
-      // Run the image's own runtime and installer against a fake node filesystem.
-      const host = join(dir, 'host');
-      mkdirSync(host);
-      const run = await containerd.ctr([
-        '-n',
-        'k8s.io',
-        'run',
-        '--rm',
-        '--net-host',
-        '--mount',
-        `type=bind,src=${host},dst=/host,options=rbind:rw`,
-        TAG,
-        'mctimage',
-        '/usr/local/bin/node',
-        '/opt/minicni/minicni-agent.mjs',
-        'install',
-        '--node-name',
-        'n1',
-        '--pod-cidr',
-        '10.244.9.0/24',
-        '--cni-conf-dir',
-        '/host/etc/cni/net.d',
-        '--cni-bin-dir',
-        '/host/opt/cni/bin',
-        ...(existsSync(join(repo, 'packages/minicni/dist/minicni'))
-          ? [
-              '--plugin',
-              '/opt/minicni/bin/minicni-shim=minicni',
-              '--plugin',
-              '/opt/minicni/bin/minicni=minicni-standalone',
-            ]
-          : []),
-      ]);
-      expect(run.code, `ctr run: ${run.stdout}${run.stderr}\n${containerd.log().slice(-1500)}`).toBe(0);
-      const conflist = JSON.parse(readFileSync(join(host, 'etc/cni/net.d/10-minicni.conflist'), 'utf8'));
-      expect(conflist.plugins[0]).toMatchObject({ type: 'minicni', subnet: '10.244.9.0/24' });
-      if (existsSync(join(repo, 'packages/minicni/dist/minicni'))) {
-        // As deploy/minicni.yaml installs them: the shim as `minicni`, the plugin beside it.
-        expect(statSync(join(host, 'opt/cni/bin/minicni')).mode & 0o111).not.toBe(0);
-        expect(statSync(join(host, 'opt/cni/bin/minicni-standalone')).mode & 0o111).not.toBe(0);
-        expect(statSync(join(host, 'opt/cni/bin/minicni')).size).toBeLessThan(4 << 20);
-      }
-
-      // The agent itself from the image (its Node runtime, libraries and netlink addon),
-      // routing in the node's netns: a peer on the node's segment gets a host-gw route.
-      await node.run('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
-      await node.run('ip', ['addr', 'add', '10.244.250.11/24', 'dev', 'eth0']);
-      await node.run('ip', ['link', 'set', 'eth0', 'up']);
-      await node.run('ip', ['link', 'set', 'eth0p', 'up']);
-      writeFileSync(
-        join(host, 'nodes.json'),
-        JSON.stringify({
-          nodes: [
-            { name: 'n1', internalIPs: ['10.244.250.11'], podCIDRs: ['10.244.1.0/24'] },
-            { name: 'n2', internalIPs: ['10.244.250.12'], podCIDRs: ['10.244.2.0/24'] },
-          ],
-        }),
+      const socket = join(runDir, 'plugin.sock');
+      await until(
+        'the agent ready and serving the plugin',
+        () => existsSync(join(runDir, 'ready')) && existsSync(socket),
       );
-      // Foreground `ctr run` (its output is the agent's log) while the test looks at the kernel.
-      const running = containerd.ctr([
-        '-n',
-        'k8s.io',
-        'run',
-        '--rm',
-        '--net-host',
-        // Privileged as in the DaemonSet: routes need CAP_NET_ADMIN (without it: EPERM, never ready).
-        '--privileged',
-        '--mount',
-        `type=bind,src=${host},dst=/host,options=rbind:rw`,
-        TAG,
-        'mctagentrun',
-        '/usr/local/bin/node',
-        '/opt/minicni/minicni-agent.mjs',
-        'run',
-        '--node-name',
-        'n1',
-        '--nodes-file',
-        '/host/nodes.json',
-        '--mode',
-        'auto',
-        '--ready-file',
-        '/host/ready',
-        '--metrics-address',
-        'off',
-      ]);
-      let routes: { dst: string; gateway: string }[] = [];
-      try {
-        const end = Date.now() + 20_000;
-        while (!existsSync(join(host, 'ready')) && Date.now() < end)
-          await new Promise((r) => setTimeout(r, 100));
-        routes = await node.ipJson<{ dst: string; gateway: string }[]>('route', 'show', 'proto', '77');
-      } finally {
-        await containerd.ctr(['-n', 'k8s.io', 'task', 'kill', '-s', 'SIGTERM', 'mctagentrun']);
-      }
-      const out = await running;
-      expect(
-        routes.map((r) => `${r.dst} via ${r.gateway}`),
-        `${out.stdout}${out.stderr}`,
-      ).toEqual(['10.244.2.0/24 via 10.244.250.12']);
-      expect(out.stderr + out.stdout).toMatch(/agent stopped; routes left in place/);
+      // It routes to the peer node on the same segment (host-gw, from the API's Node objects).
+      await until('the route to the peer node', async () =>
+        (await node.run('ip', ['route', 'show', PEER.podCidr])).includes(`via ${PEER.ip}`),
+      );
+      await until('CRI NetworkReady', async () =>
+        ((await ctd.cri.status()).status?.conditions ?? []).some(
+          (c) => c.type === 'NetworkReady' && c.status,
+        ),
+      );
+
+      // 3. Pods through the installed shim into the served plugin inside the image: with the
+      // standalone executable out of the way, every sandbox must have been served.
+      const standalone = join(binDir, 'minicni-standalone');
+      renameSync(standalone, `${standalone}.away`);
+      const ids = await Promise.all(
+        ['pod-0', 'pod-1', 'pod-2'].map((n) => ctd.cri.runPodSandbox(ctd.sandboxConfig(n))),
+      );
+      const served = await expectReadySandboxes(ctd, node, ids, '10.244.1.');
+      await ping(node, served.netnsPaths[0]!, served.ips[1]!);
+      await ping(node, served.netnsPaths[2]!, served.ips[0]!);
+      await ping(node, served.netnsPaths[1]!, NODE.ip);
+      await ping(node, served.netnsPaths[1]!, NODE.gateway);
+      const nftRules = await node.run('iptables-nft-save');
+      expect(nftRules).toMatch(/^:MINICNI-FWD-/m);
+      // The host writes nft here (Debian's default), so the image must have picked nft too.
+      expect(await node.run('iptables-legacy-save')).not.toContain('MINICNI');
+      renameSync(`${standalone}.away`, standalone);
+
+      // 4. The agent stops: the next sandbox falls back to the standalone executable.
+      const stopped = await agent.stop();
+      agent = undefined;
+      expect(stopped.stdout + stopped.stderr).toMatch(/agent stopped/);
+      expect(existsSync(socket)).toBe(false);
+      const fallbackId = await ctd.cri.runPodSandbox(ctd.sandboxConfig('pod-3'));
+      const fallback = await expectReadySandboxes(ctd, node, [fallbackId], '10.244.1.');
+      expect(served.ips).not.toContain(fallback.ips[0]);
+      await ping(node, fallback.netnsPaths[0]!, served.ips[0]!);
+      expect(reservations().sort()).toEqual([...served.ips, ...fallback.ips].sort());
+
+      // 5. The agent restarts; a flushed rule comes back through the image's own iptables.
+      agent = startContainer(ctd, ds, agentSpec!, 'mct-agent-2');
+      keepLog(agent);
+      await until('the restarted agent serving', () => existsSync(socket));
+      const chain = /^:(MINICNI-FWD-\S+)/m.exec(nftRules)![1]!;
+      await node.run('iptables-nft', ['-F', chain]);
+      expect(await node.run('iptables-nft-save')).not.toContain(`-A ${chain} -s ${NODE.podCidr}`);
+      await until(
+        'the agent to repair the flushed chain',
+        async () =>
+          (await node.run('iptables-nft-save')).includes(`-A ${chain} -s ${NODE.podCidr} -j ACCEPT`),
+        30_000,
+      );
+      await ping(node, served.netnsPaths[0]!, fallback.ips[0]!);
+
+      // 6. Removing every sandbox (DEL through the served plugin) leaves nothing behind.
+      const all = {
+        ips: [...served.ips, ...fallback.ips],
+        netnsPaths: [...served.netnsPaths, ...fallback.netnsPaths],
+      };
+      await ctd.removePodSandboxes([...ids, fallbackId]);
+      await expectSandboxesGone(ctd, node, all);
+      expect(reservations()).toEqual([]);
+      const last = await agent.stop();
+      agent = undefined;
+      expect(last.stdout + last.stderr).not.toMatch(/node rules repair failed|NODE_RULES_FAILED|ENOENT/);
+    } catch (err) {
+      if (agent) await agent.stop();
+      await sleep(100);
+      throw new Error(`${(err as Error).message}\n--- container logs ---\n${logs.join('\n')}`, {
+        cause: err,
+      });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (agent) await agent.stop();
     }
   });
 });

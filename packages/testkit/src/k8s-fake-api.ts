@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A core/v1 Node in the API's JSON shape (the fields a CNI agent reads, plus realistic filler). */
 export interface FakeNode {
@@ -259,4 +263,39 @@ function sendStatus(res: ServerResponse, code: number, reason: string, message: 
     reason,
     code,
   });
+}
+
+/**
+ * A self-signed serving certificate for 127.0.0.1 (openssl, P-256, one day), standing in for a
+ * cluster CA: pass it as `tls` to `FakeKubeApi.start`, and `cert` as the client's CA.
+ */
+export function selfSignedTls(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'mct-tls-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=fake-apiserver',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr?.toString() ?? r.error?.message}`);
+    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
