@@ -53,9 +53,8 @@ run:
   --resync DURATION        drift repair period, e.g. 2s (default 2s)
   --metrics-address ADDR   /healthz /readyz /metrics (default ${DEFAULT_METRICS_ADDRESS}; "off" disables)
   --ready-file FILE        written once routes are programmed (default ${DEFAULT_READY_FILE}; "off")
-  --rules-repair DURATION  re-ensure minicni's node rules from the installed conflist (default 10s)
-  --serve-plugin SOCKET    serve the minicni plugin to minicni-shim on this unix socket, e.g.
-                           /run/minicni/plugin.sock (default off: every call starts the plugin)
+  --rules-repair DURATION  re-ensure the node rules the plugin recorded (default 10s)
+  --rules-dir DIR          where the plugin records them (default /run/minicni/rules)
   --ipam-data-dir DIR      host-local-format store to report in /metrics (default ${DEFAULT_IPAM_DATA_DIR})
   --vxlan-device NAME      default ${DEFAULT_VXLAN.name}
   --vxlan-vni N            default ${DEFAULT_VXLAN.vni}
@@ -85,7 +84,7 @@ const OPTIONS = {
   'metrics-address': { type: 'string' },
   'ready-file': { type: 'string' },
   'rules-repair': { type: 'string' },
-  'serve-plugin': { type: 'string' },
+  'rules-dir': { type: 'string' },
   'ipam-data-dir': { type: 'string' },
   'vxlan-device': { type: 'string' },
   'vxlan-vni': { type: 'string' },
@@ -229,26 +228,13 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     logger: log,
   });
   const repair = new RulesRepair({
-    confPath: join(flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR, flags['conf-name'] ?? DEFAULT_CONF_NAME),
+    ...(flags['rules-dir'] ? { dir: flags['rules-dir'] } : {}),
     everyMs: durationFlag(flags['rules-repair'], 10_000, 'rules-repair'),
     logger: log,
   });
-  // The plugin's fast path: minicni-shim forwards each CNI call here (docs/minicni.md).
-  const served = flags['serve-plugin'] === 'off' ? undefined : flags['serve-plugin'];
-  const server = served
-    ? await (
-        await import('minicni')
-      ).servePlugin({
-        socketPath: served,
-        log: (line) => log('warn', `plugin server: ${line}`),
-      })
-    : undefined;
-  if (server) log('info', 'serving the plugin', { socket: server.socketPath });
   await agent.start();
   repair.start();
   await io.stopSignal;
-  // Calls in flight finish first; new ones fall back to the standalone plugin meanwhile.
-  await server?.close();
   repair.stop();
   await agent.stop();
 }

@@ -1,24 +1,36 @@
-import { readFile } from 'node:fs/promises';
-import { ensureNodeRules, nodeEnv, parseBridgeConfig, type NodeRulesSpec, type RulesExec } from 'minicni';
+import { statSync } from 'node:fs';
+import {
+  DEFAULT_RULES_DIR,
+  ensureNodeRules,
+  familyOf,
+  readRulesRecords,
+  spawnRulesExec,
+  type NodeRulesSpec,
+  type RulesExec,
+} from '@minicni/netfilter';
 import type { Logger } from './node-source.js';
 
 /**
  * The plugin ensures the node's forwarding and masquerade rules on the first ADD and then trusts
- * a stamp, so no pod ADD pays for them. Something else may flush them later (a firewall reload):
- * the agent re-ensures them periodically from the installed conflist, so they heal within one period.
+ * its record of them (a @minicni/netfilter rules record), so no pod ADD pays for them. Something
+ * else may flush them later (a firewall reload): the agent re-ensures, periodically, what the
+ * records of its own node netns say, so they heal within one period. It reads no plugin config:
+ * the records hold the specs the plugin computed.
  */
 export class RulesRepair {
   #timer: NodeJS.Timeout | undefined;
   #last: string | undefined;
-  readonly #confPath: string;
+  readonly #dir: string;
+  readonly #netns: string;
   readonly #everyMs: number;
   readonly #exec: RulesExec;
   readonly #log: Logger;
 
-  constructor(opts: { confPath: string; everyMs?: number; exec?: RulesExec; logger: Logger }) {
-    this.#confPath = opts.confPath;
+  constructor(opts: { dir?: string; netns?: string; everyMs?: number; exec?: RulesExec; logger: Logger }) {
+    this.#dir = opts.dir ?? DEFAULT_RULES_DIR;
+    this.#netns = opts.netns ?? '/proc/self/ns/net';
     this.#everyMs = opts.everyMs ?? 10_000;
-    this.#exec = opts.exec ?? nodeEnv().rulesExec;
+    this.#exec = opts.exec ?? spawnRulesExec();
     this.#log = opts.logger;
   }
 
@@ -38,40 +50,18 @@ export class RulesRepair {
     this.#timer = undefined;
   }
 
-  /** Ensures the rules once; returns the spec used, or undefined when the conflist has no minicni. */
-  async repairOnce(): Promise<NodeRulesSpec | undefined> {
-    const spec = rulesFromConflist(await readFile(this.#confPath, 'utf8'));
-    if (!spec) return undefined;
-    const spawned = await ensureNodeRules(spec, this.#exec);
-    const key = JSON.stringify(spec);
-    if (key !== this.#last || spawned > 1)
-      this.#log('info', 'node rules ensured', { network: spec.network, repaired: spawned > 1 });
-    this.#last = key;
-    return spec;
-  }
-}
-
-/** The node rules the minicni entry of a conflist asks for (undefined when it has none). */
-export function rulesFromConflist(text: string): NodeRulesSpec | undefined {
-  const list = JSON.parse(text) as { name?: unknown; plugins?: unknown };
-  const plugins = Array.isArray(list.plugins) ? (list.plugins as Record<string, unknown>[]) : [];
-  const entry = plugins.find((p) => p.type === 'minicni');
-  if (!entry || typeof list.name !== 'string') return undefined;
-  const cfg = parseBridgeConfig(entry);
-  if (cfg.ipam.kind !== 'builtin') return undefined;
-  const s = cfg.ipam.section;
-  const subnets: string[] = [];
-  if (typeof s.subnet === 'string') subnets.push(s.subnet);
-  if (Array.isArray(s.ranges)) {
-    for (const set of s.ranges as { subnet?: unknown }[][]) {
-      for (const r of Array.isArray(set) ? set : []) if (typeof r.subnet === 'string') subnets.push(r.subnet);
+  /** Ensures the recorded rules once; returns the specs it ensured (none before the first ADD). */
+  async repairOnce(): Promise<NodeRulesSpec[]> {
+    const specs = readRulesRecords(this.#dir, statSync(this.#netns).ino);
+    for (const spec of specs) {
+      const spawned = await ensureNodeRules(spec, this.#exec);
+      const repaired = spawned > new Set(spec.podCidrs.map(familyOf)).size;
+      if (repaired) this.#log('info', 'node rules repaired', { network: spec.network });
     }
+    const key = JSON.stringify(specs);
+    if (key !== this.#last)
+      this.#log('info', 'node rules watched', { networks: specs.map((s) => s.network) });
+    this.#last = key;
+    return specs;
   }
-  if (!subnets.length) return undefined;
-  return {
-    network: list.name,
-    podCidrs: [...new Set(subnets)],
-    ...(cfg.clusterCidrs ? { noMasqCidrs: cfg.clusterCidrs } : {}),
-    masquerade: cfg.ipMasq,
-  };
 }

@@ -84,7 +84,7 @@ describe('deploy/minicni.yaml', () => {
     expect([...images][0]).toMatch(/^[a-z0-9.-]+\/[a-z0-9/-]+:[\w.-]+$/);
   });
 
-  it('wires the fast path: the shim installed as `minicni`, the agent serving the plugin', () => {
+  it('wires the fast path: the shim installed as `minicni`, the plugin served by a container of its own', () => {
     const pod = daemonSetPod(docs);
     expect(pod.initContainers[0]!.args).toEqual(
       expect.arrayContaining([
@@ -92,13 +92,18 @@ describe('deploy/minicni.yaml', () => {
         '--plugin=/opt/minicni/bin/minicni=minicni-standalone',
       ]),
     );
-    const agent = pod.containers[0]!;
-    expect(agent.args).toContain('--serve-plugin=/run/minicni/plugin.sock');
     // The installer knows the mode, so the pods' MTU leaves room for VXLAN when it may be used.
     expect(pod.initContainers[0]!.args).toContain('--mode=$(MINICNI_MODE)');
     expect(expandVars('--mode=$(MINICNI_MODE)', { MINICNI_MODE: 'vxlan' })).toBe('--mode=vxlan');
     expect(expandVars('$$(MINICNI_MODE) $(UNSET)', { MINICNI_MODE: 'x' })).toBe('$(MINICNI_MODE) $(UNSET)');
-    const mounts = Object.fromEntries((agent.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+    const byName = Object.fromEntries(pod.containers.map((c) => [c.name, c]));
+    expect(Object.keys(byName).sort()).toEqual(['agent', 'plugin']);
+    // The served plugin is the executable the host falls back to, in its own process.
+    expect(byName.plugin!.command).toEqual(['/opt/minicni/bin/minicni']);
+    expect(byName.plugin!.args).toEqual(['serve', '--socket', '/run/minicni/plugin.sock']);
+    const mounts = (name: string) =>
+      Object.fromEntries((byName[name]!.volumeMounts ?? []).map((m) => [m.mountPath, m]));
+    const plugin = mounts('plugin');
     for (const path of [
       '/run/minicni',
       '/var/run/netns',
@@ -106,10 +111,14 @@ describe('deploy/minicni.yaml', () => {
       '/var/lib/cni/networks',
       '/run/xtables.lock',
     ])
-      expect(mounts[path], path).toBeDefined();
-    expect(mounts['/var/lib/cni/networks']!.readOnly).toBeFalsy();
-    // Pod netns the runtime mounts after the agent started must show up inside it.
-    expect(mounts['/var/run/netns']!.mountPropagation).toBe('HostToContainer');
+      expect(plugin[path], path).toBeDefined();
+    expect(plugin['/var/lib/cni/networks']!.readOnly).toBeFalsy();
+    // Pod netns the runtime mounts after the server started must show up inside it.
+    expect(plugin['/var/run/netns']!.mountPropagation).toBe('HostToContainer');
+    // The agent reads the rules the plugin recorded under /run/minicni and repairs them.
+    const agent = mounts('agent');
+    for (const path of ['/run/minicni', '/run/xtables.lock']) expect(agent[path], path).toBeDefined();
+    expect(byName.agent!.args!.join(' ')).not.toMatch(/serve/);
   });
 
   it("carries a template the installer renders (the seed's bare __NODE_SUBNET__)", () => {

@@ -9,12 +9,14 @@ import { podPlugin } from './demo-main.js';
 import { addLabPods, fourChecks, formatChecks } from './lab-checks.js';
 import { LabAgent, writeNodesFile } from './lab-agents.js';
 
-// minicni's fast path on three nodes: each agent runs with --serve-plugin, and every pod is
-// added by minicni-shim, which forwards the call to its node's agent. The standalone fallback is
-// pointed at /bin/false, so an ADD can only succeed if the agent served it.
+// minicni's fast path on three nodes, laid out as the DaemonSet runs it: each node has its agent
+// (routes) and, in a process of its own, the plugin executable's `serve`; every pod is added by
+// minicni-shim, which forwards the call to its node's server. The standalone fallback is pointed
+// at /bin/false, so an ADD can only succeed if it was served.
 const SHIM = resolve(import.meta.dirname, '../../minicni/dist/minicni-shim');
+const PLUGIN = resolve(import.meta.dirname, '../../minicni/dist/minicni');
 
-describe('fast path across three nodes: minicni-shim -> agent --serve-plugin', () => {
+describe('fast path across three nodes: minicni-shim -> minicni serve beside each agent', () => {
   it('pods added through the agents reach each other across nodes (host-gw), DEL releases', async () => {
     if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run \`pnpm build\` first`);
     const bundleDir = mkdtempSync(join(tmpdir(), 'minicni-agent-bundle-'));
@@ -24,12 +26,13 @@ describe('fast path across three nodes: minicni-shim -> agent --serve-plugin', (
     writeNodesFile(lab, ['n1', 'n2', 'n3']);
     const agents = lab.nodes.map((n) => new LabAgent(lab, n, bundle));
     try {
-      for (const a of agents) a.start('host-gw', ['--serve-plugin', socket(a.node.name)]);
+      for (const a of agents) a.start('host-gw');
+      for (const a of agents) await a.servePlugin(PLUGIN, socket(a.node.name));
       for (const a of agents) await a.waitReady();
       const base = podPlugin(SHIM);
       const plugin: PodPlugin = {
         ...base,
-        label: 'minicni-shim -> agent',
+        label: 'minicni-shim -> minicni serve',
         env: (node) => ({ MINICNI_AGENT_SOCKET: socket(node.name), MINICNI_STANDALONE: '/bin/false' }),
       };
       await addLabPods(lab, plugin);
@@ -62,7 +65,7 @@ describe('fast path across three nodes: minicni-shim -> agent --serve-plugin', (
       for (const a of agents) await a.stop();
       rmSync(bundleDir, { recursive: true, force: true });
     }
-    // A stopped agent removes its socket: the shim then falls back to the standalone plugin.
+    // A stopped server removes its socket: the shim then falls back to the standalone plugin.
     for (const n of ['n1', 'n2', 'n3']) expect(existsSync(socket(n))).toBe(false);
   }, 180_000);
 });

@@ -104,7 +104,7 @@ describe('the agent image', () => {
     expect(r.stdout.trim().split('\n').sort()).toEqual(tools.map((t) => `${t} exit 0`).sort());
   });
 
-  it("runs deploy/minicni.yaml's DaemonSet: pods through the served plugin in the image, fallback when the agent stops, rules repaired from the image", async () => {
+  it("runs deploy/minicni.yaml's DaemonSet: pods through the served plugin in the image, fallback when the pod stops, rules repaired from the image", async () => {
     await using node = await nodeNetns();
     // The node's underlay: its InternalIP on a device of its own (no veth: the pod checks
     // count veths), with a peer node on the same segment.
@@ -157,14 +157,24 @@ describe('the agent image', () => {
     const conflist = JSON.parse(readFileSync(join(confDir, '10-minicni.conflist'), 'utf8'));
     expect(conflist.plugins[0]).toMatchObject({ type: 'minicni', subnet: NODE.podCidr });
 
-    // 2. The agent container, with exactly the manifest's args (--serve-plugin among them).
-    const [agentSpec] = ds.pod.containers;
-    expect(agentSpec!.args).toEqual(expect.arrayContaining([expect.stringMatching(/^--serve-plugin=/)]));
-    let agent: RunningContainer | undefined = startContainer(ctd, ds, agentSpec!, 'mct-agent-1');
+    // 2. The pod's containers (the agent, and the plugin served in its own process), with
+    // exactly the manifest's command and args.
+    expect(ds.pod.containers.map((c) => c.name)).toEqual(['agent', 'plugin']);
+    let generation = 0;
     const logs: string[] = [];
-    const keepLog = (c: RunningContainer) =>
-      void c.done.then((r) => logs.push(`${c.id}:\n${r.stdout}${r.stderr}`));
-    keepLog(agent);
+    const startPod = () => {
+      generation++;
+      return ds.pod.containers.map((c) => {
+        const running = startContainer(ctd, ds, c, `mct-${c.name}-${generation}`);
+        void running.done.then((r) => logs.push(`${running.id}:\n${r.stdout}${r.stderr}`));
+        return running;
+      });
+    };
+    const stopPod = async (running: RunningContainer[]) => {
+      const out = await Promise.all(running.map((c) => c.stop()));
+      return out.map((r) => r.stdout + r.stderr).join('\n');
+    };
+    let pod: RunningContainer[] | undefined = startPod();
     try {
       const socket = join(runDir, 'plugin.sock');
       await until(
@@ -199,10 +209,10 @@ describe('the agent image', () => {
       expect(await node.run('iptables-legacy-save')).not.toContain('MINICNI');
       renameSync(`${standalone}.away`, standalone);
 
-      // 4. The agent stops: the next sandbox falls back to the standalone executable.
-      const stopped = await agent.stop();
-      agent = undefined;
-      expect(stopped.stdout + stopped.stderr).toMatch(/agent stopped/);
+      // 4. The DaemonSet pod stops: the next sandbox falls back to the standalone executable.
+      const stopped = await stopPod(pod);
+      pod = undefined;
+      expect(stopped).toMatch(/agent stopped/);
       expect(existsSync(socket)).toBe(false);
       const fallbackId = await ctd.cri.runPodSandbox(ctd.sandboxConfig('pod-3'));
       const fallback = await expectReadySandboxes(ctd, node, [fallbackId], '10.244.1.');
@@ -210,10 +220,10 @@ describe('the agent image', () => {
       await ping(node, fallback.netnsPaths[0]!, served.ips[0]!);
       expect(reservations().sort()).toEqual([...served.ips, ...fallback.ips].sort());
 
-      // 5. The agent restarts; a flushed rule comes back through the image's own iptables.
-      agent = startContainer(ctd, ds, agentSpec!, 'mct-agent-2');
-      keepLog(agent);
-      await until('the restarted agent serving', () => existsSync(socket));
+      // 5. The pod restarts; a flushed rule comes back through the image's own iptables, put
+      // there by the agent from the rules the plugin recorded.
+      pod = startPod();
+      await until('the restarted plugin serving', () => existsSync(socket));
       const chain = /^:(MINICNI-FWD-\S+)/m.exec(nftRules)![1]!;
       await node.run('iptables-nft', ['-F', chain]);
       expect(await node.run('iptables-nft-save')).not.toContain(`-A ${chain} -s ${NODE.podCidr}`);
@@ -233,17 +243,19 @@ describe('the agent image', () => {
       await ctd.removePodSandboxes([...ids, fallbackId]);
       await expectSandboxesGone(ctd, node, all);
       expect(reservations()).toEqual([]);
-      const last = await agent.stop();
-      agent = undefined;
-      expect(last.stdout + last.stderr).not.toMatch(/node rules repair failed|NODE_RULES_FAILED|ENOENT/);
+      const last = await stopPod(pod);
+      pod = undefined;
+      expect(last).toMatch(/node rules repaired/);
+      expect(last).not.toMatch(/node rules repair failed|NODE_RULES_FAILED|ENOENT/);
     } catch (err) {
-      if (agent) await agent.stop();
+      if (pod) await stopPod(pod);
+      pod = undefined;
       await sleep(100);
       throw new Error(`${(err as Error).message}\n--- container logs ---\n${logs.join('\n')}`, {
         cause: err,
       });
     } finally {
-      if (agent) await agent.stop();
+      if (pod) await stopPod(pod);
     }
   });
 });

@@ -22,6 +22,7 @@ export class LabAgent {
   readonly #lab: MultiNodeLab;
   readonly #bundle: string;
   child: ChildProcess | undefined;
+  #server: ChildProcess | undefined;
   readonly logFile: string;
   readonly readyFile: string;
 
@@ -78,19 +79,30 @@ export class LabAgent {
     }
   }
 
+  /**
+   * The plugin served beside the agent, as the DaemonSet's `plugin` container runs it: the
+   * plugin executable's `serve` in the node netns, in a process of its own. Resolves once the
+   * socket is there; `stop()` stops it with the agent.
+   */
+  async servePlugin(executable: string, socket: string, ms = 10_000): Promise<void> {
+    if (this.#server) throw new Error(`a plugin server on ${this.node.name} is already running`);
+    const log = openSync(join(this.#lab.dir, this.node.name, 'plugin-server.log'), 'a');
+    const args = [`--net=${this.node.ns.path}`, '--', executable, 'serve', '--socket', socket];
+    this.#server = spawn('nsenter', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const end = Date.now() + ms;
+    while (!existsSync(socket)) {
+      if (this.#server.exitCode !== null || Date.now() > end)
+        throw new Error(`plugin server on ${this.node.name} did not listen on ${socket}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
+    const children = [this.child, this.#server];
     this.child = undefined;
-    if (child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill(signal);
-    });
+    this.#server = undefined;
+    await Promise.all(children.map((c) => stopChild(c, signal)));
   }
 
   /** Resident set size in KiB, from /proc. */
@@ -130,4 +142,17 @@ export function writeNodesFile(lab: MultiNodeLab, names: string[]): void {
   const path = nodesFilePath(lab);
   writeFileSync(`${path}.tmp`, lab.nodesFile(names));
   renameSync(`${path}.tmp`, path);
+}
+
+/** SIGTERM (or `signal`), then SIGKILL after 5 s; resolves when the process is gone. */
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
 }

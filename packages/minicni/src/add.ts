@@ -4,7 +4,7 @@ import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { ensurePodBridge } from './bridge.js';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { hostVethName } from './host-veth.js';
-import { ensureNodeRules } from './node-rules.js';
+import { ensureNodeRules } from '@minicni/netfilter';
 import type { NodeEnv } from './node-env.js';
 import { withPidLock } from './pid-lock.js';
 import { hasStamp, rulesLockPath, rulesStampPath, writeStamp } from './rules-stamp.js';
@@ -65,7 +65,7 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
       await withPidLock(rulesLockPath(node), async () => {
         if (hasStamp(stamp)) return;
         await ensureNodeRules(rules, node.rulesExec);
-        writeStamp(stamp);
+        writeStamp(stamp, rules);
       });
     }
     return result(ctx, cfg, bridge, veth, addrs);

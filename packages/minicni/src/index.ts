@@ -2,13 +2,6 @@
 export { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginOptions } from './plugin.js';
 export { nodeEnv, type NodeEnv, type NodeEnvOptions } from './node-env.js';
 export { parseBridgeConfig, DEFAULTS, type BridgeConfig, type IpamChoice } from './config.js';
-export {
-  ensureNodeRules,
-  removeNodeRules,
-  chainNames,
-  type NodeRulesSpec,
-  type RulesExec,
-} from './node-rules.js';
 export { hostVethName } from './host-veth.js';
 export { CHECK_MISMATCH } from './check.js';
 export {

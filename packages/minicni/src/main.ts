@@ -6,7 +6,7 @@ import { runPlugin } from '@minicni/spec';
 import { setAddonPath } from '@minicni/netlink';
 import { bridgePlugin, SUPPORTED_VERSIONS } from './plugin.js';
 import { nodeEnv } from './node-env.js';
-import { removeNodeRules } from './node-rules.js';
+import { removeNodeRules } from '@minicni/netfilter';
 import { extractSeaAddon } from './sea-addon.js';
 import { DEFAULT_SOCKET, servePlugin } from './server.js';
 

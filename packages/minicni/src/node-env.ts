@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { nsenterExec, spawnExec, type PluginExec } from '@minicni/spec/invoke';
 import { Netlink, sysctl } from '@minicni/netlink';
-import type { RulesExec } from './node-rules.js';
+import { spawnRulesExec, type RulesExec } from '@minicni/netfilter';
 import { DEFAULT_STAMP_DIR } from './rules-stamp.js';
 
 /**
@@ -35,19 +34,7 @@ export function nodeEnv(opts: NodeEnvOptions = {}): NodeEnv {
       if (netns) sysctl.write(netns, key, value);
       else writeFileSync(`/proc/sys/${key}`, `${value}\n`);
     },
-    rulesExec: opts.rulesExec ?? rulesExecVia(netns ? nsenterExec(netns) : spawnExec),
+    rulesExec: opts.rulesExec ?? spawnRulesExec(netns),
     stampDir: opts.stampDir ?? DEFAULT_STAMP_DIR,
-  };
-}
-
-/** iptables-save/-restore through spec's process runner; a tool that cannot start reads as exit 127. */
-function rulesExecVia(exec: PluginExec): RulesExec {
-  return async (file, args, stdin) => {
-    try {
-      const r = await exec({ file, args, env: process.env, stdin: stdin ?? '' });
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      return { code: 127, stdout: '', stderr: `${file}: ${(err as Error).message}` };
-    }
   };
 }

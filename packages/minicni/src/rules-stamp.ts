@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_RULES_DIR, rulesRecordPath, writeRulesRecord, type NodeRulesSpec } from '@minicni/netfilter';
 import { ensurePrivateDir } from './sea-addon.js';
-import type { NodeRulesSpec } from './node-rules.js';
 
-export const DEFAULT_STAMP_DIR = '/run/minicni/rules';
+/** The stamps are @minicni/netfilter's rules records: the agent re-ensures what they hold. */
+export const DEFAULT_STAMP_DIR = DEFAULT_RULES_DIR;
 
 type StampNode = { netns: string | undefined; stampDir: string };
 
@@ -16,12 +17,12 @@ function netnsInode(node: StampNode): number {
  * Remembers that a network's node rules were ensured in this node netns, so ADD spawns nothing
  * for them after the first pod. The key holds the netns inode, the bridge's MAC (random, set when
  * the bridge is created, so a new netns that reuses an inode never matches) and a hash of the
- * rules. /run is emptied on reboot, and the agent re-ensures the rules periodically in case
- * someone flushed them.
+ * rules. It holds the spec (a netfilter rules record), so the agent can re-ensure the rules
+ * periodically in case someone flushed them. /run is emptied on reboot.
  */
 export function rulesStampPath(spec: NodeRulesSpec, bridgeMac: string, node: StampNode): string {
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  return join(node.stampDir, `${netnsInode(node)}-${bridgeMac.replace(/:/g, '')}-${hash}`);
+  return rulesRecordPath(node.stampDir, netnsInode(node), `${bridgeMac.replace(/:/g, '')}-${hash}`);
 }
 
 /**
@@ -43,6 +44,6 @@ export function hasStamp(path: string): boolean {
   }
 }
 
-export function writeStamp(path: string): void {
-  writeFileSync(path, '');
+export function writeStamp(path: string, spec: NodeRulesSpec): void {
+  writeRulesRecord(path, spec);
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { detectIptablesBackend, ensureNodeRules, type RulesExec } from './node-rules.js';
+import { detectIptablesBackend } from './iptables-backend.js';
+import { ensureNodeRules } from './node-rules.js';
+import type { RulesExec } from './rules-exec.js';
 
 /** A fake host: which tools exist, and what each backend's save prints. */
 function host(tools: Record<string, string>): { exec: RulesExec; calls: string[] } {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, type TestNetns } from '@minicni/testkit';
-import { chainNames, ensureNodeRules, removeNodeRules, type RulesExec } from './node-rules.js';
+import { chainNames, ensureNodeRules, removeNodeRules } from './node-rules.js';
+import type { RulesExec } from './rules-exec.js';
 
 const inNode =
   (node: TestNetns): RulesExec =>
