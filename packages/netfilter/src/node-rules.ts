@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { iptablesTools, saveVia } from './iptables-backend.js';
+import { saveVia } from './iptables-backend.js';
 import { NodeRulesError } from './errors.js';
 import type { Family, RulesExec } from './rules-exec.js';
 

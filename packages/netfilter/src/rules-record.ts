@@ -59,15 +59,9 @@ export function readRulesRecords(dir: string, netnsInode: number): NodeRulesSpec
 
 function asSpec(v: unknown): NodeRulesSpec | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
-  if (typeof o.network !== 'string' || !strings(o.podCidrs) || typeof o.masquerade !== 'boolean')
-    return undefined;
-  if (o.noMasqCidrs !== undefined && !strings(o.noMasqCidrs)) return undefined;
-  return {
-    network: o.network,
-    podCidrs: o.podCidrs as string[],
-    masquerade: o.masquerade,
-    ...(o.noMasqCidrs ? { noMasqCidrs: o.noMasqCidrs as string[] } : {}),
-  };
+  const { network, podCidrs, masquerade, noMasqCidrs } = v as Record<string, unknown>;
+  const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  if (typeof network !== 'string' || !strings(podCidrs) || typeof masquerade !== 'boolean') return undefined;
+  if (noMasqCidrs !== undefined && !strings(noMasqCidrs)) return undefined;
+  return { network, podCidrs, masquerade, ...(noMasqCidrs ? { noMasqCidrs } : {}) };
 }
