@@ -1,7 +1,8 @@
-import { appendFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, run, type ExecOptions, type ExecResult } from './exec.js';
 import { testName } from './names.js';
+import { recordNetns } from './run-registry.js';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -50,7 +51,7 @@ export class TestNetns implements AsyncDisposable {
     const ns = new TestNetns(testName(purpose));
     await run('ip', ['netns', 'add', ns.name]);
     ns.inode = statSync(ns.path).ino;
-    registerForLeakCheck(ns.name, ns.inode);
+    recordNetns(ns.name, ns.inode);
     await run('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -98,13 +99,4 @@ export function nodeNetns(): Promise<TestNetns> {
 /** A "pod": the sandbox netns a runtime would hand the plugin as CNI_NETNS. */
 export function podNetns(): Promise<TestNetns> {
   return TestNetns.create('pod');
-}
-
-/**
- * Records a created netns (name and inode) in this run's registry, so the leak check looks only
- * at our own.
- */
-function registerForLeakCheck(name: string, inode: number): void {
-  const registry = process.env.MINICNI_TEST_REGISTRY;
-  if (registry) appendFileSync(registry, `${name} ${inode}\n`);
 }
