@@ -13,7 +13,10 @@ export const NETNS_DIR = '/run/netns';
  */
 export const MINICNI_STAMP_DIR = '/run/minicni/rules';
 
-/** The stamps and rules locks named after one of `inodes`: `<inode>-...`, `<inode>.lock`. */
+/**
+ * The stamps and rules locks named after one of `inodes`: `<inode>-...`, `<inode>.lock`, and the
+ * lock's `<inode>.lock.break-<n>` that a waiter killed while taking over a stale lock leaves.
+ */
 export function nodeStamps(inodes: ReadonlySet<number>): string[] {
   let names: string[];
   try {
@@ -22,7 +25,7 @@ export function nodeStamps(inodes: ReadonlySet<number>): string[] {
     return [];
   }
   return names
-    .filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock$)/.exec(n)?.[1])))
+    .filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock(?:$|\.break-))/.exec(n)?.[1])))
     .map((n) => join(MINICNI_STAMP_DIR, n));
 }
 
