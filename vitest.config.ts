@@ -22,7 +22,8 @@ function tier(name: string, include: string[], extra: TestProjectInlineConfigura
   } satisfies TestProjectInlineConfiguration;
 }
 
-const unit = tier('unit', pick('.test.ts'), {
+// The root harness (scripts/) has unit tests too.
+const unit = tier('unit', [...pick('.test.ts'), 'scripts/*.test.ts'], {
   exclude: ['**/*.root.test.ts', '**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'],
 });
 
@@ -32,7 +33,7 @@ const privileged = {
   fileParallelism: false,
   testTimeout: 60_000,
   hookTimeout: 60_000,
-  globalSetup: ['./packages/testkit/src/leak-global-setup.ts'],
+  globalSetup: ['./scripts/leak-global-setup.ts'],
 };
 const root = tier('root', pick('.root.test.ts'), privileged);
 const e2e = tier('e2e', pick('.e2e.test.ts'), { ...privileged, testTimeout: 300_000, hookTimeout: 300_000 });

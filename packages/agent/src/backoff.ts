@@ -1,4 +1,8 @@
-/** Exponential backoff with full jitter, so a fleet of agents does not reconnect in lockstep. */
+/**
+ * Exponential backoff with "equal jitter": each wait is drawn between half and all of the capped
+ * exponential step, so a fleet of agents does not reconnect in lockstep, yet none retries at once
+ * (full jitter, 0 to the whole step, would allow that).
+ */
 export class Backoff {
   #attempt = 0;
   readonly #baseMs: number;

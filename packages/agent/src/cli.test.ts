@@ -73,6 +73,49 @@ describe('minicni-agent CLI', () => {
     expect(JSON.parse(readFileSync(join(dir, 'x.conflist'), 'utf8')).plugins[0].subnet).toBe('10.244.7.0/24');
   });
 
+  it("install --nodes-file takes this node's pod CIDRs from the node list, asking for no API credentials", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    const nodes = join(dir, 'nodes.json');
+    writeFileSync(
+      nodes,
+      JSON.stringify({
+        nodes: [
+          { name: 'n1', internalIPs: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'] },
+          { name: 'n2', internalIPs: ['192.168.50.2'], podCIDRs: ['10.244.2.0/24'] },
+          { name: 'n3', internalIPs: ['192.168.50.3'], podCIDRs: [] },
+        ],
+      }),
+    );
+    const seed =
+      '{"cniVersion":"0.1.0","name":"minicni","type":"minicni","bridge":"minicni0","mtu":1500,"subnet":__NODE_SUBNET__}';
+    const flags = ['install', '--nodes-file', nodes, '--cni-conf-dir', dir, '--conf-name', 'x.conflist'];
+    // No KUBERNETES_SERVICE_HOST, no --server: the API is never asked.
+    const ok = io({ NODE_NAME: 'n2', CNI_NETWORK_CONFIG: seed });
+    expect(await main(flags, ok.cli), ok.err()).toBe(0);
+    expect(ok.out()).toMatch(/for pod CIDRs 10\.244\.2\.0\/24,/);
+    expect(JSON.parse(readFileSync(join(dir, 'x.conflist'), 'utf8')).plugins[0].subnet).toBe('10.244.2.0/24');
+
+    const unknown = io({ NODE_NAME: 'n9', CNI_NETWORK_CONFIG: seed });
+    expect(await main(flags, unknown.cli)).toBe(1);
+    expect(unknown.err()).toBe(
+      `minicni-agent install: ${nodes} lists no node named "n9" (check NODE_NAME) [NODE_NOT_FOUND]\n`,
+    );
+    const noCidr = io({ NODE_NAME: 'n3', CNI_NETWORK_CONFIG: seed });
+    expect(await main(flags, noCidr.cli)).toBe(1);
+    expect(noCidr.err()).toBe(`minicni-agent install: node "n3" in ${nodes} has no podCIDRs [NO_POD_CIDR]\n`);
+    const missing = io({ NODE_NAME: 'n2' });
+    expect(
+      await main(['install', '--nodes-file', join(dir, 'absent.json'), '--cni-conf-dir', dir], missing.cli),
+    ).toBe(1);
+    expect(missing.err()).toMatch(/cannot read .*absent\.json.*\[INVALID_NODES_FILE\]\n$/);
+    // An explicit --pod-cidr still wins over the file.
+    const explicit = io({ NODE_NAME: 'n2', CNI_NETWORK_CONFIG: seed });
+    expect(await main([...flags, '--pod-cidr', '10.244.20.0/24'], explicit.cli), explicit.err()).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'x.conflist'), 'utf8')).plugins[0].subnet).toBe(
+      '10.244.20.0/24',
+    );
+  });
+
   it('uninstall removes what install wrote', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
     const bin = join(dir, 'bin');

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, DEFAULT_METRICS_ADDRESS } from './agent.js';
 import { DEFAULT_TEMPLATE } from './conflist-template.js';
 import type { Dataplane } from './dataplane.js';
 import { DEFAULT_VXLAN, MODES, type Mode } from './desired-state.js';
 import { AgentError, isAgentError } from './errors.js';
-import { FileNodeSource } from './file-node-source.js';
+import { FileNodeSource, parseNodesFile } from './file-node-source.js';
 import {
   DEFAULT_BIN_DIR,
   DEFAULT_CONF_DIR,
@@ -159,7 +161,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   const nodeName = nodeNameOf(flags, io.env);
-  const podCIDRs = flags['pod-cidr'] ?? [];
+  // --pod-cidr, else this node's entry in --nodes-file, else (below) the Node from the API.
+  const nodesFile = flags['nodes-file'];
+  const podCIDRs = flags['pod-cidr'] ?? (nodesFile ? podCidrsFromNodesFile(nodesFile, nodeName) : []);
   const template = flags.template
     ? readTemplate(flags.template)
     : (io.env.CNI_NETWORK_CONFIG ?? DEFAULT_TEMPLATE);
@@ -177,6 +181,22 @@ async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     logger: log,
   });
   io.stdout(`installed ${r.confPath} for pod CIDRs ${r.podCIDRs.join(', ')}, pod MTU ${podMtu}\n`);
+}
+
+/** This node's pod CIDRs from the static node list, which stands in for the API server. */
+function podCidrsFromNodesFile(path: string, nodeName: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new AgentError('INVALID_NODES_FILE', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  const node = parseNodesFile(text, path).get(nodeName);
+  if (!node)
+    throw new AgentError('NODE_NOT_FOUND', `${path} lists no node named "${nodeName}" (check NODE_NAME)`);
+  if (node.podCIDRs.length === 0)
+    throw new AgentError('NO_POD_CIDR', `node "${nodeName}" in ${path} has no podCIDRs`);
+  return [...node.podCIDRs];
 }
 
 function modeOf(flags: Flags): Mode {

@@ -54,8 +54,12 @@ const CURSOR_PREFIX = 'last_reserved_ip.';
  * link to the address file (the owner index: same inode = same reservation), `tmp/` holds temp
  * files, `released/<ip>` release times when a reuse cooldown is on.
  *
- * File calls are synchronous on purpose: each is one syscall on a small local file, cheaper
- * than a thread-pool round trip, and a plugin process has nothing else to do meanwhile.
+ * File calls are synchronous on purpose: each is a syscall on a small local file, cheaper than a
+ * thread-pool round trip (docs/ipam.md has the figures). The price is that they block the calling
+ * thread: in a process that serves other work on its event loop (the plugin served behind the
+ * fast path runs concurrent CNI calls) every store call holds the rest up meanwhile, briefly for
+ * reserve/release (a handful of syscalls), for a whole directory scan in list(), gc() and
+ * getByOwner({ scan: true }).
  */
 export class FileStore implements Store {
   readonly dir: string;

@@ -1,8 +1,9 @@
-import { startEtcd } from '@minicni/testkit/etcd';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd, type TestEtcd } from '@minicni/testkit/etcd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../src/etcd.js';
 import { openIpam } from '../src/index.js';
 import { bundle, runWorker } from './bundle.js';
+import { storeContract } from './store-contract.js';
 import { expectDistinctAllocations } from './worker-allocations.js';
 
 const owner = (id: string) => ({ containerId: id, ifname: 'eth0' });
@@ -15,27 +16,21 @@ beforeAll(async () => {
   worker = await bundle('worker-etcd.ts');
 });
 
-describe('EtcdStore against a real etcd', () => {
-  it('follows the Store contract: atomic reserve, owner-checked release, cursor, gc', async () => {
-    await using etcd = await startEtcd();
-    const store = new EtcdStore({ network: NET, hosts: etcd.endpoint });
-    try {
-      expect(await store.reserve({ ip: '10.244.60.2', owner: owner('a'), rangeId: '0' })).toBe(true);
-      expect(await store.reserve({ ip: '10.244.60.2', owner: owner('b'), rangeId: '0' })).toBe(false);
-      expect(await store.getByOwner(owner('a'))).toEqual(['10.244.60.2']);
-      expect(await store.release('10.244.60.2', owner('b'))).toBe(false);
-      await store.setCursor('0', '10.244.60.2');
-      expect(await store.getCursor('0')).toBe('10.244.60.2');
-      await store.reserve({ ip: '10.244.60.3', owner: owner('b'), rangeId: '0' });
-      expect(await store.gc((o) => o.containerId === 'a')).toEqual(['10.244.60.3']);
-      expect(await store.releasedAt('10.244.60.3')).toBeGreaterThan(0);
-      expect(await store.releaseByOwner(owner('a'))).toEqual(['10.244.60.2']);
-      expect(await store.list()).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
+// One throwaway etcd for the contract; each test's store gets a network of its own on it.
+let contractEtcd: TestEtcd;
+let contractNetworks = 0;
+beforeAll(async () => {
+  contractEtcd = await startEtcd();
+});
+afterAll(async () => {
+  await contractEtcd?.[Symbol.asyncDispose]();
+});
+storeContract(
+  'EtcdStore',
+  async () => new EtcdStore({ network: `mct-contract-${++contractNetworks}`, hosts: contractEtcd.endpoint }),
+);
 
+describe('EtcdStore against a real etcd', () => {
   it('4 processes x 200 allocations on one pool: no duplicates, all released after', async () => {
     await using etcd = await startEtcd();
     const owners = (p: number) => Array.from({ length: 200 }, (_, i) => owner(`p${p}-${i}`));

@@ -76,8 +76,18 @@ export function parseSave(text: string): Map<string, SavedTable> {
 }
 
 function normalise(rule: string): string {
-  // iptables-save prints /32 and /128 host masks and quotes comments its own way; compare loosely.
-  return rule.replace(/"/g, '').replace(/\s+/g, ' ').trim();
+  // iptables-save (1.8, checked) prints a bare -s/-d address with its host mask (10.1.2.3 as
+  // 10.1.2.3/32, fd00::5 as fd00::5/128) and every comment in double quotes; a rule as we write it
+  // may have neither, so both sides get the mask added, quotes dropped, whitespace collapsed.
+  // Host bits are not cleared: 10.1.2.3/24 (saved as 10.1.2.0/24) never compares equal.
+  return rule
+    .replace(/"/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(
+      /(^| )(-[sd]) ([0-9A-Fa-f.:]+)(?= |$)/g,
+      (_, at: string, flag: string, addr: string) => `${at}${flag} ${addr}/${addr.includes(':') ? 128 : 32}`,
+    );
 }
 
 /** Builds the iptables-restore --noflush input that brings `current` to the desired rules. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { recordName } from './run-registry.js';
 
 /**
  * Every netns and host-visible device a test creates starts with this prefix, so the leak
@@ -6,11 +7,16 @@ import { randomBytes } from 'node:crypto';
  */
 export const TEST_PREFIX = 'mct';
 
-/** A unique test-prefixed name of at most 15 bytes (the kernel's interface name limit). */
+/**
+ * A unique test-prefixed name of at most 15 bytes (the kernel's interface name limit). Inside a
+ * privileged run it is recorded, so the leak check can tell this run's devices from another's.
+ */
 export function testName(purpose = ''): string {
   const tag = purpose
     .replace(/[^a-z0-9]/gi, '')
     .slice(0, 4)
     .toLowerCase();
-  return `${TEST_PREFIX}${tag}${randomBytes(3).toString('hex')}`.slice(0, 15);
+  const name = `${TEST_PREFIX}${tag}${randomBytes(3).toString('hex')}`.slice(0, 15);
+  recordName(name);
+  return name;
 }

@@ -1,7 +1,8 @@
-import { appendFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, run, type ExecOptions, type ExecResult } from './exec.js';
 import { testName } from './names.js';
+import { recordNetns } from './run-registry.js';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -12,7 +13,10 @@ export const NETNS_DIR = '/run/netns';
  */
 export const MINICNI_STAMP_DIR = '/run/minicni/rules';
 
-/** The stamps and rules locks named after one of `inodes`: `<inode>-...`, `<inode>.lock`. */
+/**
+ * The stamps and rules locks named after one of `inodes`: `<inode>-...`, `<inode>.lock`, and the
+ * lock's `<inode>.lock.break-<n>` that a waiter killed while taking over a stale lock leaves.
+ */
 export function nodeStamps(inodes: ReadonlySet<number>): string[] {
   let names: string[];
   try {
@@ -21,7 +25,7 @@ export function nodeStamps(inodes: ReadonlySet<number>): string[] {
     return [];
   }
   return names
-    .filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock$)/.exec(n)?.[1])))
+    .filter((n) => inodes.has(Number(/^(\d+)(?:-|\.lock(?:$|\.break-))/.exec(n)?.[1])))
     .map((n) => join(MINICNI_STAMP_DIR, n));
 }
 
@@ -50,7 +54,7 @@ export class TestNetns implements AsyncDisposable {
     const ns = new TestNetns(testName(purpose));
     await run('ip', ['netns', 'add', ns.name]);
     ns.inode = statSync(ns.path).ino;
-    registerForLeakCheck(ns.name, ns.inode);
+    recordNetns(ns.name, ns.inode);
     await run('ip', ['-n', ns.name, 'link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -98,13 +102,4 @@ export function nodeNetns(): Promise<TestNetns> {
 /** A "pod": the sandbox netns a runtime would hand the plugin as CNI_NETNS. */
 export function podNetns(): Promise<TestNetns> {
   return TestNetns.create('pod');
-}
-
-/**
- * Records a created netns (name and inode) in this run's registry, so the leak check looks only
- * at our own.
- */
-function registerForLeakCheck(name: string, inode: number): void {
-  const registry = process.env.MINICNI_TEST_REGISTRY;
-  if (registry) appendFileSync(registry, `${name} ${inode}\n`);
 }
