@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, DEFAULT_METRICS_ADDRESS } from './agent.js';
 import { DEFAULT_TEMPLATE } from './conflist-template.js';
