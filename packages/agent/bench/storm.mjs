@@ -1,0 +1,256 @@
+// Benchmark: a storm of CNI calls on a node laid out as the DaemonSet runs it, against the Go
+// reference bridge + host-local in the same run. In one throwaway node netns: the agent (its
+// bundle, routes from a nodes file, /healthz on 127.0.0.1:9153), the plugin served beside it in a
+// process of its own (`minicni serve`, the built executable) and the shim the runtime would exec.
+// Each round: PARALLEL ADDs at once, then PARALLEL DELs at once, through the shim, then the same
+// with the reference; meanwhile /healthz is polled every 10 ms. Prints the wall times with their
+// ratios to the reference, and the agent's /healthz latency (p50, p99, max) during the storms.
+// Runs as root; everything it makes (netns, processes, temp dirs) goes at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleAgent } from '../scripts/bundle.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
+const SHIM = process.env.MINICNI_SHIM ?? resolve(here, '../../minicni/dist/minicni-shim');
+const REF_DIR = '/usr/lib/cni';
+const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const HEALTH_EVERY_MS = 10;
+
+if (process.argv[2] !== '--inner') {
+  for (const f of [MINICNI, SHIM]) if (!existsSync(f)) throw new Error(`${f} is missing: run pnpm build`);
+  const node = `mcnistorm-${process.pid.toString(36)}`;
+  spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
+  try {
+    const r = spawnSync(
+      'nsenter',
+      [`--net=/run/netns/${node}`, '--', process.execPath, fileURLToPath(import.meta.url), '--inner'],
+      {
+        stdio: 'inherit',
+      },
+    );
+    process.exitCode = r.status ?? 1;
+  } finally {
+    spawnSync('ip', ['netns', 'del', node]);
+  }
+} else {
+  await inner();
+}
+
+function startProcess(file, args, ready) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const started = new Promise((res, rej) => {
+    const timer = setInterval(() => {
+      if (ready()) {
+        clearInterval(timer);
+        res();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        rej(new Error(`${file} exited ${child.exitCode}: ${log}`));
+      }
+    }, 20);
+  });
+  return {
+    child,
+    started,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function inner() {
+  spawnSync('ip', ['link', 'set', 'lo', 'up']);
+  const work = mkdtempSync(join(tmpdir(), 'minicni-storm-'));
+  const procs = [];
+  process.on('exit', () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+  });
+  try {
+    // The agent: routes from a nodes file (this node alone), metrics and /healthz on loopback.
+    const bundle = await bundleAgent(join(work, 'agent'));
+    writeFileSync(
+      join(work, 'nodes.json'),
+      JSON.stringify({
+        nodes: [{ name: 'n1', internalIPs: ['10.244.250.11'], podCIDRs: ['10.244.1.0/24'] }],
+      }),
+    );
+    const ready = join(work, 'ready');
+    const agent = startProcess(
+      process.execPath,
+      [
+        bundle,
+        'run',
+        '--node-name',
+        'n1',
+        '--nodes-file',
+        join(work, 'nodes.json'),
+        '--mode',
+        'host-gw',
+        '--metrics-address',
+        '127.0.0.1:9153',
+        '--ready-file',
+        ready,
+        '--ipam-data-dir',
+        join(work, 'sh'),
+        '--rules-dir',
+        join(work, 'rules'),
+      ],
+      () => existsSync(ready),
+    );
+    procs.push(agent);
+    // The plugin served beside it, as the DaemonSet's `plugin` container runs it.
+    const socket = join(work, 'run', 'plugin.sock');
+    const server = startProcess(MINICNI, ['serve', '--socket', socket], () => existsSync(socket));
+    procs.push(server);
+    await Promise.all([agent.started, server.started]);
+
+    const plugins = {
+      'minicni fast path': {
+        bin: SHIM,
+        path: dirname(MINICNI),
+        env: { MINICNI_AGENT_SOCKET: socket, MINICNI_STANDALONE: '/bin/false' },
+        conf: {
+          cniVersion: '1.0.0',
+          name: 'stormmc',
+          type: 'minicni',
+          bridge: 'mcstorm0',
+          subnet: '10.246.0.0/16',
+          ipMasq: true,
+          isGateway: true,
+          dataDir: join(work, 'sh'),
+        },
+      },
+      reference: {
+        bin: join(REF_DIR, 'bridge'),
+        path: REF_DIR,
+        env: {},
+        conf: {
+          cniVersion: '1.0.0',
+          name: 'stormref',
+          type: 'bridge',
+          bridge: 'refstorm0',
+          isGateway: true,
+          ipMasq: true,
+          ipam: { type: 'host-local', subnet: '10.245.0.0/16', dataDir: join(work, 'ref') },
+        },
+      },
+    };
+    const names = Object.keys(plugins);
+    let seq = 0;
+    const call = (p, command, ns, id) =>
+      new Promise((res) => {
+        const c = spawn(p.bin, [], {
+          env: {
+            PATH: process.env.PATH,
+            CNI_COMMAND: command,
+            CNI_CONTAINERID: id,
+            CNI_NETNS: `/run/netns/${ns}`,
+            CNI_IFNAME: 'eth0',
+            CNI_PATH: p.path,
+            ...p.env,
+          },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let out = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.on('close', (code) => res({ code, out }));
+        c.stdin.end(JSON.stringify(p.conf));
+      });
+
+    // /healthz polled every 10 ms for the whole run, each answer timed.
+    const health = [];
+    let failures = 0;
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const t0 = performance.now();
+        try {
+          const r = await fetch('http://127.0.0.1:9153/healthz', { signal: AbortSignal.timeout(5000) });
+          await r.text();
+          if (r.status !== 200) failures++;
+        } catch {
+          failures++;
+        }
+        health.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, HEALTH_EVERY_MS));
+      }
+    })();
+
+    const walls = Object.fromEntries(names.map((n) => [n, { add: [], del: [], failed: 0 }]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const n of names) {
+        const nss = Array.from({ length: PARALLEL }, () => {
+          const ns = `mcnistp${(seq++).toString(36)}${process.pid.toString(36)}`;
+          spawnSync('ip', ['netns', 'add', ns]);
+          return ns;
+        });
+        let t0 = performance.now();
+        const adds = await Promise.all(nss.map((ns, i) => call(plugins[n], 'ADD', ns, `s${round}-${i}`)));
+        walls[n].add.push(performance.now() - t0);
+        t0 = performance.now();
+        const dels = await Promise.all(nss.map((ns, i) => call(plugins[n], 'DEL', ns, `s${round}-${i}`)));
+        walls[n].del.push(performance.now() - t0);
+        walls[n].failed += [...adds, ...dels].filter((r) => r.code !== 0).length;
+        const ips = new Set(adds.filter((r) => r.code === 0).map((r) => JSON.parse(r.out).ips[0].address));
+        if (ips.size !== PARALLEL) walls[n].failed += PARALLEL - ips.size;
+        for (const ns of nss) spawnSync('ip', ['netns', 'del', ns]);
+      }
+    }
+    polling = false;
+    await poll;
+
+    const med = (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const pct = (xs, p) =>
+      [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+    const fast = walls['minicni fast path'];
+    const ref = walls.reference;
+    const result = {
+      machine: `${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, node ${process.version}`,
+      parallel: PARALLEL,
+      rounds: ROUNDS,
+      addWallMs: { fastPath: med(fast.add), reference: med(ref.add), ratio: med(fast.add) / med(ref.add) },
+      delWallMs: { fastPath: med(fast.del), reference: med(ref.del), ratio: med(fast.del) / med(ref.del) },
+      failedCalls: { fastPath: fast.failed, reference: ref.failed },
+      healthz: {
+        polls: health.length,
+        failures,
+        p50Ms: pct(health, 50),
+        p99Ms: pct(health, 99),
+        maxMs: Math.max(...health),
+      },
+    };
+    const lines = [
+      `${PARALLEL} ADDs at once, then ${PARALLEL} DELs at once, ${ROUNDS} rounds, medians; agent running, /healthz polled every ${HEALTH_EVERY_MS} ms`,
+      '',
+      '| measure | minicni fast path (shim -> minicni serve) | reference bridge + host-local | ratio |',
+      '|---|---|---|---|',
+      `| ${PARALLEL} ADDs, wall | ${result.addWallMs.fastPath.toFixed(0)} ms | ${result.addWallMs.reference.toFixed(0)} ms | ${result.addWallMs.ratio.toFixed(2)} |`,
+      `| ${PARALLEL} DELs, wall | ${result.delWallMs.fastPath.toFixed(0)} ms | ${result.delWallMs.reference.toFixed(0)} ms | ${result.delWallMs.ratio.toFixed(2)} |`,
+      `| failed calls | ${fast.failed} | ${ref.failed} | |`,
+      '',
+      `agent /healthz over the whole run: ${health.length} polls, ${failures} failed, p50 ${result.healthz.p50Ms.toFixed(1)} ms, p99 ${result.healthz.p99Ms.toFixed(1)} ms, max ${result.healthz.maxMs.toFixed(1)} ms`,
+    ];
+    console.log(lines.join('\n'));
+    if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    for (const p of procs) await p.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
