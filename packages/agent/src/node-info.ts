@@ -1,4 +1,5 @@
-import { canonicalIp, ipFamily, parseCidr } from './cidr.js';
+import { canonicalIp, formatSubnet } from '@minicni/ipam';
+import { ipFamily, parsePodCidrs } from './addresses.js';
 import { AgentError } from './errors.js';
 
 /** What the agent needs to know about one node; the same shape for every node source. */
@@ -52,16 +53,12 @@ export function checkNodeInfo(raw: { name: unknown; internalIPs?: unknown; podCI
     if (!ipFamily(ip)) throw new AgentError('INVALID_NODE', `node "${name}": "${ip}" is not an IP address`);
     return canonicalIp(ip);
   });
-  const podCIDRs = list(raw.podCIDRs, 'podCIDRs').map((c) => {
-    try {
-      return parseCidr(c).text;
-    } catch (e) {
-      throw new AgentError('INVALID_NODE', `node "${name}": ${(e as Error).message}`, { cause: e });
-    }
-  });
-  const families = podCIDRs.map((c) => parseCidr(c).family);
-  if (new Set(families).size !== families.length) {
-    throw new AgentError('INVALID_NODE', `node "${name}": at most one pod CIDR per address family`);
+  const cidrs = list(raw.podCIDRs, 'podCIDRs');
+  let podCIDRs: string[];
+  try {
+    podCIDRs = parsePodCidrs(cidrs).map(formatSubnet);
+  } catch (e) {
+    throw new AgentError('INVALID_NODE', `node "${name}": ${(e as Error).message}`, { cause: e });
   }
   return { name, internalIPs, podCIDRs };
 }

@@ -34,6 +34,7 @@ export { parseResolvConf, type Dns } from './resolv-conf.js';
 export { assertOwner, type Owner } from './owner.js';
 export type { GetOptions, Reservation, ReserveRequest, Store, StoreStats } from './store.js';
 export { DEFAULT_DATA_DIR, FileStore, type FileStoreOptions, type LockProvider } from './file-store.js';
+export { listNetworks, listReservedIps } from './file-scan.js';
 export { utilLinuxFlock } from './flock-process.js';
 export { decodeOwner, encodeOwner } from './file-format.js';
 export { Allocator, type Allocation, type AllocatorOptions, type RangeStats } from './allocator.js';

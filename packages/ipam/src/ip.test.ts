@@ -28,6 +28,9 @@ describe('parseIp', () => {
     expect(canonicalIp('2001:0db8:0000:0000:0000:0000:0000:0001')).toBe('2001:db8::1');
     expect(canonicalIp('fd00:0:0:1::')).toBe('fd00:0:0:1::');
     expect(canonicalIp('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
+    // The longest zero run is compressed, not the first; an embedded IPv4 tail becomes hextets.
+    expect(canonicalIp('fd00:0:0:1:0:0:0:1')).toBe('fd00:0:0:1::1');
+    expect(canonicalIp('::ffff:1.2.3.4')).toBe('::ffff:102:304');
   });
 
   it.each(['2001:db8::1::1', '2001:db8:::1', '12345::1', 'g::1', '2001:db8::010.0.0.1', '::1/128'])(
