@@ -48,7 +48,9 @@ describe('renderConflist', () => {
       renderConflist('{"cniVersion":"1.0.0","name":"n","type":"t","s":__NODE_SUBNET_V6__}', v),
     ).toThrow(/no such pod CIDR/);
     expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n"}', v)).toThrow(/plugins/);
-    expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n","plugins":[]}', v)).toThrow(/plugins must list at least one plugin/);
+    expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n","plugins":[]}', v)).toThrow(
+      /plugins must list at least one plugin/,
+    );
     expect(() => renderConflist('not json', v)).toThrow(/not JSON/);
     expect(() => renderConflist('  \n', v)).toThrow(/template is empty/);
     expect(() => renderConflist('[]', v)).toThrow(/the rendered CNI config must be a JSON object/);
@@ -65,7 +67,10 @@ describe('renderConflist', () => {
     refused({ cniVersion: '1.0.0', name: 'bad name', plugins: [{ type: 'x' }] }, /network name "bad name"/);
     refused({ cniVersion: '9.9.9', name: 'n', plugins: [{ type: 'x' }] }, /9\.9\.9/);
     refused({ name: 'n', plugins: [{ type: 'x' }] }, /cniVersion is required/);
-    refused({ cniVersion: '1.0.0', name: 'n', plugins: [{ type: '../x' }] }, /plugins\[0\]\.type must not contain/);
+    refused(
+      { cniVersion: '1.0.0', name: 'n', plugins: [{ type: '../x' }] },
+      /plugins\[0\]\.type must not contain/,
+    );
     refused({ cniVersion: '1.0.0', name: 'n', plugins: [{}] }, /plugins\[0\]\.type is required/);
     // A single-plugin .conf is upgraded first, then checked as the conflist it became.
     refused({ name: 'n', type: 'x' }, /cniVersion is required/);

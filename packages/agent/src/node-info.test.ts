@@ -33,9 +33,14 @@ describe('checkNodeInfo', () => {
       checkNodeInfo({ name: 'a', internalIPs: ['FD00:50:0::1'], podCIDRs: ['fd00:10:244:0001::/64'] }),
     ).toEqual({ name: 'a', internalIPs: ['fd00:50::1'], podCIDRs: ['fd00:10:244:1::/64'] });
     const bad = (raw: Parameters<typeof checkNodeInfo>[0], msg: RegExp) =>
-      expect(() => checkNodeInfo(raw)).toThrow(expect.objectContaining({ code: 'INVALID_NODE', message: expect.stringMatching(msg) }));
+      expect(() => checkNodeInfo(raw)).toThrow(
+        expect.objectContaining({ code: 'INVALID_NODE', message: expect.stringMatching(msg) }),
+      );
     bad({ name: 'a', internalIPs: ['fe80::1%eth0'] }, /^node "a": "fe80::1%eth0" is not an IP address$/);
     bad({ name: 'a', podCIDRs: ['10.244.1.1/24'] }, /^node "a": .*did you mean 10\.244\.1\.0\/24\?$/);
-    bad({ name: 'a', podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] }, /^node "a": at most one pod CIDR per address family/);
+    bad(
+      { name: 'a', podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] },
+      /^node "a": at most one pod CIDR per address family/,
+    );
   });
 });

@@ -11,7 +11,8 @@ import { networkAddress, parsePodCidr } from './addresses.js';
 export function vtepMac(nodeIp: string): string {
   const ip = parseIp(nodeIp);
   const bytes = Buffer.alloc(ip.family === 4 ? 4 : 16);
-  for (let i = 0; i < bytes.length; i++) bytes[bytes.length - 1 - i] = Number((ip.value >> BigInt(i * 8)) & 0xffn);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[bytes.length - 1 - i] = Number((ip.value >> BigInt(i * 8)) & 0xffn);
   const tail = ip.family === 4 ? [...bytes] : [...createHash('sha256').update(bytes).digest().subarray(0, 4)];
   return [0x0e, ip.family === 4 ? 0x6d : 0x6e, ...tail].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
