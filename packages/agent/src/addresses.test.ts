@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipFamily, networkAddress, parsePodCidr, parsePodCidrs } from './addresses.js';
+import { networkAddress, parsePodCidr, parsePodCidrs } from './addresses.js';
 
 function refused(parse: () => unknown, message: RegExp): void {
   expect(parse).toThrow(
@@ -35,15 +35,5 @@ describe('parsePodCidr', () => {
       () => parsePodCidrs(['10.244.1.0/24', '10.244.2.0/24']),
       /^at most one pod CIDR per address family, got 10\.244\.1\.0\/24, 10\.244\.2\.0\/24$/,
     );
-  });
-});
-
-describe('ipFamily', () => {
-  it('tells IPv4 from IPv6 and refuses what is not one address', () => {
-    expect(ipFamily('192.168.50.1')).toBe(4);
-    expect(ipFamily('fd00:50::1')).toBe(6);
-    expect(ipFamily('::ffff:1.2.3.4')).toBe(6);
-    for (const t of ['n1', '', '010.0.0.1', '10.0.0.0/8', 'fe80::1%eth0'])
-      expect(ipFamily(t)).toBeUndefined();
   });
 });

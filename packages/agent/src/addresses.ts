@@ -1,12 +1,4 @@
-import {
-  formatIp,
-  formatSubnet,
-  isIpamError,
-  parseIp,
-  parseSubnet,
-  type Family,
-  type Subnet,
-} from '@minicni/ipam';
+import { formatIp, formatSubnet, isIpamError, parseSubnet, type Subnet } from '@minicni/ipam';
 import { AgentError } from './errors.js';
 
 // The agent's address math is @minicni/ipam's. This file only turns ipam's errors into the
@@ -39,15 +31,6 @@ export function parsePodCidrs(cidrs: readonly string[]): Subnet[] {
     throw new AgentError('INVALID_CIDR', `at most one pod CIDR per address family, got ${cidrs.join(', ')}`);
   }
   return subnets;
-}
-
-/** The address family of an IP literal, or undefined when it is not one (zones included). */
-export function ipFamily(text: string): Family | undefined {
-  try {
-    return parseIp(text).family;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A subnet's network address as text (`10.244.1.0` for 10.244.1.0/24). */

@@ -1,5 +1,5 @@
-import { formatSubnet, subnetsOverlap } from '@minicni/ipam';
-import { ipFamily, networkAddress, parsePodCidr } from './addresses.js';
+import { formatSubnet, subnetsOverlap, tryParseIp } from '@minicni/ipam';
+import { networkAddress, parsePodCidr } from './addresses.js';
 import type { FdbEntry, NeighbourEntry, RouteEntry, VxlanDevice } from './dataplane.js';
 import type { NodeInfo } from './node-info.js';
 import { vtepIp, vtepMac } from './vtep.js';
@@ -47,9 +47,11 @@ export interface DesiredInput {
   underlayMtu?: number;
 }
 
+const familyOf = (ip: string) => tryParseIp(ip)?.family;
+
 /** This node's address on the underlay: its first InternalIP, IPv4 preferred. */
 export function underlayIp(node: NodeInfo): string | undefined {
-  return node.internalIPs.find((ip) => ipFamily(ip) === 4) ?? node.internalIPs[0];
+  return node.internalIPs.find((ip) => familyOf(ip) === 4) ?? node.internalIPs[0];
 }
 
 /**
@@ -68,13 +70,13 @@ export function desiredState(input: DesiredInput): DesiredState {
   const fdb: FdbEntry[] = [];
   const paths: PeerPath[] = [];
   const vxlanDev = input.vxlan.name;
-  const localFamily = local ? ipFamily(local) : undefined;
+  const localFamily = local ? familyOf(local) : undefined;
 
   const peers = [...input.nodes.values()]
     .filter((n) => n.name !== self.name)
     .sort((a, b) => a.name.localeCompare(b.name));
   for (const peer of peers) {
-    const remote = localFamily ? peer.internalIPs.find((ip) => ipFamily(ip) === localFamily) : undefined;
+    const remote = localFamily ? peer.internalIPs.find((ip) => familyOf(ip) === localFamily) : undefined;
     let peerNeedsVxlan = false;
     for (const podCIDR of peer.podCIDRs) {
       const cidr = parsePodCidr(podCIDR);
@@ -84,7 +86,7 @@ export function desiredState(input: DesiredInput): DesiredState {
         path('unreachable', `overlaps this node's pod CIDR`);
         continue;
       }
-      const nextHop = peer.internalIPs.find((ip) => ipFamily(ip) === cidr.family);
+      const nextHop = peer.internalIPs.find((ip) => familyOf(ip) === cidr.family);
       const via = nextHop ? input.underlay.get(nextHop) : undefined;
       const direct = via !== undefined && via.gateway === undefined;
       if (mode !== 'vxlan' && direct) {

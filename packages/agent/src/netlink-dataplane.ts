@@ -1,6 +1,5 @@
 import type { Netlink, Route } from '@minicni/netlink';
-import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains } from '@minicni/ipam';
-import { ipFamily } from './addresses.js';
+import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains, tryParseIp } from '@minicni/ipam';
 import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
@@ -130,7 +129,7 @@ export class NetlinkDataplane implements Dataplane {
    * routing, which a node running this agent does not use for node-to-node traffic).
    */
   async routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined> {
-    const family = ipFamily(ip);
+    const family = tryParseIp(ip)?.family;
     if (!family) return undefined;
     const routes = await this.#nl.routes.list({ family, table: RT_TABLE_MAIN });
     const best = longestMatch(routes, ip);

@@ -1,4 +1,4 @@
-import { canonicalIp } from './ip.js';
+import { formatIp, tryParseIp } from './ip.js';
 import type { Owner } from './owner.js';
 
 /** host-local's line break between container ID and ifname. */
@@ -27,9 +27,6 @@ export function decodeOwner(content: string): Owner | undefined {
 /** Whether a file name in a network directory is an address file: canonical address text only. */
 export function isCanonicalIp(name: string): boolean {
   if (!/^[0-9a-f.:]+$/.test(name)) return false;
-  try {
-    return canonicalIp(name) === name;
-  } catch {
-    return false;
-  }
+  const ip = tryParseIp(name);
+  return ip !== undefined && formatIp(ip) === name;
 }

@@ -4,6 +4,7 @@ export {
   formatIp,
   isIpv4Mapped,
   parseIp,
+  tryParseIp,
   type Family,
   type Ip,
   type ParseIpOptions,

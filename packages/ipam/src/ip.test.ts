@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isIpamError } from './errors.js';
-import { canonicalIp, formatIp, isIpv4Mapped, parseIp } from './ip.js';
+import { canonicalIp, formatIp, isIpv4Mapped, parseIp, tryParseIp } from './ip.js';
 
 describe('parseIp', () => {
   it.each(['10.0.0.1', '0.0.0.0', '255.255.255.255'])('accepts %s', (t) => {
@@ -61,5 +61,16 @@ describe('parseIp', () => {
     } catch (e) {
       expect(isIpamError(e, 'INVALID_ADDRESS')).toBe(true);
     }
+  });
+});
+
+describe('tryParseIp', () => {
+  it("gives parseIp's answer, or undefined where parseIp throws", () => {
+    expect(tryParseIp('192.168.50.1')).toEqual({ family: 4, value: 0xc0a83201n });
+    expect(tryParseIp('FD00:50::1')).toEqual(parseIp('fd00:50::1'));
+    expect(tryParseIp('::ffff:1.2.3.4')?.family).toBe(6);
+    for (const t of ['n1', '', '010.0.0.1', '10.0.0.0/8', 'fe80::1%eth0'])
+      expect(tryParseIp(t)).toBeUndefined();
+    expect(tryParseIp('fe80::1%eth0', { allowZone: true })?.zone).toBe('eth0');
   });
 });
