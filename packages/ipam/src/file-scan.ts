@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { IpamError } from './errors.js';
 import { isCanonicalIp } from './file-format.js';
@@ -16,11 +17,7 @@ import { assertDataDir, isNetworkName, networkDir } from './paths.js';
 /** The networks of a dataDir: subdirectories with a valid network name, sorted. None if it is missing. */
 export async function listNetworks(dataDir: string = DEFAULT_DATA_DIR): Promise<string[]> {
   assertDataDir(dataDir);
-  const entries = await listDir(dataDir);
-  return entries
-    .filter((e) => e.isDirectory() && isNetworkName(e.name))
-    .map((e) => e.name)
-    .sort();
+  return namesIn(dataDir, (e) => e.isDirectory() && isNetworkName(e.name));
 }
 
 /**
@@ -28,19 +25,21 @@ export async function listNetworks(dataDir: string = DEFAULT_DATA_DIR): Promise<
  * file, whoever wrote it (host-local or FileStore). None if the network has no directory.
  */
 export async function listReservedIps(dataDir: string, network: string): Promise<string[]> {
-  const entries = await listDir(networkDir(dataDir, network));
-  return entries
-    .filter((e) => e.isFile() && isCanonicalIp(e.name))
-    .map((e) => e.name)
-    .sort();
+  return namesIn(networkDir(dataDir, network), (e) => e.isFile() && isCanonicalIp(e.name));
 }
 
-async function listDir(dir: string) {
+/** The sorted names of the entries `keep` accepts; a missing directory (or a file) has none. */
+async function namesIn(dir: string, keep: (entry: Dirent) => boolean): Promise<string[]> {
+  let entries: Dirent[];
   try {
-    return await readdir(dir, { withFileTypes: true });
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw new IpamError('STORE_IO', `cannot list ${dir}: ${(cause as Error).message}`, { cause });
   }
+  return entries
+    .filter(keep)
+    .map((e) => e.name)
+    .sort();
 }
