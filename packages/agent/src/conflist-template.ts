@@ -1,4 +1,5 @@
-import { parseCidr } from './cidr.js';
+import { decodeJsonObject, parseConfList, SpecError } from '@minicni/spec';
+import { parsePodCidr } from './addresses.js';
 import { AgentError } from './errors.js';
 
 /**
@@ -37,7 +38,7 @@ export interface TemplateValues {
  * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`, `__POD_MTU__`.
  */
 export function renderConflist(template: string, values: TemplateValues): string {
-  const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parseCidr(c).family === f);
+  const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parsePodCidr(c).family === f);
   const table: Record<string, unknown> = {
     NODE_SUBNET: values.podCIDRs[0],
     NODE_SUBNET_V4: byFamily(4),
@@ -62,33 +63,32 @@ export function renderConflist(template: string, values: TemplateValues): string
       return JSON.stringify(value);
     },
   );
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new AgentError('INVALID_TEMPLATE', `the rendered CNI config is not JSON: ${(e as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new AgentError('INVALID_TEMPLATE', 'the CNI config template must be a JSON object');
-  }
-  return `${JSON.stringify(toConflist(doc), null, 2)}\n`;
+  if (text.trim() === '') throw new AgentError('INVALID_TEMPLATE', 'the CNI config template is empty');
+  const doc = specChecked(() => decodeJsonObject(text, 'the rendered CNI config'));
+  const out = `${JSON.stringify(toConflist(doc), null, 2)}\n`;
+  // The plugin and the runtime read the file by the spec's rules; the installer checks it by the
+  // same ones (@minicni/spec), so a config they would refuse is never installed.
+  specChecked(() => parseConfList(out), 'the rendered CNI config is not a valid conflist');
+  return out;
 }
 
-/** A single-plugin .conf becomes a one-entry conflist; a conflist is checked and kept. */
-function toConflist(doc: Record<string, unknown>): Record<string, unknown> {
-  if (typeof doc.name !== 'string' || !doc.name)
-    throw new AgentError('INVALID_TEMPLATE', 'the CNI config needs a "name"');
-  if (typeof doc.cniVersion !== 'string')
-    throw new AgentError('INVALID_TEMPLATE', 'the CNI config needs a "cniVersion"');
-  if (Array.isArray(doc.plugins)) {
-    if (doc.plugins.length === 0) throw new AgentError('INVALID_TEMPLATE', 'the conflist has no plugins');
-    for (const p of doc.plugins as unknown[]) {
-      if (typeof (p as { type?: unknown } | null)?.type !== 'string') {
-        throw new AgentError('INVALID_TEMPLATE', 'every plugin in the conflist needs a "type"');
-      }
-    }
-    return doc;
+/** Runs a @minicni/spec check; its refusal becomes the installer's INVALID_TEMPLATE. */
+function specChecked<T>(fn: () => T, context?: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    const message = context ? `${context}: ${e.message}` : e.message;
+    throw new AgentError('INVALID_TEMPLATE', message, { cause: e });
   }
+}
+
+/**
+ * A single-plugin .conf becomes a one-entry conflist (its cniVersion and name move up, the rest
+ * is the plugin); a conflist is kept as written. Which fields a conflist needs is the spec's.
+ */
+function toConflist(doc: Record<string, unknown>): Record<string, unknown> {
+  if (doc.plugins !== undefined) return doc;
   if (typeof doc.type !== 'string') {
     throw new AgentError(
       'INVALID_TEMPLATE',

@@ -1,4 +1,5 @@
-import { cidrsOverlap, ipFamily, parseCidr } from './cidr.js';
+import { formatSubnet, subnetsOverlap, tryParseIp } from '@minicni/ipam';
+import { networkAddress, parsePodCidr } from './addresses.js';
 import type { FdbEntry, NeighbourEntry, RouteEntry, VxlanDevice } from './dataplane.js';
 import type { NodeInfo } from './node-info.js';
 import { vtepIp, vtepMac } from './vtep.js';
@@ -46,9 +47,11 @@ export interface DesiredInput {
   underlayMtu?: number;
 }
 
+const familyOf = (ip: string) => tryParseIp(ip)?.family;
+
 /** This node's address on the underlay: its first InternalIP, IPv4 preferred. */
 export function underlayIp(node: NodeInfo): string | undefined {
-  return node.internalIPs.find((ip) => ipFamily(ip) === 4) ?? node.internalIPs[0];
+  return node.internalIPs.find((ip) => familyOf(ip) === 4) ?? node.internalIPs[0];
 }
 
 /**
@@ -60,34 +63,34 @@ export function underlayIp(node: NodeInfo): string | undefined {
  */
 export function desiredState(input: DesiredInput): DesiredState {
   const { self, mode } = input;
-  const selfCidrs = self.podCIDRs.map((c) => parseCidr(c));
+  const selfCidrs = self.podCIDRs.map(parsePodCidr);
   const local = underlayIp(self);
   const routes: RouteEntry[] = [];
   const neighbours: NeighbourEntry[] = [];
   const fdb: FdbEntry[] = [];
   const paths: PeerPath[] = [];
   const vxlanDev = input.vxlan.name;
-  const localFamily = local ? ipFamily(local) : undefined;
+  const localFamily = local ? familyOf(local) : undefined;
 
   const peers = [...input.nodes.values()]
     .filter((n) => n.name !== self.name)
     .sort((a, b) => a.name.localeCompare(b.name));
   for (const peer of peers) {
-    const remote = localFamily ? peer.internalIPs.find((ip) => ipFamily(ip) === localFamily) : undefined;
+    const remote = localFamily ? peer.internalIPs.find((ip) => familyOf(ip) === localFamily) : undefined;
     let peerNeedsVxlan = false;
     for (const podCIDR of peer.podCIDRs) {
-      const cidr = parseCidr(podCIDR);
+      const cidr = parsePodCidr(podCIDR);
       const path = (kind: PathKind, reason?: string) =>
         paths.push({ node: peer.name, podCIDR, kind, ...(reason ? { reason } : {}) });
-      if (selfCidrs.some((own) => cidrsOverlap(own, cidr))) {
+      if (selfCidrs.some((own) => subnetsOverlap(own, cidr))) {
         path('unreachable', `overlaps this node's pod CIDR`);
         continue;
       }
-      const nextHop = peer.internalIPs.find((ip) => ipFamily(ip) === cidr.family);
+      const nextHop = peer.internalIPs.find((ip) => familyOf(ip) === cidr.family);
       const via = nextHop ? input.underlay.get(nextHop) : undefined;
       const direct = via !== undefined && via.gateway === undefined;
       if (mode !== 'vxlan' && direct) {
-        routes.push({ dst: cidr.text, via: nextHop!, dev: via.dev, onlink: false });
+        routes.push({ dst: formatSubnet(cidr), via: nextHop!, dev: via.dev, onlink: false });
         path('host-gw');
         continue;
       }
@@ -108,7 +111,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       }
       const hop = vtepIp(podCIDR);
       neighbours.push({ ip: hop, mac: vtepMac(remote) });
-      routes.push({ dst: cidr.text, via: hop, dev: vxlanDev, onlink: true });
+      routes.push({ dst: formatSubnet(cidr), via: hop, dev: vxlanDev, onlink: true });
       peerNeedsVxlan = true;
       path('vxlan', mode === 'auto' ? why : undefined);
     }
@@ -126,7 +129,7 @@ export function desiredState(input: DesiredInput): DesiredState {
       local,
       mac: vtepMac(local),
       mtu: (input.underlayMtu ?? 1500) - overhead,
-      addresses: selfCidrs.map((c) => `${c.address}/${c.family === 4 ? 32 : 128}`),
+      addresses: selfCidrs.map((c) => `${networkAddress(c)}/${c.family === 4 ? 32 : 128}`),
     };
   }
   return state;

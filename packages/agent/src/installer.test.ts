@@ -48,8 +48,35 @@ describe('renderConflist', () => {
       renderConflist('{"cniVersion":"1.0.0","name":"n","type":"t","s":__NODE_SUBNET_V6__}', v),
     ).toThrow(/no such pod CIDR/);
     expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n"}', v)).toThrow(/plugins/);
-    expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n","plugins":[]}', v)).toThrow(/no plugins/);
+    expect(() => renderConflist('{"cniVersion":"1.0.0","name":"n","plugins":[]}', v)).toThrow(
+      /plugins must list at least one plugin/,
+    );
     expect(() => renderConflist('not json', v)).toThrow(/not JSON/);
+    expect(() => renderConflist('  \n', v)).toThrow(/template is empty/);
+    expect(() => renderConflist('[]', v)).toThrow(/the rendered CNI config must be a JSON object/);
+  });
+
+  it('refuses by the CNI spec what a runtime or the plugin would refuse, as INVALID_TEMPLATE', () => {
+    const v = { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] };
+    const refused = (doc: unknown, reason: RegExp) => {
+      const render = () => renderConflist(JSON.stringify(doc), v);
+      expect(render).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+      expect(render).toThrow(/^the rendered CNI config is not a valid conflist: /);
+      expect(render).toThrow(reason);
+    };
+    refused({ cniVersion: '1.0.0', name: 'bad name', plugins: [{ type: 'x' }] }, /network name "bad name"/);
+    refused({ cniVersion: '9.9.9', name: 'n', plugins: [{ type: 'x' }] }, /9\.9\.9/);
+    refused({ name: 'n', plugins: [{ type: 'x' }] }, /cniVersion is required/);
+    refused(
+      { cniVersion: '1.0.0', name: 'n', plugins: [{ type: '../x' }] },
+      /plugins\[0\]\.type must not contain/,
+    );
+    refused({ cniVersion: '1.0.0', name: 'n', plugins: [{}] }, /plugins\[0\]\.type is required/);
+    // A single-plugin .conf is upgraded first, then checked as the conflist it became.
+    refused({ name: 'n', type: 'x' }, /cniVersion is required/);
+    // What the spec allows passes through as written (CNI 1.1's cniVersions list, flags).
+    const ok = { cniVersions: ['1.0.0', '1.1.0'], name: 'n', disableGC: true, plugins: [{ type: 'x' }] };
+    expect(JSON.parse(renderConflist(JSON.stringify(ok), v))).toEqual(ok);
   });
 });
 

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFileAtomic, sameContent, writeFileAtomic } from './atomic-file.js';
-import { parseCidr } from './cidr.js';
+import { formatSubnet } from '@minicni/ipam';
+import { parsePodCidrs } from './addresses.js';
 import { renderConflist } from './conflist-template.js';
 import { AgentError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
@@ -128,13 +129,9 @@ export function uninstall(opts: UninstallOptions = {}): string[] {
 
 /** Pod CIDRs must be networks (no host bits), at most one per family. */
 export function validatePodCidrs(cidrs: readonly string[]): string[] {
-  const parsed = cidrs.map((c) => parseCidr(c));
-  const families = parsed.map((c) => c.family);
-  if (new Set(families).size !== families.length) {
-    throw new AgentError('INVALID_CIDR', `at most one pod CIDR per address family, got ${cidrs.join(', ')}`);
-  }
+  const parsed = parsePodCidrs(cidrs);
   if (parsed.length === 0) throw new AgentError('NO_POD_CIDR', 'no pod CIDR given');
-  return parsed.map((c) => c.text);
+  return parsed.map(formatSubnet);
 }
 
 /** Reads a template file, with a message that names the flag. */

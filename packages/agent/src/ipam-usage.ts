@@ -1,8 +1,17 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ipFamily, ipToBigInt, parseCidr } from './cidr.js';
+import { resolve } from 'node:path';
+import {
+  canonicalRange,
+  formatSubnet,
+  listNetworks,
+  listReservedIps,
+  parseIp,
+  rangeCapacity,
+  subnetContains,
+  type Subnet,
+} from '@minicni/ipam';
+import { parsePodCidr } from './addresses.js';
 
-export const DEFAULT_IPAM_DATA_DIR = '/var/lib/cni/networks';
+export { DEFAULT_DATA_DIR as DEFAULT_IPAM_DATA_DIR } from '@minicni/ipam';
 
 export interface RangeUsage {
   network: string;
@@ -12,41 +21,49 @@ export interface RangeUsage {
   capacity: number;
 }
 
+/** Metrics are plain numbers: a capacity above 2^52 (an IPv6 /64 holds 2^64) is shown as 2^52 - 2. */
+const CAPACITY_CAP = 2n ** 52n - 2n;
+
 /**
- * Counts reservations in a host-local-format store: `<dataDir>/<network>/<ip>` is one
- * reservation (the format minicni's file store shares with host-local). Only file names are
- * read, so this is cheap enough for every scrape.
+ * Counts reservations in a host-local-format store (`<dataDir>/<network>/<ip>` is one
+ * reservation, the format minicni's file store shares with host-local), per network and pod
+ * CIDR. @minicni/ipam reads only directory listings, without its lock, so this is cheap enough
+ * for every scrape and never waits on an ADD. A store it cannot read shows as no rows (or no
+ * rows for that network): a scrape reports what it can rather than failing.
  */
-export async function ipamUsage(
-  dataDir: string,
-  ranges: readonly string[],
-  list: (dir: string) => Promise<string[]> = (d) => readdir(d),
-): Promise<RangeUsage[]> {
+export async function ipamUsage(dataDir: string, ranges: readonly string[]): Promise<RangeUsage[]> {
+  const dir = resolve(dataDir);
   let networks: string[];
   try {
-    networks = await list(dataDir);
+    networks = await listNetworks(dir);
   } catch {
     return [];
   }
-  const parsed = ranges.map((r) => parseCidr(r));
+  const subnets = ranges.map(parsePodCidr);
   const out: RangeUsage[] = [];
-  for (const network of networks.sort()) {
-    let files: string[];
+  for (const network of networks) {
+    let ips: string[];
     try {
-      files = await list(join(dataDir, network));
+      ips = await listReservedIps(dir, network);
     } catch {
-      continue; // not a directory
+      continue;
     }
-    const ips = files.filter((f) => ipFamily(f)).map((f) => ({ family: ipFamily(f)!, v: ipToBigInt(f) }));
-    for (const c of parsed) {
-      const bits = c.family === 4 ? 32 : 128;
-      const shift = BigInt(bits - c.prefix);
-      const base = ipToBigInt(c.address) >> shift;
-      const allocated = ips.filter((ip) => ip.family === c.family && ip.v >> shift === base).length;
-      const size = 2 ** Math.min(bits - c.prefix, 52);
-      const capacity = Math.max(0, size - (c.family === 4 ? 3 : 2));
-      out.push({ network, range: c.text, allocated, capacity });
+    const held = ips.map((ip) => parseIp(ip));
+    for (const subnet of subnets) {
+      const allocated = held.filter((ip) => subnetContains(subnet, ip)).length;
+      out.push({ network, range: formatSubnet(subnet), allocated, capacity: capacityOf(subnet) });
     }
   }
   return out;
+}
+
+/** What host-local's default range over the whole subnet hands out; 0 for a subnet it refuses. */
+function capacityOf(subnet: Subnet): number {
+  let capacity: bigint;
+  try {
+    capacity = rangeCapacity(canonicalRange({ subnet: formatSubnet(subnet) }));
+  } catch {
+    return 0; // too small (/31, /32, /127, /128) or a block no pod can be given an address in
+  }
+  return Number(capacity < CAPACITY_CAP ? capacity : CAPACITY_CAP);
 }

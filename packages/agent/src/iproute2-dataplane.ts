@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { canonicalIp } from './cidr.js';
+import { canonicalIp } from '@minicni/ipam';
 import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';

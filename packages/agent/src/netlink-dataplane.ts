@@ -1,5 +1,5 @@
 import type { Netlink, Route } from '@minicni/netlink';
-import { canonicalIp, ipFamily, ipToBigInt, parseCidr } from './cidr.js';
+import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains, tryParseIp } from '@minicni/ipam';
 import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
@@ -25,7 +25,7 @@ export class NetlinkDataplane implements Dataplane {
     const routes = (await nl.routes.list({ table: RT_TABLE_MAIN }))
       .filter((r) => r.protocol === ROUTE_PROTOCOL && r.gateway && r.index !== undefined)
       .map((r) => ({
-        dst: parseCidr(r.dst).text,
+        dst: formatSubnet(parseSubnet(r.dst)),
         via: canonicalIp(r.gateway!),
         dev: nameOf.get(r.index!) ?? `#${r.index}`,
         onlink: r.onlink,
@@ -129,7 +129,7 @@ export class NetlinkDataplane implements Dataplane {
    * routing, which a node running this agent does not use for node-to-node traffic).
    */
   async routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined> {
-    const family = ipFamily(ip);
+    const family = tryParseIp(ip)?.family;
     if (!family) return undefined;
     const routes = await this.#nl.routes.list({ family, table: RT_TABLE_MAIN });
     const best = longestMatch(routes, ip);
@@ -148,16 +148,14 @@ export class NetlinkDataplane implements Dataplane {
 
 /** Longest prefix, then lowest metric, among unicast routes containing `ip`. */
 export function longestMatch(routes: readonly Route[], ip: string): Route | undefined {
-  const family = ipFamily(ip)!;
-  const bits = family === 4 ? 32 : 128;
-  const value = ipToBigInt(ip);
+  const target = parseIp(ip);
   let best: { r: Route; prefix: number } | undefined;
   for (const r of routes) {
-    if (r.type !== RTN_UNICAST || r.family !== family) continue;
-    const [addr, p] = r.dst.split('/');
-    const prefix = Number(p ?? bits);
-    const shift = BigInt(bits - prefix);
-    if (ipToBigInt(addr!) >> shift !== value >> shift) continue;
+    if (r.type !== RTN_UNICAST || r.family !== target.family) continue;
+    // Every dst comes in CIDR form; a route matches on its prefix alone, whatever follows it.
+    const dst = parseSubnet(r.dst, { allowHostBits: true });
+    if (!subnetContains(dst, target)) continue;
+    const { prefix } = dst;
     if (!best || prefix > best.prefix || (prefix === best.prefix && (r.metric ?? 0) < (best.r.metric ?? 0))) {
       best = { r, prefix };
     }

@@ -1,4 +1,5 @@
-import { canonicalIp, ipFamily, parseCidr } from './cidr.js';
+import { canonicalIp, formatIp, formatSubnet, tryParseIp } from '@minicni/ipam';
+import { parsePodCidrs } from './addresses.js';
 import { AgentError } from './errors.js';
 
 /** What the agent needs to know about one node; the same shape for every node source. */
@@ -30,7 +31,7 @@ export function nodeInfoFromKube(node: KubeNode): NodeInfo {
       ? [node.spec.podCIDR]
       : [];
   const internalIPs = (node.status?.addresses ?? [])
-    .filter((a) => a.type === 'InternalIP' && typeof a.address === 'string' && ipFamily(a.address))
+    .filter((a) => a.type === 'InternalIP' && typeof a.address === 'string' && tryParseIp(a.address))
     .map((a) => canonicalIp(a.address!));
   return checkNodeInfo({ name, internalIPs, podCIDRs: rawCidrs });
 }
@@ -49,19 +50,16 @@ export function checkNodeInfo(raw: { name: unknown; internalIPs?: unknown; podCI
     return v as string[];
   };
   const internalIPs = list(raw.internalIPs, 'internalIPs').map((ip) => {
-    if (!ipFamily(ip)) throw new AgentError('INVALID_NODE', `node "${name}": "${ip}" is not an IP address`);
-    return canonicalIp(ip);
+    const parsed = tryParseIp(ip);
+    if (!parsed) throw new AgentError('INVALID_NODE', `node "${name}": "${ip}" is not an IP address`);
+    return formatIp(parsed);
   });
-  const podCIDRs = list(raw.podCIDRs, 'podCIDRs').map((c) => {
-    try {
-      return parseCidr(c).text;
-    } catch (e) {
-      throw new AgentError('INVALID_NODE', `node "${name}": ${(e as Error).message}`, { cause: e });
-    }
-  });
-  const families = podCIDRs.map((c) => parseCidr(c).family);
-  if (new Set(families).size !== families.length) {
-    throw new AgentError('INVALID_NODE', `node "${name}": at most one pod CIDR per address family`);
+  const cidrs = list(raw.podCIDRs, 'podCIDRs');
+  let podCIDRs: string[];
+  try {
+    podCIDRs = parsePodCidrs(cidrs).map(formatSubnet);
+  } catch (e) {
+    throw new AgentError('INVALID_NODE', `node "${name}": ${(e as Error).message}`, { cause: e });
   }
   return { name, internalIPs, podCIDRs };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIPv4 } from 'node:net';
-import { ipToBigInt, parseCidr } from './cidr.js';
+import { parseIp } from '@minicni/ipam';
+import { networkAddress, parsePodCidr } from './addresses.js';
 
 /**
  * A node's VTEP MAC, derived from its node IP so peers can compute it without any annotation
@@ -9,16 +9,12 @@ import { ipToBigInt, parseCidr } from './cidr.js';
  * address (collisions need two nodes of one cluster to match on 32 hashed bits).
  */
 export function vtepMac(nodeIp: string): string {
-  let tail: number[];
-  if (isIPv4(nodeIp)) {
-    tail = nodeIp.split('.').map(Number);
-  } else {
-    const v = ipToBigInt(nodeIp);
-    const bytes = Buffer.alloc(16);
-    for (let i = 0; i < 16; i++) bytes[15 - i] = Number((v >> BigInt(i * 8)) & 0xffn);
-    tail = [...createHash('sha256').update(bytes).digest().subarray(0, 4)];
-  }
-  return [0x0e, isIPv4(nodeIp) ? 0x6d : 0x6e, ...tail].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const ip = parseIp(nodeIp);
+  const bytes = Buffer.alloc(ip.family === 4 ? 4 : 16);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[bytes.length - 1 - i] = Number((ip.value >> BigInt(i * 8)) & 0xffn);
+  const tail = ip.family === 4 ? [...bytes] : [...createHash('sha256').update(bytes).digest().subarray(0, 4)];
+  return [0x0e, ip.family === 4 ? 0x6d : 0x6e, ...tail].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 /**
@@ -27,5 +23,5 @@ export function vtepMac(nodeIp: string): string {
  * on the vxlan device as a /32 (/128) and is the next hop peers route that pod CIDR through.
  */
 export function vtepIp(podCidr: string): string {
-  return parseCidr(podCidr).address;
+  return networkAddress(parsePodCidr(podCidr));
 }

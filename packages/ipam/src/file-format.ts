@@ -1,3 +1,4 @@
+import { formatIp, tryParseIp } from './ip.js';
 import type { Owner } from './owner.js';
 
 /** host-local's line break between container ID and ifname. */
@@ -21,4 +22,11 @@ export function decodeOwner(content: string): Owner | undefined {
   const ifname = (lines[1] ?? '').trim();
   if (containerId === '') return undefined;
   return { containerId, ifname };
+}
+
+/** Whether a file name in a network directory is an address file: canonical address text only. */
+export function isCanonicalIp(name: string): boolean {
+  if (!/^[0-9a-f.:]+$/.test(name)) return false;
+  const ip = tryParseIp(name);
+  return ip !== undefined && formatIp(ip) === name;
 }

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { IpamError } from './errors.js';
-import { decodeOwner, encodeOwner } from './file-format.js';
+import { decodeOwner, encodeOwner, isCanonicalIp } from './file-format.js';
 import { canonicalIp } from './ip.js';
 import { Mutex } from './mutex.js';
 import { ownerKey, ownerMatches, type Owner } from './owner.js';
@@ -389,15 +389,6 @@ function readdirOrEmpty(dir: string): string[] {
   } catch (e) {
     if (errno(e) === 'ENOENT') return [];
     throw io(`cannot list ${dir}`, e);
-  }
-}
-
-function isCanonicalIp(name: string): boolean {
-  if (!/^[0-9a-f.:]+$/.test(name)) return false;
-  try {
-    return canonicalIp(name) === name;
-  } catch {
-    return false;
   }
 }
 

@@ -4,6 +4,7 @@ export {
   formatIp,
   isIpv4Mapped,
   parseIp,
+  tryParseIp,
   type Family,
   type Ip,
   type ParseIpOptions,
@@ -34,6 +35,7 @@ export { parseResolvConf, type Dns } from './resolv-conf.js';
 export { assertOwner, type Owner } from './owner.js';
 export type { GetOptions, Reservation, ReserveRequest, Store, StoreStats } from './store.js';
 export { DEFAULT_DATA_DIR, FileStore, type FileStoreOptions, type LockProvider } from './file-store.js';
+export { listNetworks, listReservedIps } from './file-scan.js';
 export { utilLinuxFlock } from './flock-process.js';
 export { decodeOwner, encodeOwner } from './file-format.js';
 export { Allocator, type Allocation, type AllocatorOptions, type RangeStats } from './allocator.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isIpamError } from './errors.js';
-import { canonicalIp, formatIp, isIpv4Mapped, parseIp } from './ip.js';
+import { canonicalIp, formatIp, isIpv4Mapped, parseIp, tryParseIp } from './ip.js';
 
 describe('parseIp', () => {
   it.each(['10.0.0.1', '0.0.0.0', '255.255.255.255'])('accepts %s', (t) => {
@@ -28,6 +28,9 @@ describe('parseIp', () => {
     expect(canonicalIp('2001:0db8:0000:0000:0000:0000:0000:0001')).toBe('2001:db8::1');
     expect(canonicalIp('fd00:0:0:1::')).toBe('fd00:0:0:1::');
     expect(canonicalIp('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
+    // The longest zero run is compressed, not the first; an embedded IPv4 tail becomes hextets.
+    expect(canonicalIp('fd00:0:0:1:0:0:0:1')).toBe('fd00:0:0:1::1');
+    expect(canonicalIp('::ffff:1.2.3.4')).toBe('::ffff:102:304');
   });
 
   it.each(['2001:db8::1::1', '2001:db8:::1', '12345::1', 'g::1', '2001:db8::010.0.0.1', '::1/128'])(
@@ -58,5 +61,16 @@ describe('parseIp', () => {
     } catch (e) {
       expect(isIpamError(e, 'INVALID_ADDRESS')).toBe(true);
     }
+  });
+});
+
+describe('tryParseIp', () => {
+  it("gives parseIp's answer, or undefined where parseIp throws", () => {
+    expect(tryParseIp('192.168.50.1')).toEqual({ family: 4, value: 0xc0a83201n });
+    expect(tryParseIp('FD00:50::1')).toEqual(parseIp('fd00:50::1'));
+    expect(tryParseIp('::ffff:1.2.3.4')?.family).toBe(6);
+    for (const t of ['n1', '', '010.0.0.1', '10.0.0.0/8', 'fe80::1%eth0'])
+      expect(tryParseIp(t)).toBeUndefined();
+    expect(tryParseIp('fe80::1%eth0', { allowZone: true })?.zone).toBe('eth0');
   });
 });

@@ -71,6 +71,15 @@ export function parseIp(text: string, opts: ParseIpOptions = {}): Ip {
   return zone === undefined ? { family: 6, value: addr.bigInt() } : { family: 6, value: addr.bigInt(), zone };
 }
 
+/** parseIp for text that may not be an address at all: undefined instead of an error. */
+export function tryParseIp(text: string, opts: ParseIpOptions = {}): Ip | undefined {
+  try {
+    return parseIp(text, opts);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Canonical text: dotted decimal, or RFC 5952 (lowercase, longest zero run as ::). Used for keys and file names. */
 export function formatIp(ip: Ip): string {
   if (ip.family === 4) return Address4.fromBigInt(ip.value).correctForm();

@@ -4,8 +4,12 @@ import { IpamError } from './errors.js';
 /** CNI 1.0's network-name rule; also what keeps `<dataDir>/<network>` inside dataDir. */
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+export function isNetworkName(name: unknown): name is string {
+  return typeof name === 'string' && NETWORK_NAME.test(name) && name.length <= 200;
+}
+
 export function assertNetworkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NETWORK_NAME.test(name) || name.length > 200) {
+  if (!isNetworkName(name)) {
     throw new IpamError(
       'UNSAFE_PATH',
       `network name ${JSON.stringify(name)} is not allowed: use letters, digits, '_', '.', '-' (not starting with '.' or '-'), at most 200 characters`,

@@ -23,6 +23,11 @@ describe('parseSubnet', () => {
     expect(ip.value & 0xffn).toBe(7n);
   });
 
+  it('writes the subnet canonically', () => {
+    expect(formatSubnet(parseSubnet('fd00:10:244:0001::/64'))).toBe('fd00:10:244:1::/64');
+    expect(formatSubnet(parseSubnet('FD00:0:0:0::/64'))).toBe('fd00::/64');
+  });
+
   it.each([
     '10.0.0.0',
     '10.0.0.0/33',
@@ -31,6 +36,7 @@ describe('parseSubnet', () => {
     'fd00::/129',
     '::ffff:10.0.0.0/120',
     '10.0.0.0/ 8',
+    '"10.0.0.0/8"',
   ])('refuses %j', (t) =>
     expect(() => parseSubnet(t)).toThrow(expect.objectContaining({ code: 'INVALID_SUBNET' })),
   );
