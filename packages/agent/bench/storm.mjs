@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAgent } from '../scripts/bundle.mjs';
+import { inThrowawayNodeNetns, startProcess } from '../../../scripts/bench-node.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
@@ -43,59 +44,10 @@ process.stdin.on('end', () => (on = false)).resume();
 })();
 `;
 
-if (process.argv[2] !== '--inner') {
-  for (const f of [MINICNI, SHIM]) if (!existsSync(f)) throw new Error(`${f} is missing: run pnpm build`);
-  const node = `mcnistorm-${process.pid.toString(36)}`;
-  spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
-  try {
-    const r = spawnSync(
-      'nsenter',
-      [`--net=/run/netns/${node}`, '--', process.execPath, fileURLToPath(import.meta.url), '--inner'],
-      {
-        stdio: 'inherit',
-      },
-    );
-    process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('ip', ['netns', 'del', node]);
-  }
-} else {
-  await inner();
-}
-
-function startProcess(file, args, ready) {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const started = new Promise((res, rej) => {
-    const timer = setInterval(() => {
-      if (ready()) {
-        clearInterval(timer);
-        res();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        rej(new Error(`${file} exited ${child.exitCode}: ${log}`));
-      }
-    }, 20);
-  });
-  return {
-    child,
-    started,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await gone;
-      clearTimeout(t);
-    },
-  };
-}
+for (const f of [MINICNI, SHIM]) if (!existsSync(f)) throw new Error(`${f} is missing: run pnpm build`);
+if (inThrowawayNodeNetns(import.meta.url, 'mcnistorm')) await inner();
 
 async function inner() {
-  spawnSync('ip', ['link', 'set', 'lo', 'up']);
   const work = mkdtempSync(join(tmpdir(), 'minicni-storm-'));
   const procs = [];
   process.on('exit', () => {
