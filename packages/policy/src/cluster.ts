@@ -1,0 +1,100 @@
+import { formatIp, type Ip } from '@minicni/ipam';
+import { canonicalAddress } from './addresses.js';
+import { PolicyError } from './errors.js';
+import { objectKey, type ClusterState, type Labels, type NetworkPolicy, type Peer, type Pod, type PolicyType } from './model.js';
+import { selectorMatches } from './selector.js';
+
+const NO_LABELS: Labels = Object.freeze({});
+
+/**
+ * A cluster snapshot indexed for policy questions: pods by key and IP, namespace labels, and
+ * which policies select a pod. The evaluator and the compiler both ask it, so they cannot
+ * disagree on what a selector or a peer means.
+ */
+export class PolicyIndex {
+  readonly state: ClusterState;
+  readonly #pods = new Map<string, Pod>();
+  readonly #byIp = new Map<string, Pod>();
+  readonly #nsLabels = new Map<string, Labels>();
+  readonly #policiesByNs = new Map<string, NetworkPolicy[]>();
+  readonly #nodeIps = new Map<string, readonly string[]>();
+
+  constructor(state: ClusterState) {
+    this.state = state;
+    for (const ns of state.namespaces) {
+      if (this.#nsLabels.has(ns.name)) throw new PolicyError('DUPLICATE_OBJECT', `namespace ${ns.name} appears twice`);
+      this.#nsLabels.set(ns.name, ns.labels);
+    }
+    for (const pod of state.pods) {
+      const key = objectKey(pod);
+      if (this.#pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
+      this.#pods.set(key, pod);
+      if (pod.hostNetwork) continue;
+      for (const ip of pod.ips) this.#byIp.set(canonicalAddress(ip, `pod ${key} ip`), pod);
+    }
+    const seen = new Set<string>();
+    const sorted = [...state.policies].sort((a, b) => cmp(objectKey(a), objectKey(b)));
+    for (const p of sorted) {
+      const key = objectKey(p);
+      if (seen.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `policy ${key} appears twice`);
+      seen.add(key);
+      const list = this.#policiesByNs.get(p.namespace) ?? [];
+      list.push(p);
+      this.#policiesByNs.set(p.namespace, list);
+    }
+    for (const n of state.nodes ?? []) {
+      this.#nodeIps.set(n.name, n.ips.map((ip) => canonicalAddress(ip, `node ${n.name} ip`)));
+    }
+  }
+
+  pod(key: string): Pod | undefined {
+    return this.#pods.get(key);
+  }
+
+  /** The pod that holds an address (canonical text), if any. */
+  podByIp(ip: Ip): Pod | undefined {
+    return this.#byIp.get(formatIp(ip));
+  }
+
+  /**
+   * A namespace's labels. A namespace the snapshot does not hold has none, so only the
+   * empty namespaceSelector matches it (the API server always labels real namespaces with
+   * kubernetes.io/metadata.name).
+   */
+  namespaceLabels(name: string): Labels {
+    return this.#nsLabels.get(name) ?? NO_LABELS;
+  }
+
+  /** The node's own addresses, canonical text. */
+  nodeIps(node: string): readonly string[] {
+    return this.#nodeIps.get(node) ?? [];
+  }
+
+  /** The policies of a type that select a pod, sorted by namespace/name. */
+  selecting(pod: Pod, type: PolicyType): NetworkPolicy[] {
+    if (pod.hostNetwork) return [];
+    return (this.#policiesByNs.get(pod.namespace) ?? []).filter(
+      (p) => p.policyTypes.includes(type) && selectorMatches(p.podSelector, pod.labels),
+    );
+  }
+
+  /** True when a selector peer of a policy in `policyNs` matches a pod (ipBlock peers are matched on addresses). */
+  peerSelectsPod(peer: Peer, policyNs: string, pod: Pod): boolean {
+    if (peer.kind !== 'pods' || pod.hostNetwork) return false;
+    if (peer.namespaces === undefined) {
+      if (pod.namespace !== policyNs) return false;
+    } else if (!selectorMatches(peer.namespaces, this.namespaceLabels(pod.namespace))) {
+      return false;
+    }
+    return selectorMatches(peer.pods, pod.labels);
+  }
+
+  /** Every pod, in key order. */
+  pods(): Pod[] {
+    return [...this.#pods.values()].sort((a, b) => cmp(objectKey(a), objectKey(b)));
+  }
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
