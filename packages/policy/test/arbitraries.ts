@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { namespaceFromK8s, networkPolicyFromK8s, podFromK8s, type ClusterState, type NetworkPolicy } from '../src/index.js';
+import { namespaceFromK8s, networkPolicyFromK8s, podFromK8s, type ClusterState, type Namespace, type NetworkPolicy } from '../src/index.js';
 
 /**
  * Random clusters small enough to probe exhaustively: up to 3 namespaces and 8 pods on two
@@ -29,6 +29,8 @@ const BLOCKS: [string, string[]][] = [
   ['10.0.0.0/8', ['10.244.0.0/16', '10.244.2.16/28']],
   ['fd00::/8', ['fd00:244:1::/120', 'fd00:244:2::10/124']],
   ['fd00:244:1::/48', ['fd00:244:1::/120']],
+  ['172.16.0.0/12', ['172.16.1.0/24']],
+  ['172.16.0.0/16', ['172.16.0.8/29']],
 ];
 const ipBlock = fc.constantFrom(...BLOCKS).chain(([cidr, excepts]) => fc.record({ cidr: fc.constant(cidr), except: fc.subarray(excepts) }));
 
@@ -49,34 +51,41 @@ const rule = (side: 'from' | 'to') =>
   fc.record({ [side]: fc.array(peer, { maxLength: 2 }), ports: fc.array(port, { maxLength: 2 }) }, { requiredKeys: [] });
 const policyTypes = fc.option(fc.subarray(['Ingress', 'Egress'] as const, { minLength: 1 }), { nil: undefined });
 
-const podSpec = fc.record({
-  ns: fc.nat(2),
-  labels,
-  node: fc.constantFrom(...NODE_NAMES),
-  dualStack: fc.boolean(),
-  ports: fc.subarray([
+/** A pod's named container ports: `web` on 80 or 8080 (differs per pod), `dns`, `alt` over SCTP. */
+export const namedPortsArb = fc
+  .subarray([
     { name: 'web', containerPort: 80 },
     { name: 'web', containerPort: 8080 },
     { name: 'dns', containerPort: 53, protocol: 'UDP' },
     { name: 'alt', containerPort: 81, protocol: 'SCTP' },
-  ]).map((ps) => ps.filter((p, i) => ps.findIndex((q) => q.name === p.name) === i)),
-});
+  ])
+  .map((ps) => ps.filter((p, i) => ps.findIndex((q) => q.name === p.name) === i));
+
+const podSpec = fc.record({ ns: fc.nat(2), labels, node: fc.constantFrom(...NODE_NAMES), dualStack: fc.boolean(), ports: namedPortsArb });
+export const labelsArb = labels;
+
+/** Up to `max` policies spread over the namespaces of NAMESPACE_NAMES. */
+export function policiesArb(max: number): fc.Arbitrary<NetworkPolicy[]> {
+  return fc
+    .array(fc.record({ ns: fc.nat(2), podSelector: selector, policyTypes, ingress: fc.array(rule('from'), { maxLength: 2 }), egress: fc.array(rule('to'), { maxLength: 2 }) }), { maxLength: max })
+    .map((ps) =>
+      ps.map((p, i) =>
+        networkPolicyFromK8s({
+          metadata: { namespace: NAMESPACE_NAMES[p.ns], name: `pol${i}` },
+          spec: { podSelector: p.podSelector, ...(p.policyTypes ? { policyTypes: p.policyTypes } : {}), ingress: p.ingress, egress: p.egress },
+        }),
+      ),
+    );
+}
 
 export const NAMESPACE_NAMES = ['ns0', 'ns1', 'ns2'] as const;
 
 export const clusterArb: fc.Arbitrary<ClusterState> = fc
-  .record({
-    nsLabels: fc.tuple(labels, labels, labels),
-    pods: fc.array(podSpec, { minLength: 2, maxLength: 8 }),
-    policies: fc.array(
-      fc.record({ ns: fc.nat(2), podSelector: selector, policyTypes, ingress: fc.array(rule('from'), { maxLength: 2 }), egress: fc.array(rule('to'), { maxLength: 2 }) }),
-      { maxLength: 5 },
-    ),
-  })
+  .record({ nsLabels: fc.tuple(labels, labels, labels), pods: fc.array(podSpec, { minLength: 2, maxLength: 8 }), policies: policiesArb(5) })
   .map(({ nsLabels, pods, policies }) => {
     const counters: Record<string, number> = { n1: 0, n2: 0 };
     return {
-      namespaces: NAMESPACE_NAMES.map((name, i) => namespaceFromK8s({ metadata: { name, labels: { ...nsLabels[i], 'kubernetes.io/metadata.name': name } } })),
+      namespaces: namespacesOf(nsLabels),
       nodes: NODE_NAMES.map((name) => ({ name, ips: NODE_IPS[name]! })),
       pods: pods.map((p, i) => {
         const n = ++counters[p.node]!;
@@ -88,11 +97,10 @@ export const clusterArb: fc.Arbitrary<ClusterState> = fc
           status: { phase: 'Running', podIPs: ips.map((ip) => ({ ip })) },
         });
       }),
-      policies: policies.map((p, i): NetworkPolicy =>
-        networkPolicyFromK8s({
-          metadata: { namespace: NAMESPACE_NAMES[p.ns], name: `pol${i}` },
-          spec: { podSelector: p.podSelector, ...(p.policyTypes ? { policyTypes: p.policyTypes } : {}), ingress: p.ingress, egress: p.egress },
-        }),
-      ),
+      policies,
     };
   });
+
+export function namespacesOf(nsLabels: readonly Record<string, string>[]): Namespace[] {
+  return NAMESPACE_NAMES.map((name, i) => namespaceFromK8s({ metadata: { name, labels: { ...nsLabels[i], 'kubernetes.io/metadata.name': name } } }));
+}

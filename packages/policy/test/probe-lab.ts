@@ -1,0 +1,146 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
+import type { Protocol } from '../src/index.js';
+
+const PROBER = fileURLToPath(new URL('./prober.mjs', import.meta.url));
+
+/** One place that can send and serve probes: a pod, the node itself, or a host outside the cluster. */
+export interface ProbeHost {
+  readonly name: string;
+  readonly ips: readonly [string, string];
+  probe(dst: string, port: number, proto: Protocol): Promise<{ ok: boolean; why?: string }>;
+}
+
+class Prober implements ProbeHost {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #waiting = new Map<number, (r: { ok: boolean; why?: string }) => void>();
+  #ready!: Promise<void>;
+  #id = 0;
+
+  constructor(
+    readonly name: string,
+    readonly ips: readonly [string, string],
+    ns: TestNetns,
+    ports: readonly number[],
+    readonly lab: ProbeLab,
+  ) {
+    this.#child = spawn('nsenter', [`--net=${ns.path}`, '--', process.execPath, PROBER, ...ports.map(String)]);
+    this.#child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`[prober ${name}] ${d}`));
+    this.#ready = new Promise((resolve, reject) => {
+      this.#child.on('exit', (code) => reject(new Error(`prober ${name} exited ${code}`)));
+      createInterface({ input: this.#child.stdout }).on('line', (line) => {
+        const msg = JSON.parse(line) as { ready?: boolean; id?: number; ok: boolean; why?: string };
+        if (msg.ready) resolve();
+        else this.#waiting.get(msg.id!)?.(msg), this.#waiting.delete(msg.id!);
+      });
+    });
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  probe(dst: string, port: number, proto: Protocol): Promise<{ ok: boolean; why?: string }> {
+    const id = ++this.#id;
+    const req = { id, dst, port, proto, srcPort: this.lab.nextSourcePort(), timeoutMs: 500 };
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#child.stdin.write(`${JSON.stringify(req)}\n`);
+    });
+  }
+
+  stop(): void {
+    this.#child.kill('SIGKILL');
+  }
+}
+
+/**
+ * One node netns with a bridge (10.244.1.1/24, fd00:244:1::1/64) and br_netfilter on, pods
+ * bridged to it, and a host outside the cluster routed through the node (172.16.0.9,
+ * fd00:172::9): so probes cross the forward hook both bridged and routed. Every host serves
+ * TCP and UDP on `ports`. Dispose it and every netns and process goes.
+ */
+export class ProbeLab implements AsyncDisposable {
+  readonly pods: ProbeHost[] = [];
+  node!: ProbeHost;
+  outside!: ProbeHost;
+  nodeNs!: TestNetns;
+  /** The node's own addresses (bridge gateway and uplink), for the model's Node. */
+  readonly nodeIps = ['10.244.1.1', 'fd00:244:1::1', '172.16.0.1', 'fd00:172::1'];
+  readonly #netns: TestNetns[] = [];
+  readonly #probers: Prober[] = [];
+  #port = 20000;
+
+  nextSourcePort(): number {
+    return this.#port++;
+  }
+
+  static async create(podCount: number, ports: readonly number[]): Promise<ProbeLab> {
+    const lab = new ProbeLab();
+    try {
+      await lab.#build(podCount, ports);
+    } catch (e) {
+      await lab[Symbol.asyncDispose]();
+      throw e;
+    }
+    return lab;
+  }
+
+  async #build(podCount: number, ports: readonly number[]): Promise<void> {
+    const node = await nodeNetns();
+    this.nodeNs = node;
+    this.#netns.push(node);
+    for (const [k, v] of [
+      ['net.ipv4.ip_forward', '1'],
+      ['net.ipv6.conf.all.forwarding', '1'],
+      ['net.bridge.bridge-nf-call-iptables', '1'],
+      ['net.bridge.bridge-nf-call-ip6tables', '1'],
+    ]) {
+      await node.run('sysctl', ['-qw', `${k}=${v}`]);
+    }
+    await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
+    await node.run('ip', ['addr', 'add', 'fd00:244:1::1/64', 'dev', 'br0', 'nodad']);
+    await node.run('ip', ['link', 'set', 'br0', 'up']);
+    const hosts: [string, readonly [string, string], TestNetns][] = [];
+    for (let i = 0; i < podCount; i++) {
+      const pod = await podNetns();
+      this.#netns.push(pod);
+      const ips = [`10.244.1.${10 + i}`, `fd00:244:1::${(10 + i).toString(16)}`] as const;
+      await node.run('ip', ['link', 'add', `vp${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.path]);
+      await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
+      await pod.run('ip', ['addr', 'add', `${ips[0]}/24`, 'dev', 'eth0']);
+      await pod.run('ip', ['addr', 'add', `${ips[1]}/64`, 'dev', 'eth0', 'nodad']);
+      await pod.run('ip', ['link', 'set', 'eth0', 'up']);
+      await pod.run('ip', ['route', 'add', 'default', 'via', '10.244.1.1']);
+      await pod.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:244:1::1']);
+      hosts.push([`pod${i}`, ips, pod]);
+    }
+    const ext = await podNetns();
+    this.#netns.push(ext);
+    await node.run('ip', ['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ext.path]);
+    await node.run('ip', ['addr', 'add', '172.16.0.1/24', 'dev', 'up0']);
+    await node.run('ip', ['addr', 'add', 'fd00:172::1/64', 'dev', 'up0', 'nodad']);
+    await node.run('ip', ['link', 'set', 'up0', 'up']);
+    await ext.run('ip', ['addr', 'add', '172.16.0.9/24', 'dev', 'eth0']);
+    await ext.run('ip', ['addr', 'add', 'fd00:172::9/64', 'dev', 'eth0', 'nodad']);
+    await ext.run('ip', ['link', 'set', 'eth0', 'up']);
+    await ext.run('ip', ['route', 'add', 'default', 'via', '172.16.0.1']);
+    await ext.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:172::1']);
+    hosts.push(['outside', ['172.16.0.9', 'fd00:172::9'], ext], ['node', ['10.244.1.1', 'fd00:244:1::1'], node]);
+    for (const [name, ips, ns] of hosts) this.#probers.push(new Prober(name, ips, ns, ports, this));
+    await Promise.all(this.#probers.map((p) => p.ready()));
+    this.pods.push(...this.#probers.filter((p) => p.name.startsWith('pod')));
+    this.outside = this.#probers.find((p) => p.name === 'outside')!;
+    this.node = this.#probers.find((p) => p.name === 'node')!;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const p of this.#probers) p.stop();
+    const errors: unknown[] = [];
+    for (const ns of this.#netns.reverse()) await ns[Symbol.asyncDispose]().catch((e: unknown) => errors.push(e));
+    if (errors.length) throw errors[0];
+  }
+}
