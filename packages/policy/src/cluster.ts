@@ -18,6 +18,8 @@ export class PolicyIndex {
   readonly #nsLabels = new Map<string, Labels>();
   readonly #policiesByNs = new Map<string, NetworkPolicy[]>();
   readonly #nodeIps = new Map<string, readonly string[]>();
+  readonly #sorted: readonly Pod[];
+  readonly #podsByNs = new Map<string, Pod[]>();
 
   constructor(state: ClusterState) {
     this.state = state;
@@ -31,6 +33,12 @@ export class PolicyIndex {
       this.#pods.set(key, pod);
       if (pod.hostNetwork) continue;
       for (const ip of pod.ips) this.#byIp.set(canonicalAddress(ip, `pod ${key} ip`), pod);
+    }
+    this.#sorted = [...this.#pods.values()].sort((a, b) => cmp(objectKey(a), objectKey(b)));
+    for (const pod of this.#sorted) {
+      const list = this.#podsByNs.get(pod.namespace) ?? [];
+      list.push(pod);
+      this.#podsByNs.set(pod.namespace, list);
     }
     const seen = new Set<string>();
     const sorted = [...state.policies].sort((a, b) => cmp(objectKey(a), objectKey(b)));
@@ -90,8 +98,20 @@ export class PolicyIndex {
   }
 
   /** Every pod, in key order. */
-  pods(): Pod[] {
-    return [...this.#pods.values()].sort((a, b) => cmp(objectKey(a), objectKey(b)));
+  pods(): readonly Pod[] {
+    return this.#sorted;
+  }
+
+  /**
+   * The pods a selector peer of a policy in `policyNs` matches, in key order. Namespaces are
+   * chosen first, so a peer costs the pods of its namespaces, not of the cluster.
+   */
+  podsOfPeer(peer: Peer & { kind: 'pods' }, policyNs: string): Pod[] {
+    const namespaces =
+      peer.namespaces === undefined
+        ? [policyNs]
+        : [...this.#podsByNs.keys()].filter((ns) => selectorMatches(peer.namespaces!, this.namespaceLabels(ns))).sort(cmp);
+    return namespaces.flatMap((ns) => (this.#podsByNs.get(ns) ?? []).filter((pod) => !pod.hostNetwork && selectorMatches(peer.pods, pod.labels)));
   }
 }
 

@@ -50,6 +50,8 @@ describe('compileNodeRuleset', () => {
       'ip daddr @node4 accept',
       'ip6 saddr @node6 accept',
       'ip6 daddr @node6 accept',
+      'ip saddr . ip daddr @self4 accept',
+      'ip6 saddr . ip6 daddr @self6 accept',
       'ip saddr vmap @egress4',
       'ip6 saddr vmap @egress6',
       'ip daddr vmap @ingress4',
@@ -57,6 +59,7 @@ describe('compileNodeRuleset', () => {
     ]);
     expect(text).toMatch(/^table inet minicni-policy\ndelete table inet minicni-policy\ntable inet minicni-policy \{$/m);
     expect(text).toContain('set node4 { type ipv4_addr; elements = { 192.168.50.1 } }');
+    expect(text).toContain('set self4 { type ipv4_addr . ipv4_addr; elements = { 10.244.1.10 . 10.244.1.10 } }');
   });
 
   it('ingress is compiled on the destination node only, egress on the source node only', () => {
@@ -85,7 +88,7 @@ describe('compileNodeRuleset', () => {
     );
     for (const policies of [many.slice(0, 1), many]) {
       const text = compileNodeRuleset(upstreamCluster(policies), 'node-1');
-      expect(block(text, 'chain forward {')).toHaveLength(12);
+      expect(block(text, 'chain forward {')).toHaveLength(14);
       for (const m of text.matchAll(/^ {2}chain (i-[0-9a-f]+) \{$/gm)) expect(block(text, `chain ${m[1]} {`).length).toBeLessThanOrEqual(6);
     }
   });

@@ -94,6 +94,10 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
   for (const f of FAMILIES) {
     lines.push(...set(`node${f}`, TYPE[f], plan.nodeAddrs[f].map((v) => formatIp({ family: f, value: v })), false));
   }
+  for (const f of FAMILIES) {
+    const els = plan.self[f].map((v) => `${formatIp({ family: f, value: v })} . ${formatIp({ family: f, value: v })}`);
+    lines.push(...set(`self${f}`, `${TYPE[f]} . ${TYPE[f]}`, els, false));
+  }
   for (const dir of ['ingress', 'egress'] as const) {
     for (const f of FAMILIES) {
       const els = plan[dir][f].map(([v, chain]) => `${formatIp({ family: f, value: v })} : jump ${chain}`);
@@ -121,6 +125,9 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     '    ip daddr @node4 accept',
     '    ip6 saddr @node6 accept',
     '    ip6 daddr @node6 accept',
+    // A pod reaching itself through a Service (hairpin).
+    '    ip saddr . ip daddr @self4 accept',
+    '    ip6 saddr . ip6 daddr @self6 accept',
     // Egress at the source first (its chain returns when allowed), then ingress at the destination.
     '    ip saddr vmap @egress4',
     '    ip6 saddr vmap @egress6',

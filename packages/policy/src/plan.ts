@@ -38,6 +38,11 @@ export interface NodePlan {
   /** Local isolated pods: address -> profile name, sorted by address. */
   readonly ingress: Readonly<Record<Family, readonly (readonly [bigint, string])[]>>;
   readonly egress: Readonly<Record<Family, readonly (readonly [bigint, string])[]>>;
+  /**
+   * Addresses of the local isolated pods, sorted: a pod reaching itself through a Service
+   * (hairpin, DNAT'd back to it) crosses the forward hook, and a pod is never cut off from itself.
+   */
+  readonly self: Readonly<Record<Family, readonly bigint[]>>;
   /** Sorted by name. */
   readonly profiles: readonly Profile[];
 }
@@ -91,22 +96,28 @@ export function planNode(state: ClusterState | PolicyIndex, node: string, opts: 
       for (const f of FAMILIES) for (const a of addrs[f]) maps[profile.direction][f].push([a.lo, profile.name]);
     }
   }
-  const byAddr = (a: readonly [bigint, string], b: readonly [bigint, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-  for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort(byAddr);
-  for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const self: Record<Family, bigint[]> = { 4: [], 6: [] };
+  for (const f of FAMILIES) self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
+  for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort((a, b) => byValue(a[0], b[0]));
+  for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort(byValue);
   return {
     node,
     nodeAddrs,
     ingress: maps.ingress,
     egress: maps.egress,
+    self,
     profiles: [...profiles.values()].map((p) => p.profile).sort((a, b) => cmp(a.name, b.name)),
   };
+}
+
+function byValue(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 class Planner {
   readonly #index: PolicyIndex;
   /** Peer addresses per policy rule, the same for every local pod the policy selects. */
-  readonly #peerCache = new Map<string, { addrs?: Addrs; pods?: Pod[] }>();
+  readonly #peerCache = new Map<string, { addrs?: Addrs; pods?: readonly Pod[] }>();
 
   constructor(index: PolicyIndex) {
     this.#index = index;
@@ -150,8 +161,11 @@ class Planner {
     }
   }
 
-  /** The addresses a rule's peers cover (undefined: all), and the pods among them (for named ports). */
-  #peers(policy: NetworkPolicy, type: PolicyType, i: number, rule: PolicyRule): { addrs?: Addrs; pods?: Pod[] } {
+  /**
+   * The addresses a rule's peers cover (undefined: all), and the pods among them: a named port
+   * resolves on each of those (a pod inside an ipBlock is a destination too).
+   */
+  #peers(policy: NetworkPolicy, type: PolicyType, i: number, rule: PolicyRule): { addrs?: Addrs; pods?: readonly Pod[] } {
     if (!rule.peers) return {};
     const key = `${objectKey(policy)}\0${type}\0${i}`;
     const hit = this.#peerCache.get(key);
@@ -159,19 +173,27 @@ class Planner {
     const addrs = emptyAddrs();
     const blocks = rule.peers.flatMap((p) => (p.kind === 'ipBlock' ? [ipBlockIntervals(p.ipBlock)] : []));
     for (const b of blocks) addrs[b.family].push(...b.set.intervals);
-    const pods = this.#index.pods().filter((pod) => {
-      if (pod.hostNetwork || pod.ips.length === 0) return false;
-      if (rule.peers!.some((p) => this.#index.peerSelectsPod(p, policy.namespace, pod))) {
+    const matched = new Map<string, Pod>();
+    for (const peer of rule.peers) {
+      if (peer.kind !== 'pods') continue;
+      for (const pod of this.#index.podsOfPeer(peer, policy.namespace)) {
+        if (pod.ips.length === 0) continue;
+        matched.set(objectKey(pod), pod);
         podAddrs(pod, addrs);
-        return true;
       }
-      // A pod inside an ipBlock is a destination too (its named ports resolve on it).
-      return pod.ips.some((t) => {
-        const ip = parseAddress(t, 'pod ip');
-        return blocks.some((b) => b.family === ip.family && b.set.has(ip.value));
-      });
-    });
-    const result = { addrs, pods };
+    }
+    const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
+    if (namedEgress && blocks.length) {
+      for (const pod of this.#index.pods()) {
+        if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
+        const inside = pod.ips.some((t) => {
+          const ip = parseAddress(t, 'pod ip');
+          return blocks.some((b) => b.family === ip.family && b.set.has(ip.value));
+        });
+        if (inside) matched.set(objectKey(pod), pod);
+      }
+    }
+    const result = { addrs, pods: [...matched.values()] };
     this.#peerCache.set(key, result);
     return result;
   }

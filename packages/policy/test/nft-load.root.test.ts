@@ -47,7 +47,7 @@ describe('nft accepts the compiled rulesets', () => {
           }
         }
         const ruleCount = objs.filter((o) => o.rule?.chain === 'forward').length;
-        expect(ruleCount).toBe(11);
+        expect(ruleCount).toBe(13);
       }
     }
     expect(loads).toBe(NETPOL_CASES.length * NODES.length);

@@ -88,10 +88,17 @@ export class ProbeLab implements AsyncDisposable {
     return lab;
   }
 
+  /** A fresh netns without IPv6 duplicate address detection (addresses usable at once). */
+  async #netnsOf(make: () => Promise<TestNetns>): Promise<TestNetns> {
+    const ns = await make();
+    this.#netns.push(ns);
+    for (const scope of ['all', 'default']) await ns.run('sysctl', ['-qw', `net.ipv6.conf.${scope}.accept_dad=0`]);
+    return ns;
+  }
+
   async #build(podCount: number, ports: readonly number[]): Promise<void> {
-    const node = await nodeNetns();
+    const node = await this.#netnsOf(nodeNetns);
     this.nodeNs = node;
-    this.#netns.push(node);
     for (const [k, v] of [
       ['net.ipv4.ip_forward', '1'],
       ['net.ipv6.conf.all.forwarding', '1'],
@@ -106,8 +113,7 @@ export class ProbeLab implements AsyncDisposable {
     await node.run('ip', ['link', 'set', 'br0', 'up']);
     const hosts: [string, readonly [string, string], TestNetns][] = [];
     for (let i = 0; i < podCount; i++) {
-      const pod = await podNetns();
-      this.#netns.push(pod);
+      const pod = await this.#netnsOf(podNetns);
       const ips = [`10.244.1.${10 + i}`, `fd00:244:1::${(10 + i).toString(16)}`] as const;
       await node.run('ip', ['link', 'add', `vp${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.path]);
       await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
@@ -118,8 +124,7 @@ export class ProbeLab implements AsyncDisposable {
       await pod.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:244:1::1']);
       hosts.push([`pod${i}`, ips, pod]);
     }
-    const ext = await podNetns();
-    this.#netns.push(ext);
+    const ext = await this.#netnsOf(podNetns);
     await node.run('ip', ['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ext.path]);
     await node.run('ip', ['addr', 'add', '172.16.0.1/24', 'dev', 'up0']);
     await node.run('ip', ['addr', 'add', 'fd00:172::1/64', 'dev', 'up0', 'nodad']);
@@ -135,6 +140,28 @@ export class ProbeLab implements AsyncDisposable {
     this.pods.push(...this.#probers.filter((p) => p.name.startsWith('pod')));
     this.outside = this.#probers.find((p) => p.name === 'outside')!;
     this.node = this.#probers.find((p) => p.name === 'node')!;
+    await this.#warmUp();
+  }
+
+  /**
+   * Before any ruleset: every host reaches every other on both families (retrying while
+   * neighbour discovery settles), so a later timeout is the ruleset's doing, not the lab's.
+   */
+  async #warmUp(): Promise<void> {
+    const hosts = [...this.pods, this.outside, this.node];
+    for (const src of hosts) {
+      for (const dst of hosts) {
+        if (src === dst) continue;
+        for (const ip of dst.ips) {
+          let last = { ok: false, why: 'not tried' as string | undefined };
+          for (let i = 0; i < 10 && !last.ok; i++) {
+            last = await src.probe(ip, 80, 'TCP');
+            if (!last.ok) await new Promise((r) => setTimeout(r, 200));
+          }
+          if (!last.ok) throw new Error(`lab broken: ${src.name} cannot reach ${dst.name} at ${ip} (${last.why})`);
+        }
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

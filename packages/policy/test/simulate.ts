@@ -28,6 +28,7 @@ export function simulate(
 
 function forward(plan: NodePlan, f: Family, src: bigint, dst: bigint, port: number, protocol: Protocol): boolean {
   if (plan.nodeAddrs[f].includes(src) || plan.nodeAddrs[f].includes(dst)) return true;
+  if (src === dst && plan.self[f].includes(src)) return true;
   const profiles = new Map(plan.profiles.map((p) => [p.name, p]));
   const e = plan.egress[f].find(([a]) => a === src);
   if (e && !passes(profiles.get(e[1])!, f, dst, port, protocol)) return false;
