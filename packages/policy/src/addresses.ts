@@ -28,11 +28,20 @@ export function canonicalAddress(text: unknown, where: string): string {
   return formatIp(parseAddress(text, where));
 }
 
-function parseBlockCidr(text: unknown, where: string): { family: Family; lo: bigint; hi: bigint; text: string; prefix: number } {
+function parseBlockCidr(
+  text: unknown,
+  where: string,
+): { family: Family; lo: bigint; hi: bigint; text: string; prefix: number } {
   try {
     // Host bits are allowed and cleared: the API server accepts `10.0.0.5/24` in older clusters.
     const { subnet } = parseCidr(text as string, { allowHostBits: true });
-    return { family: subnet.family, lo: subnet.base, hi: lastOf(subnet), text: formatSubnet(subnet), prefix: subnet.prefix };
+    return {
+      family: subnet.family,
+      lo: subnet.base,
+      hi: lastOf(subnet),
+      text: formatSubnet(subnet),
+      prefix: subnet.prefix,
+    };
   } catch (cause) {
     const why = isIpamError(cause) ? cause.message : String(cause);
     throw new PolicyError('INVALID_IP_BLOCK', `${where}: ${why}`, { cause });
@@ -41,7 +50,8 @@ function parseBlockCidr(text: unknown, where: string): { family: Family; lo: big
 
 /** Validates and normalises an ipBlock: every except must lie strictly inside the cidr. */
 export function parseIpBlock(raw: unknown, where: string): IpBlock {
-  if (typeof raw !== 'object' || raw === null) throw new PolicyError('INVALID_IP_BLOCK', `${where} must be an object`);
+  if (typeof raw !== 'object' || raw === null)
+    throw new PolicyError('INVALID_IP_BLOCK', `${where} must be an object`);
   const { cidr, except } = raw as { cidr?: unknown; except?: unknown };
   const block = parseBlockCidr(cidr, `${where}.cidr`);
   if (except !== undefined && except !== null && !Array.isArray(except)) {
@@ -51,7 +61,10 @@ export function parseIpBlock(raw: unknown, where: string): IpBlock {
   ((except ?? []) as unknown[]).forEach((e, i) => {
     const ex = parseBlockCidr(e, `${where}.except[${i}]`);
     if (ex.family !== block.family || ex.prefix <= block.prefix || ex.lo < block.lo || ex.hi > block.hi) {
-      throw new PolicyError('INVALID_IP_BLOCK', `${where}.except[${i}]: ${ex.text} is not strictly inside ${block.text}`);
+      throw new PolicyError(
+        'INVALID_IP_BLOCK',
+        `${where}.except[${i}]: ${ex.text} is not strictly inside ${block.text}`,
+      );
     }
     out.add(ex.text);
   });

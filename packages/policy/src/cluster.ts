@@ -1,7 +1,15 @@
 import { formatIp, type Ip } from '@minicni/ipam';
 import { canonicalAddress } from './addresses.js';
 import { PolicyError } from './errors.js';
-import { objectKey, type ClusterState, type Labels, type NetworkPolicy, type Peer, type Pod, type PolicyType } from './model.js';
+import {
+  objectKey,
+  type ClusterState,
+  type Labels,
+  type NetworkPolicy,
+  type Peer,
+  type Pod,
+  type PolicyType,
+} from './model.js';
 import { selectorMatches } from './selector.js';
 
 const NO_LABELS: Labels = Object.freeze({});
@@ -24,7 +32,8 @@ export class PolicyIndex {
   constructor(state: ClusterState) {
     this.state = state;
     for (const ns of state.namespaces) {
-      if (this.#nsLabels.has(ns.name)) throw new PolicyError('DUPLICATE_OBJECT', `namespace ${ns.name} appears twice`);
+      if (this.#nsLabels.has(ns.name))
+        throw new PolicyError('DUPLICATE_OBJECT', `namespace ${ns.name} appears twice`);
       this.#nsLabels.set(ns.name, ns.labels);
     }
     for (const pod of state.pods) {
@@ -51,7 +60,10 @@ export class PolicyIndex {
       this.#policiesByNs.set(p.namespace, list);
     }
     for (const n of state.nodes ?? []) {
-      this.#nodeIps.set(n.name, n.ips.map((ip) => canonicalAddress(ip, `node ${n.name} ip`)));
+      this.#nodeIps.set(
+        n.name,
+        n.ips.map((ip) => canonicalAddress(ip, `node ${n.name} ip`)),
+      );
     }
   }
 
@@ -110,8 +122,14 @@ export class PolicyIndex {
     const namespaces =
       peer.namespaces === undefined
         ? [policyNs]
-        : [...this.#podsByNs.keys()].filter((ns) => selectorMatches(peer.namespaces!, this.namespaceLabels(ns))).sort(cmp);
-    return namespaces.flatMap((ns) => (this.#podsByNs.get(ns) ?? []).filter((pod) => !pod.hostNetwork && selectorMatches(peer.pods, pod.labels)));
+        : [...this.#podsByNs.keys()]
+            .filter((ns) => selectorMatches(peer.namespaces!, this.namespaceLabels(ns)))
+            .sort(cmp);
+    return namespaces.flatMap((ns) =>
+      (this.#podsByNs.get(ns) ?? []).filter(
+        (pod) => !pod.hostNetwork && selectorMatches(peer.pods, pod.labels),
+      ),
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { PolicyIndex } from './cluster.js';
+import type { PolicyIndex } from './cluster.js';
 import type { ClusterState } from './model.js';
 import { renderRuleset, type RenderOptions } from './nft.js';
 import { planNode } from './plan.js';
@@ -9,6 +9,10 @@ export interface CompileOptions extends RenderOptions {
 }
 
 /** The `nft -f` transaction that enforces every policy of `state` on node `node`. */
-export function compileNodeRuleset(state: ClusterState | PolicyIndex, node: string, opts: CompileOptions = {}): string {
+export function compileNodeRuleset(
+  state: ClusterState | PolicyIndex,
+  node: string,
+  opts: CompileOptions = {},
+): string {
   return renderRuleset(planNode(state, node, opts.nodeIps ? { nodeIps: opts.nodeIps } : {}), opts);
 }

@@ -3,7 +3,12 @@ import { namespaceFromK8s, networkPolicyFromK8s, podFromK8s } from './convert.js
 import { isPolicyError, type PolicyErrorCode } from './errors.js';
 
 const np = (spec: unknown, meta: Record<string, unknown> = {}) =>
-  networkPolicyFromK8s({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'x', name: 'p', ...meta }, spec });
+  networkPolicyFromK8s({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { namespace: 'x', name: 'p', ...meta },
+    spec,
+  });
 
 function refuses(code: PolicyErrorCode, fn: () => unknown, why: string): void {
   try {
@@ -30,11 +35,26 @@ describe('networkPolicyFromK8s: the API server defaulting', () => {
 
   it('policyTypes given are kept (de-duplicated, in a fixed order)', () => {
     expect(np({ podSelector: {}, policyTypes: ['Egress'] }).policyTypes).toEqual(['Egress']);
-    expect(np({ podSelector: {}, policyTypes: ['Egress', 'Ingress', 'Egress'] }).policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np({ podSelector: {}, policyTypes: ['Egress', 'Ingress', 'Egress'] }).policyTypes).toEqual([
+      'Ingress',
+      'Egress',
+    ]);
   });
 
   it('port protocol defaults to TCP; numeric, named, protocol-only and endPort ports', () => {
-    const p = np({ podSelector: {}, ingress: [{ ports: [{ port: 80 }, { port: 'http' }, { protocol: 'UDP' }, { protocol: 'SCTP', port: 1000, endPort: 2000 }] }] });
+    const p = np({
+      podSelector: {},
+      ingress: [
+        {
+          ports: [
+            { port: 80 },
+            { port: 'http' },
+            { protocol: 'UDP' },
+            { protocol: 'SCTP', port: 1000, endPort: 2000 },
+          ],
+        },
+      ],
+    });
     expect(p.ingress[0]!.ports).toEqual([
       { protocol: 'TCP', port: 80 },
       { protocol: 'TCP', port: 'http' },
@@ -50,7 +70,18 @@ describe('networkPolicyFromK8s: the API server defaulting', () => {
   });
 
   it('peers: absent namespaceSelector is the own namespace, {} is every namespace', () => {
-    const p = np({ podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { a: 'b' } } }, { namespaceSelector: {} }, { namespaceSelector: {}, podSelector: {} }] }] });
+    const p = np({
+      podSelector: {},
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: { a: 'b' } } },
+            { namespaceSelector: {} },
+            { namespaceSelector: {}, podSelector: {} },
+          ],
+        },
+      ],
+    });
     const [own, allNs, both] = p.ingress[0]!.peers!;
     expect(own).toEqual({ kind: 'pods', pods: { matchLabels: { a: 'b' }, matchExpressions: [] } });
     expect(own && 'namespaces' in own).toBe(false);
@@ -59,7 +90,17 @@ describe('networkPolicyFromK8s: the API server defaulting', () => {
   });
 
   it('ipBlock: host bits are cleared, excepts normalised and sorted', () => {
-    const p = np({ podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.1.2.3/16', except: ['10.1.9.9/24', '10.1.0.0/24'] } }, { ipBlock: { cidr: 'FD00::1/64' } }] }] });
+    const p = np({
+      podSelector: {},
+      egress: [
+        {
+          to: [
+            { ipBlock: { cidr: '10.1.2.3/16', except: ['10.1.9.9/24', '10.1.0.0/24'] } },
+            { ipBlock: { cidr: 'FD00::1/64' } },
+          ],
+        },
+      ],
+    });
     expect(p.egress[0]!.peers).toEqual([
       { kind: 'ipBlock', ipBlock: { cidr: '10.1.0.0/16', except: ['10.1.0.0/24', '10.1.9.0/24'] } },
       { kind: 'ipBlock', ipBlock: { cidr: 'fd00::/64', except: [] } },
@@ -77,12 +118,32 @@ describe('networkPolicyFromK8s: the API server defaulting', () => {
     ['INVALID_PROTOCOL', { ingress: [{ ports: [{ protocol: 'ICMP' }] }] }, 'not TCP, UDP or SCTP'],
     ['INVALID_PROTOCOL', { ingress: [{ ports: [{ protocol: 'tcp' }] }] }, 'not TCP, UDP or SCTP'],
     ['INVALID_PEER', { ingress: [{ from: [{}] }] }, 'needs podSelector, namespaceSelector or ipBlock'],
-    ['INVALID_PEER', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] }, 'cannot be combined'],
+    [
+      'INVALID_PEER',
+      { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] },
+      'cannot be combined',
+    ],
     ['INVALID_IP_BLOCK', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0' } }] }] }, 'CIDR form'],
-    ['INVALID_IP_BLOCK', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] }, 'not strictly inside'],
-    ['INVALID_IP_BLOCK', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.0.0/8'] } }] }] }, 'not strictly inside'],
-    ['INVALID_IP_BLOCK', { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['fd00::/64'] } }] }] }, 'not strictly inside'],
-    ['INVALID_SELECTOR', { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }, 'needs at least one value'],
+    [
+      'INVALID_IP_BLOCK',
+      { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] },
+      'not strictly inside',
+    ],
+    [
+      'INVALID_IP_BLOCK',
+      { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.0.0.0/8'] } }] }] },
+      'not strictly inside',
+    ],
+    [
+      'INVALID_IP_BLOCK',
+      { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['fd00::/64'] } }] }] },
+      'not strictly inside',
+    ],
+    [
+      'INVALID_SELECTOR',
+      { podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } },
+      'needs at least one value',
+    ],
     ['INVALID_OBJECT', { policyTypes: ['Both'] }, 'not Ingress or Egress'],
     ['INVALID_OBJECT', { ingress: {} }, 'must be a list'],
   ] as const)('refuses %s: %j', (code, spec, why) => {
@@ -91,9 +152,17 @@ describe('networkPolicyFromK8s: the API server defaulting', () => {
 
   it('refuses objects that are not NetworkPolicies', () => {
     refuses('INVALID_OBJECT', () => networkPolicyFromK8s('x'), 'must be an object');
-    refuses('INVALID_OBJECT', () => networkPolicyFromK8s({ kind: 'Pod', metadata: { name: 'a', namespace: 'x' }, spec: {} }), 'got kind');
+    refuses(
+      'INVALID_OBJECT',
+      () => networkPolicyFromK8s({ kind: 'Pod', metadata: { name: 'a', namespace: 'x' }, spec: {} }),
+      'got kind',
+    );
     refuses('INVALID_OBJECT', () => networkPolicyFromK8s({ metadata: { name: 'a' }, spec: {} }), 'namespace');
-    refuses('INVALID_OBJECT', () => networkPolicyFromK8s({ metadata: { name: 'a', namespace: 'x' } }), 'spec is missing');
+    refuses(
+      'INVALID_OBJECT',
+      () => networkPolicyFromK8s({ metadata: { name: 'a', namespace: 'x' } }),
+      'spec is missing',
+    );
     refuses('INVALID_OBJECT', () => np({}, { name: 'Bad_Name' }), 'not a valid name');
   });
 });
@@ -102,13 +171,33 @@ describe('podFromK8s and namespaceFromK8s', () => {
   const pod = (over: Record<string, unknown> = {}, status: Record<string, unknown> = {}) =>
     podFromK8s({
       kind: 'Pod',
-      metadata: { namespace: 'x', name: 'a', labels: { app: 'web' }, uid: 'u', annotations: { big: 'ignored' } },
+      metadata: {
+        namespace: 'x',
+        name: 'a',
+        labels: { app: 'web' },
+        uid: 'u',
+        annotations: { big: 'ignored' },
+      },
       spec: {
         nodeName: 'n1',
-        containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }, { containerPort: 9000 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }] }],
+        containers: [
+          {
+            name: 'c',
+            ports: [
+              { name: 'http', containerPort: 8080 },
+              { containerPort: 9000 },
+              { name: 'dns', containerPort: 53, protocol: 'UDP' },
+            ],
+          },
+        ],
         ...over,
       },
-      status: { phase: 'Running', podIP: '10.244.0.5', podIPs: [{ ip: '10.244.0.5' }, { ip: 'FD00::0005' }], ...status },
+      status: {
+        phase: 'Running',
+        podIP: '10.244.0.5',
+        podIPs: [{ ip: '10.244.0.5' }, { ip: 'FD00::0005' }],
+        ...status,
+      },
     });
 
   it('keeps only what policy needs, with canonical addresses and named ports', () => {
@@ -127,7 +216,10 @@ describe('podFromK8s and namespaceFromK8s', () => {
 
   it('falls back to status.podIP; no IP before scheduling', () => {
     expect(pod({}, { podIPs: undefined }).ips).toEqual(['10.244.0.5']);
-    expect(pod({ nodeName: undefined }, { podIP: undefined, podIPs: undefined })).toMatchObject({ ips: [], node: '' });
+    expect(pod({ nodeName: undefined }, { podIP: undefined, podIPs: undefined })).toMatchObject({
+      ips: [],
+      node: '',
+    });
   });
 
   it('an ended pod has no address (it may already be another pod’s)', () => {
@@ -141,14 +233,31 @@ describe('podFromK8s and namespaceFromK8s', () => {
 
   it('refuses malformed pods', () => {
     refuses('INVALID_ADDRESS', () => pod({}, { podIPs: [{ ip: '10.244.0.999' }] }), 'octet');
-    refuses('INVALID_PORT', () => pod({ containers: [{ ports: [{ name: 'http', containerPort: 0 }] }] }), 'containerPort');
-    refuses('INVALID_PROTOCOL', () => pod({ containers: [{ ports: [{ name: 'http', containerPort: 80, protocol: 'ICMP' }] }] }), 'not TCP');
-    refuses('INVALID_OBJECT', () => podFromK8s({ metadata: { namespace: 'x', name: 'a', labels: { 'a b': 'c' } } }), 'label key');
+    refuses(
+      'INVALID_PORT',
+      () => pod({ containers: [{ ports: [{ name: 'http', containerPort: 0 }] }] }),
+      'containerPort',
+    );
+    refuses(
+      'INVALID_PROTOCOL',
+      () => pod({ containers: [{ ports: [{ name: 'http', containerPort: 80, protocol: 'ICMP' }] }] }),
+      'not TCP',
+    );
+    refuses(
+      'INVALID_OBJECT',
+      () => podFromK8s({ metadata: { namespace: 'x', name: 'a', labels: { 'a b': 'c' } } }),
+      'label key',
+    );
     refuses('INVALID_OBJECT', () => podFromK8s({ metadata: { name: 'a' } }), 'namespace');
   });
 
   it('namespaces: name and labels', () => {
-    expect(namespaceFromK8s({ kind: 'Namespace', metadata: { name: 'y', labels: { 'kubernetes.io/metadata.name': 'y' } } })).toEqual({
+    expect(
+      namespaceFromK8s({
+        kind: 'Namespace',
+        metadata: { name: 'y', labels: { 'kubernetes.io/metadata.name': 'y' } },
+      }),
+    ).toEqual({
       name: 'y',
       labels: { 'kubernetes.io/metadata.name': 'y' },
     });

@@ -41,9 +41,14 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 // IANA_SVC_NAME: at most 15 of [a-z0-9-], at least one letter, no hyphen at either end or twice in a row.
 const SVC_NAME = /^(?=.*[a-z])(?!-)(?!.*--)[a-z0-9-]{1,15}(?<!-)$/;
 
-function metadata(raw: unknown, kind: string, namespaced: boolean): { namespace: string; name: string; meta: Obj } {
+function metadata(
+  raw: unknown,
+  kind: string,
+  namespaced: boolean,
+): { namespace: string; name: string; meta: Obj } {
   if (!isObj(raw)) bad('INVALID_OBJECT', kind, 'must be an object');
-  if (raw.kind !== undefined && raw.kind !== kind) bad('INVALID_OBJECT', kind, `got kind ${JSON.stringify(raw.kind)}`);
+  if (raw.kind !== undefined && raw.kind !== kind)
+    bad('INVALID_OBJECT', kind, `got kind ${JSON.stringify(raw.kind)}`);
   const meta = raw.metadata;
   if (!isObj(meta)) bad('INVALID_OBJECT', kind, 'metadata is missing');
   const { name, namespace } = meta;
@@ -52,7 +57,11 @@ function metadata(raw: unknown, kind: string, namespaced: boolean): { namespace:
   }
   if (!namespaced) return { namespace: '', name, meta };
   if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) {
-    bad('INVALID_OBJECT', `${kind} ${name}: metadata.namespace`, `${JSON.stringify(namespace)} is not a valid namespace`);
+    bad(
+      'INVALID_OBJECT',
+      `${kind} ${name}: metadata.namespace`,
+      `${JSON.stringify(namespace)} is not a valid namespace`,
+    );
   }
   return { namespace, name, meta };
 }
@@ -94,8 +103,10 @@ export function podFromK8s(raw: unknown): Pod {
       const at = `${where}: spec.containers[${ci}].ports[${pi}]`;
       if (!isObj(p)) bad('INVALID_OBJECT', at, 'must be an object');
       if (p.name === undefined || p.name === null || p.name === '') return;
-      if (typeof p.name !== 'string' || !SVC_NAME.test(p.name)) bad('INVALID_PORT', at, `name ${JSON.stringify(p.name)} is not a port name`);
-      if (!isPortNumber(p.containerPort)) bad('INVALID_PORT', at, `containerPort ${JSON.stringify(p.containerPort)} is not 1-65535`);
+      if (typeof p.name !== 'string' || !SVC_NAME.test(p.name))
+        bad('INVALID_PORT', at, `name ${JSON.stringify(p.name)} is not a port name`);
+      if (!isPortNumber(p.containerPort))
+        bad('INVALID_PORT', at, `containerPort ${JSON.stringify(p.containerPort)} is not 1-65535`);
       ports.push({ name: p.name, port: p.containerPort, protocol: protocolOf(p.protocol, `${at}.protocol`) });
     });
   });
@@ -104,9 +115,23 @@ export function podFromK8s(raw: unknown): Pod {
   const texts = list(status.podIPs, `${where}: status.podIPs`).map((e, i) =>
     isObj(e) ? e.ip : bad('INVALID_OBJECT', `${where}: status.podIPs[${i}]`, 'must be an object with ip'),
   );
-  if (texts.length === 0 && status.podIP !== undefined && status.podIP !== null && status.podIP !== '') texts.push(status.podIP);
-  const ips = ended || hostNetwork ? [] : [...new Set(texts.map((t, i) => canonicalAddress(t, `${where}: status.podIPs[${i}]`)))];
-  ports.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : a.port - b.port));
+  if (texts.length === 0 && status.podIP !== undefined && status.podIP !== null && status.podIP !== '')
+    texts.push(status.podIP);
+  const ips =
+    ended || hostNetwork
+      ? []
+      : [...new Set(texts.map((t, i) => canonicalAddress(t, `${where}: status.podIPs[${i}]`)))];
+  ports.sort((a, b) =>
+    a.name < b.name
+      ? -1
+      : a.name > b.name
+        ? 1
+        : a.protocol < b.protocol
+          ? -1
+          : a.protocol > b.protocol
+            ? 1
+            : a.port - b.port,
+  );
   const pod: Pod = { namespace, name, labels, ips, node, ports };
   return hostNetwork ? { ...pod, hostNetwork } : pod;
 }
@@ -120,13 +145,16 @@ function parsePort(raw: unknown, where: string): PolicyPort {
     return { protocol };
   }
   if (typeof port === 'string') {
-    if (!SVC_NAME.test(port)) bad('INVALID_PORT', where, `port ${JSON.stringify(port)} is neither 1-65535 nor a port name`);
-    if (endPort !== undefined && endPort !== null) bad('INVALID_PORT', where, 'endPort cannot be used with a named port');
+    if (!SVC_NAME.test(port))
+      bad('INVALID_PORT', where, `port ${JSON.stringify(port)} is neither 1-65535 nor a port name`);
+    if (endPort !== undefined && endPort !== null)
+      bad('INVALID_PORT', where, 'endPort cannot be used with a named port');
     return { protocol, port };
   }
   if (!isPortNumber(port)) bad('INVALID_PORT', where, `port ${JSON.stringify(port)} is not 1-65535`);
   if (endPort === undefined || endPort === null) return { protocol, port };
-  if (!isPortNumber(endPort) || endPort < port) bad('INVALID_PORT', where, `endPort ${JSON.stringify(endPort)} must be ${port}-65535`);
+  if (!isPortNumber(endPort) || endPort < port)
+    bad('INVALID_PORT', where, `endPort ${JSON.stringify(endPort)} must be ${port}-65535`);
   return { protocol, port, endPort };
 }
 
@@ -136,10 +164,12 @@ function parsePeer(raw: unknown, where: string): Peer {
   const hasPods = podSelector !== undefined && podSelector !== null;
   const hasNamespaces = namespaceSelector !== undefined && namespaceSelector !== null;
   if (ipBlock !== undefined && ipBlock !== null) {
-    if (hasPods || hasNamespaces) bad('INVALID_PEER', where, 'ipBlock cannot be combined with podSelector or namespaceSelector');
+    if (hasPods || hasNamespaces)
+      bad('INVALID_PEER', where, 'ipBlock cannot be combined with podSelector or namespaceSelector');
     return { kind: 'ipBlock', ipBlock: parseIpBlock(ipBlock, `${where}.ipBlock`) };
   }
-  if (!hasPods && !hasNamespaces) bad('INVALID_PEER', where, 'needs podSelector, namespaceSelector or ipBlock');
+  if (!hasPods && !hasNamespaces)
+    bad('INVALID_PEER', where, 'needs podSelector, namespaceSelector or ipBlock');
   // Absent podSelector: every pod of the selected namespaces. Absent namespaceSelector: the
   // policy's own namespace (kept as `namespaces` undefined, which is not the same as `{}`).
   const pods = parseSelector(podSelector, `${where}.podSelector`);
@@ -150,7 +180,9 @@ function parsePeer(raw: unknown, where: string): Peer {
 
 function parseRule(raw: unknown, where: string, peersField: 'from' | 'to'): PolicyRule {
   if (!isObj(raw)) bad('INVALID_OBJECT', where, 'must be an object');
-  const peers = list(raw[peersField], `${where}.${peersField}`).map((p, i) => parsePeer(p, `${where}.${peersField}[${i}]`));
+  const peers = list(raw[peersField], `${where}.${peersField}`).map((p, i) =>
+    parsePeer(p, `${where}.${peersField}[${i}]`),
+  );
   const ports = list(raw.ports, `${where}.ports`).map((p, i) => parsePort(p, `${where}.ports[${i}]`));
   // Empty and absent mean the same: every peer, every port.
   const rule: { peers?: Peer[]; ports?: PolicyPort[] } = {};
@@ -170,8 +202,12 @@ export function networkPolicyFromK8s(raw: unknown): NetworkPolicy {
   const spec = (raw as Obj).spec;
   if (!isObj(spec)) bad('INVALID_OBJECT', where, 'spec is missing');
   const podSelector = parseSelector(spec.podSelector, `${where}: spec.podSelector`);
-  const ingress = list(spec.ingress, `${where}: spec.ingress`).map((r, i) => parseRule(r, `${where}: spec.ingress[${i}]`, 'from'));
-  const egress = list(spec.egress, `${where}: spec.egress`).map((r, i) => parseRule(r, `${where}: spec.egress[${i}]`, 'to'));
+  const ingress = list(spec.ingress, `${where}: spec.ingress`).map((r, i) =>
+    parseRule(r, `${where}: spec.ingress[${i}]`, 'from'),
+  );
+  const egress = list(spec.egress, `${where}: spec.egress`).map((r, i) =>
+    parseRule(r, `${where}: spec.egress[${i}]`, 'to'),
+  );
   const types = list(spec.policyTypes, `${where}: spec.policyTypes`);
   let policyTypes: PolicyType[];
   if (types.length === 0) {
@@ -179,7 +215,12 @@ export function networkPolicyFromK8s(raw: unknown): NetworkPolicy {
   } else {
     const set = new Set<PolicyType>();
     types.forEach((t, i) => {
-      if (t !== 'Ingress' && t !== 'Egress') bad('INVALID_OBJECT', `${where}: spec.policyTypes[${i}]`, `${JSON.stringify(t)} is not Ingress or Egress`);
+      if (t !== 'Ingress' && t !== 'Egress')
+        bad(
+          'INVALID_OBJECT',
+          `${where}: spec.policyTypes[${i}]`,
+          `${JSON.stringify(t)} is not Ingress or Egress`,
+        );
       set.add(t);
     });
     policyTypes = (['Ingress', 'Egress'] as const).filter((t) => set.has(t));

@@ -2,7 +2,17 @@ import type { Family, Ip } from '@minicni/ipam';
 import { ipBlockIntervals, parseAddress } from './addresses.js';
 import { PolicyIndex } from './cluster.js';
 import { PolicyError } from './errors.js';
-import { objectKey, PROTOCOLS, type ClusterState, type NetworkPolicy, type Peer, type Pod, type PolicyRule, type PolicyType, type Protocol } from './model.js';
+import {
+  objectKey,
+  PROTOCOLS,
+  type ClusterState,
+  type NetworkPolicy,
+  type Peer,
+  type Pod,
+  type PolicyRule,
+  type PolicyType,
+  type Protocol,
+} from './model.js';
 import { portAllows } from './ports.js';
 
 /** One side of a connection: a pod by `namespace/name`, or an address (a pod's, a node's or outside the cluster). */
@@ -53,9 +63,17 @@ export class Evaluator {
    * The verdict for a new connection from `from` to `to` on `port`/`protocol`. `family`
    * picks the pods' address family when both sides are pods (default: the first family both have).
    */
-  verdict(from: Endpoint, to: Endpoint, port: number, protocol: Protocol, opts: { family?: Family } = {}): Verdict {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PolicyError('INVALID_PORT', `port ${port} is not 0-65535`);
-    if (!PROTOCOLS.includes(protocol)) throw new PolicyError('INVALID_PROTOCOL', `${String(protocol)} is not TCP, UDP or SCTP`);
+  verdict(
+    from: Endpoint,
+    to: Endpoint,
+    port: number,
+    protocol: Protocol,
+    opts: { family?: Family } = {},
+  ): Verdict {
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new PolicyError('INVALID_PORT', `port ${port} is not 0-65535`);
+    if (!PROTOCOLS.includes(protocol))
+      throw new PolicyError('INVALID_PROTOCOL', `${String(protocol)} is not TCP, UDP or SCTP`);
     const family = this.#family(from, to, opts.family);
     const src = this.#side(from, family);
     const dst = this.#side(to, family);
@@ -63,12 +81,22 @@ export class Evaluator {
     const ingress = this.#direction('Ingress', dst, src, port, protocol);
     const special = this.#special(src, dst);
     const allowed = special !== undefined || (egress.allowed && ingress.allowed);
-    return { allowed, family, ...(special ? { special } : {}), egress, ingress, reason: explain(src, dst, special, egress, ingress) };
+    return {
+      allowed,
+      family,
+      ...(special ? { special } : {}),
+      egress,
+      ingress,
+      reason: explain(src, dst, special, egress, ingress),
+    };
   }
 
   #family(from: Endpoint, to: Endpoint, wanted: Family | undefined): Family {
-    const fixed = [from, to].filter((e): e is { ip: string } => 'ip' in e).map((e) => parseAddress(e.ip, 'endpoint ip').family);
-    if (fixed.length === 2 && fixed[0] !== fixed[1]) throw new PolicyError('INVALID_ADDRESS', 'the two endpoints are of different address families');
+    const fixed = [from, to]
+      .filter((e): e is { ip: string } => 'ip' in e)
+      .map((e) => parseAddress(e.ip, 'endpoint ip').family);
+    if (fixed.length === 2 && fixed[0] !== fixed[1])
+      throw new PolicyError('INVALID_ADDRESS', 'the two endpoints are of different address families');
     if (fixed[0] !== undefined) return fixed[0];
     if (wanted !== undefined) return wanted;
     const fams = (e: Endpoint) => (this.#pod(e)?.ips ?? []).map((t) => parseAddress(t, 'pod ip').family);
@@ -97,7 +125,10 @@ export class Evaluator {
   #special(src: Side, dst: Side): 'self' | 'node' | undefined {
     if (src.pod && src.pod === dst.pod) return 'self';
     const onNode = (pod: Pod | undefined, other: Side) =>
-      pod !== undefined && other.ip !== undefined && !other.pod && this.index.nodeIps(pod.node).some((t) => sameIp(parseAddress(t, 'node ip'), other.ip!));
+      pod !== undefined &&
+      other.ip !== undefined &&
+      !other.pod &&
+      this.index.nodeIps(pod.node).some((t) => sameIp(parseAddress(t, 'node ip'), other.ip!));
     return onNode(src.pod, dst) || onNode(dst.pod, src) ? 'node' : undefined;
   }
 
@@ -112,18 +143,33 @@ export class Evaluator {
     for (const policy of policies) {
       const rules = type === 'Ingress' ? policy.ingress : policy.egress;
       const rule = rules.findIndex((r) => this.#ruleAllows(policy, r, peer, destination, port, protocol));
-      if (rule >= 0) return { allowed: true, pod, isolated: true, policies: keys, allowedBy: { policy: objectKey(policy), rule } };
+      if (rule >= 0)
+        return {
+          allowed: true,
+          pod,
+          isolated: true,
+          policies: keys,
+          allowedBy: { policy: objectKey(policy), rule },
+        };
     }
     return { allowed: false, pod, isolated: true, policies: keys };
   }
 
-  #ruleAllows(policy: NetworkPolicy, rule: PolicyRule, peer: Side, destination: Pod | undefined, port: number, protocol: Protocol): boolean {
+  #ruleAllows(
+    policy: NetworkPolicy,
+    rule: PolicyRule,
+    peer: Side,
+    destination: Pod | undefined,
+    port: number,
+    protocol: Protocol,
+  ): boolean {
     if (rule.peers && !rule.peers.some((p) => this.#peerMatches(policy, p, peer))) return false;
     return !rule.ports || rule.ports.some((p) => portAllows(p, destination, port, protocol));
   }
 
   #peerMatches(policy: NetworkPolicy, peer: Peer, side: Side): boolean {
-    if (peer.kind === 'pods') return side.pod !== undefined && this.index.peerSelectsPod(peer, policy.namespace, side.pod);
+    if (peer.kind === 'pods')
+      return side.pod !== undefined && this.index.peerSelectsPod(peer, policy.namespace, side.pod);
     if (!side.ip) return false;
     const { family, set } = ipBlockIntervals(peer.ipBlock);
     return family === side.ip.family && set.has(side.ip.value);
@@ -134,7 +180,13 @@ function sameIp(a: Ip, b: Ip): boolean {
   return a.family === b.family && a.value === b.value;
 }
 
-function explain(src: Side, dst: Side, special: string | undefined, egress: DirectionVerdict, ingress: DirectionVerdict): string {
+function explain(
+  src: Side,
+  dst: Side,
+  special: string | undefined,
+  egress: DirectionVerdict,
+  ingress: DirectionVerdict,
+): string {
   if (special === 'self') return `${src.text} talks to itself: always allowed`;
   if (special === 'node') return `traffic between a pod and its own node is always allowed`;
   const part = (d: DirectionVerdict, type: string, side: Side) => {

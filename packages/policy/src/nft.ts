@@ -56,16 +56,32 @@ function profileLines(p: Profile): { sets: string[]; chain: string[] } {
   else {
     for (const f of FAMILIES) {
       if (!p.addrs[f].length) continue;
-      sets.push(...set(`${p.name}-a${f}`, TYPE[f], p.addrs[f].map((iv) => addr(f, iv)), true));
+      sets.push(
+        ...set(
+          `${p.name}-a${f}`,
+          TYPE[f],
+          p.addrs[f].map((iv) => addr(f, iv)),
+          true,
+        ),
+      );
       rules.push(`${L3[f]} ${peer} @${p.name}-a${f} ${pass}`);
     }
     if (p.ports.length) {
-      sets.push(...set(`${p.name}-p`, 'inet_proto . inet_service', p.ports.map((r) => `${proto(r.protocol)} . ${portText(r.lo, r.hi)}`), true));
+      sets.push(
+        ...set(
+          `${p.name}-p`,
+          'inet_proto . inet_service',
+          p.ports.map((r) => `${proto(r.protocol)} . ${portText(r.lo, r.hi)}`),
+          true,
+        ),
+      );
       rules.push(`meta l4proto . th dport @${p.name}-p ${pass}`);
     }
     for (const f of FAMILIES) {
       if (!p.addrPorts[f].length) continue;
-      const els = p.addrPorts[f].map((e: AddrPortElement) => `${addr(f, e)} . ${proto(e.protocol)} . ${portText(e.portLo, e.portHi)}`);
+      const els = p.addrPorts[f].map(
+        (e: AddrPortElement) => `${addr(f, e)} . ${proto(e.protocol)} . ${portText(e.portLo, e.portHi)}`,
+      );
       sets.push(...set(`${p.name}-ap${f}`, `${TYPE[f]} . inet_proto . inet_service`, els, true));
       rules.push(`${L3[f]} ${peer} . meta l4proto . th dport @${p.name}-ap${f} ${pass}`);
     }
@@ -92,10 +108,19 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     '  counter egress-drops { }',
   ];
   for (const f of FAMILIES) {
-    lines.push(...set(`node${f}`, TYPE[f], plan.nodeAddrs[f].map((v) => formatIp({ family: f, value: v })), false));
+    lines.push(
+      ...set(
+        `node${f}`,
+        TYPE[f],
+        plan.nodeAddrs[f].map((v) => formatIp({ family: f, value: v })),
+        false,
+      ),
+    );
   }
   for (const f of FAMILIES) {
-    const els = plan.self[f].map((v) => `${formatIp({ family: f, value: v })} . ${formatIp({ family: f, value: v })}`);
+    const els = plan.self[f].map(
+      (v) => `${formatIp({ family: f, value: v })} . ${formatIp({ family: f, value: v })}`,
+    );
     lines.push(...set(`self${f}`, `${TYPE[f]} . ${TYPE[f]}`, els, false));
   }
   for (const dir of ['ingress', 'egress'] as const) {

@@ -3,7 +3,16 @@ import { IntervalSet, type Family, type Interval } from '@minicni/ipam';
 import { ipBlockIntervals, parseAddress } from './addresses.js';
 import { cmp, PolicyIndex } from './cluster.js';
 import { PolicyError } from './errors.js';
-import { objectKey, PROTOCOLS, type ClusterState, type NetworkPolicy, type Pod, type PolicyRule, type PolicyType, type Protocol } from './model.js';
+import {
+  objectKey,
+  PROTOCOLS,
+  type ClusterState,
+  type NetworkPolicy,
+  type Pod,
+  type PolicyRule,
+  type PolicyType,
+  type Protocol,
+} from './model.js';
 import { resolvePort, type PortRange } from './ports.js';
 
 /** An address range and a port range of one protocol: one element of a concatenated set. */
@@ -73,7 +82,11 @@ function podAddrs(pod: Pod, into: Addrs = emptyAddrs()): Addrs {
  * Compiles what one node enforces: ingress for its pods as destinations, egress for its pods as
  * sources. Pods without addresses are skipped (nothing can be sent from or to them yet).
  */
-export function planNode(state: ClusterState | PolicyIndex, node: string, opts: { nodeIps?: readonly string[] } = {}): NodePlan {
+export function planNode(
+  state: ClusterState | PolicyIndex,
+  node: string,
+  opts: { nodeIps?: readonly string[] } = {},
+): NodePlan {
   const index = state instanceof PolicyIndex ? state : new PolicyIndex(state);
   const planner = new Planner(index);
   const nodeAddrs: Record<Family, bigint[]> = { 4: [], 6: [] };
@@ -81,7 +94,10 @@ export function planNode(state: ClusterState | PolicyIndex, node: string, opts: 
     const ip = parseAddress(t, `node ${node} ip`);
     nodeAddrs[ip.family].push(ip.value);
   }
-  const maps = { ingress: { 4: [], 6: [] }, egress: { 4: [], 6: [] } } as Record<'ingress' | 'egress', Record<Family, [bigint, string][]>>;
+  const maps = { ingress: { 4: [], 6: [] }, egress: { 4: [], 6: [] } } as Record<
+    'ingress' | 'egress',
+    Record<Family, [bigint, string][]>
+  >;
   const profiles = new Map<string, { profile: Profile; body: string }>();
   for (const pod of index.pods()) {
     if (pod.node !== node || pod.ips.length === 0 || pod.hostNetwork) continue;
@@ -90,14 +106,17 @@ export function planNode(state: ClusterState | PolicyIndex, node: string, opts: 
       if (policies.length === 0) continue;
       const { profile, body } = planner.profile(pod, type, policies);
       const known = profiles.get(profile.name);
-      if (known && known.body !== body) throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
+      if (known && known.body !== body)
+        throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
       profiles.set(profile.name, { profile, body });
       const addrs = podAddrs(pod);
-      for (const f of FAMILIES) for (const a of addrs[f]) maps[profile.direction][f].push([a.lo, profile.name]);
+      for (const f of FAMILIES)
+        for (const a of addrs[f]) maps[profile.direction][f].push([a.lo, profile.name]);
     }
   }
   const self: Record<Family, bigint[]> = { 4: [], 6: [] };
-  for (const f of FAMILIES) self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
+  for (const f of FAMILIES)
+    self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
   for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort((a, b) => byValue(a[0], b[0]));
   for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort(byValue);
   return {
@@ -136,14 +155,23 @@ class Planner {
     return { profile: { name, direction, ...content }, body };
   }
 
-  #grants(policy: NetworkPolicy, type: PolicyType, i: number, rule: PolicyRule, self: Pod, out: Grant[]): void {
+  #grants(
+    policy: NetworkPolicy,
+    type: PolicyType,
+    i: number,
+    rule: PolicyRule,
+    self: Pod,
+    out: Grant[],
+  ): void {
     const peers = this.#peers(policy, type, i, rule);
     if (!rule.ports) {
       out.push(peers.addrs ? { addrs: peers.addrs } : {});
       return;
     }
     // Numeric and protocol-only ports mean the same for every destination.
-    const fixed = rule.ports.filter((p) => typeof p.port !== 'string').flatMap((p) => resolvePort(p, undefined));
+    const fixed = rule.ports
+      .filter((p) => typeof p.port !== 'string')
+      .flatMap((p) => resolvePort(p, undefined));
     if (fixed.length) out.push(peers.addrs ? { addrs: peers.addrs, ports: fixed } : { ports: fixed });
     const named = rule.ports.filter((p) => typeof p.port === 'string');
     if (!named.length) return;
@@ -165,7 +193,12 @@ class Planner {
    * The addresses a rule's peers cover (undefined: all), and the pods among them: a named port
    * resolves on each of those (a pod inside an ipBlock is a destination too).
    */
-  #peers(policy: NetworkPolicy, type: PolicyType, i: number, rule: PolicyRule): { addrs?: Addrs; pods?: readonly Pod[] } {
+  #peers(
+    policy: NetworkPolicy,
+    type: PolicyType,
+    i: number,
+    rule: PolicyRule,
+  ): { addrs?: Addrs; pods?: readonly Pod[] } {
     if (!rule.peers) return {};
     const key = `${objectKey(policy)}\0${type}\0${i}`;
     const hit = this.#peerCache.get(key);
@@ -219,7 +252,9 @@ function reduce(grants: readonly Grant[]): Omit<Profile, 'name' | 'direction'> {
 function mergePorts(ranges: readonly PortRange[]): PortRange[] {
   const out: PortRange[] = [];
   for (const protocol of PROTOCOLS) {
-    const set = new IntervalSet(ranges.filter((r) => r.protocol === protocol).map((r) => ({ lo: BigInt(r.lo), hi: BigInt(r.hi) })));
+    const set = new IntervalSet(
+      ranges.filter((r) => r.protocol === protocol).map((r) => ({ lo: BigInt(r.lo), hi: BigInt(r.hi) })),
+    );
     for (const iv of set.intervals) out.push({ protocol, lo: Number(iv.lo), hi: Number(iv.hi) });
   }
   return out;
@@ -231,15 +266,21 @@ function mergePorts(ranges: readonly PortRange[]): PortRange[] {
  * merged addresses of the grants that cover it; neighbouring segments with equal addresses are
  * joined again.
  */
-function disjointPairs(grants: readonly { addrs: readonly Interval[]; ports: readonly PortRange[] }[]): AddrPortElement[] {
+function disjointPairs(
+  grants: readonly { addrs: readonly Interval[]; ports: readonly PortRange[] }[],
+): AddrPortElement[] {
   const out: AddrPortElement[] = [];
   for (const protocol of PROTOCOLS) {
-    const pieces = grants.flatMap((g) => g.ports.filter((p) => p.protocol === protocol).map((p) => ({ lo: p.lo, hi: p.hi, addrs: g.addrs })));
+    const pieces = grants.flatMap((g) =>
+      g.ports.filter((p) => p.protocol === protocol).map((p) => ({ lo: p.lo, hi: p.hi, addrs: g.addrs })),
+    );
     if (!pieces.length) continue;
     const cuts = [...new Set(pieces.flatMap((p) => [p.lo, p.hi + 1]))].sort((a, b) => a - b);
     let open: { lo: number; hi: number; addrs: readonly Interval[]; key: string } | undefined;
     const flush = () => {
-      if (open) for (const a of open.addrs) out.push({ lo: a.lo, hi: a.hi, protocol, portLo: open.lo, portHi: open.hi });
+      if (open)
+        for (const a of open.addrs)
+          out.push({ lo: a.lo, hi: a.hi, protocol, portLo: open.lo, portHi: open.hi });
       open = undefined;
     };
     for (let k = 0; k + 1 < cuts.length; k++) {
@@ -260,5 +301,7 @@ function disjointPairs(grants: readonly { addrs: readonly Interval[]; ports: rea
     }
     flush();
   }
-  return out.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : cmp(a.protocol, b.protocol) || a.portLo - b.portLo));
+  return out.sort((a, b) =>
+    a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : cmp(a.protocol, b.protocol) || a.portLo - b.portLo,
+  );
 }

@@ -25,6 +25,11 @@ export function resolvePort(p: PolicyPort, destination: Pod | undefined): PortRa
 }
 
 /** True when a policy port allows `port`/`protocol` towards `destination`. */
-export function portAllows(p: PolicyPort, destination: Pod | undefined, port: number, protocol: Protocol): boolean {
+export function portAllows(
+  p: PolicyPort,
+  destination: Pod | undefined,
+  port: number,
+  protocol: Protocol,
+): boolean {
   return resolvePort(p, destination).some((r) => r.protocol === protocol && port >= r.lo && port <= r.hi);
 }

@@ -39,7 +39,13 @@ describe('label selectors', () => {
   });
 
   it('ANDs matchLabels and every expression', () => {
-    const s = sel({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }, { key: 'debug', operator: 'DoesNotExist' }] });
+    const s = sel({
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'env', operator: 'In', values: ['prod'] },
+        { key: 'debug', operator: 'DoesNotExist' },
+      ],
+    });
     expect(selectorMatches(s, { app: 'web', env: 'prod' })).toBe(true);
     expect(selectorMatches(s, { app: 'web', env: 'prod', debug: '1' })).toBe(false);
     expect(selectorMatches(s, { app: 'db', env: 'prod' })).toBe(false);

@@ -2,7 +2,10 @@ import { PolicyError } from './errors.js';
 import type { LabelSelector, Labels, SelectorOperator, SelectorRequirement } from './model.js';
 
 /** Selects everything: `{}` as a podSelector or namespaceSelector. */
-export const EVERYTHING: LabelSelector = Object.freeze({ matchLabels: Object.freeze({}), matchExpressions: [] });
+export const EVERYTHING: LabelSelector = Object.freeze({
+  matchLabels: Object.freeze({}),
+  matchExpressions: [],
+});
 
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -30,7 +33,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Validates a label map (`metadata.labels`, `matchLabels`); null or absent is the empty map. */
-export function parseLabels(raw: unknown, where: string, code: 'INVALID_SELECTOR' | 'INVALID_OBJECT'): Labels {
+export function parseLabels(
+  raw: unknown,
+  where: string,
+  code: 'INVALID_SELECTOR' | 'INVALID_OBJECT',
+): Labels {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) throw new PolicyError(code, `${where} must be a map of strings`);
   const out: Record<string, string> = {};
@@ -48,7 +55,8 @@ export function parseLabels(raw: unknown, where: string, code: 'INVALID_SELECTOR
 function parseRequirement(raw: unknown, where: string): SelectorRequirement {
   if (!isRecord(raw)) fail(where, 'must be an object with key, operator and values');
   const { key, operator, values } = raw;
-  if (typeof key !== 'string' || !isLabelKey(key)) fail(where, `key ${JSON.stringify(key)} is not a valid label key`);
+  if (typeof key !== 'string' || !isLabelKey(key))
+    fail(where, `key ${JSON.stringify(key)} is not a valid label key`);
   if (typeof operator !== 'string' || !OPERATORS.includes(operator as SelectorOperator)) {
     fail(where, `operator ${JSON.stringify(operator)} is not one of ${OPERATORS.join(', ')}`);
   }
@@ -56,7 +64,8 @@ function parseRequirement(raw: unknown, where: string): SelectorRequirement {
   if (values !== undefined && values !== null && !Array.isArray(values)) fail(where, 'values must be a list');
   const list = (values ?? []) as unknown[];
   for (const v of list) {
-    if (typeof v !== 'string' || !isLabelValue(v)) fail(where, `value ${JSON.stringify(v)} is not a valid label value`);
+    if (typeof v !== 'string' || !isLabelValue(v))
+      fail(where, `value ${JSON.stringify(v)} is not a valid label value`);
   }
   if ((op === 'In' || op === 'NotIn') && list.length === 0) fail(where, `${op} needs at least one value`);
   if ((op === 'Exists' || op === 'DoesNotExist') && list.length > 0) fail(where, `${op} takes no values`);
@@ -69,7 +78,8 @@ export function parseSelector(raw: unknown, where: string): LabelSelector {
   if (!isRecord(raw)) fail(where, 'must be an object');
   const matchLabels = parseLabels(raw.matchLabels, `${where}.matchLabels`, 'INVALID_SELECTOR');
   const exprs = raw.matchExpressions;
-  if (exprs !== undefined && exprs !== null && !Array.isArray(exprs)) fail(where, 'matchExpressions must be a list');
+  if (exprs !== undefined && exprs !== null && !Array.isArray(exprs))
+    fail(where, 'matchExpressions must be a list');
   const matchExpressions = ((exprs ?? []) as unknown[]).map((e, i) =>
     parseRequirement(e, `${where}.matchExpressions[${i}]`),
   );

@@ -31,12 +31,20 @@ export function podIps(ns: string, pod: string): [string, string] {
 }
 
 export function k8sNamespace(name: string, labels: Record<string, string> = { ns: name }): unknown {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  };
 }
 
 export function k8sPod(ns: string, name: string, labels: Record<string, string> = { pod: name }): unknown {
   const ports = [80, 81].flatMap((port) =>
-    (['TCP', 'UDP', 'SCTP'] as const).map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, containerPort: port, protocol })),
+    (['TCP', 'UDP', 'SCTP'] as const).map((protocol) => ({
+      name: `serve-${port}-${protocol.toLowerCase()}`,
+      containerPort: port,
+      protocol,
+    })),
   );
   return {
     apiVersion: 'v1',
@@ -52,11 +60,21 @@ export function upstreamPods(): Pod[] {
 }
 
 export function policy(ns: string, name: string, spec: Record<string, unknown>): NetworkPolicy {
-  return networkPolicyFromK8s({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: ns, name }, spec });
+  return networkPolicyFromK8s({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { namespace: ns, name },
+    spec,
+  });
 }
 
 export function upstreamCluster(policies: NetworkPolicy[] = []): ClusterState {
-  return { pods: upstreamPods(), namespaces: NAMESPACES.map((n) => namespaceFromK8s(k8sNamespace(n))), policies, nodes: NODES };
+  return {
+    pods: upstreamPods(),
+    namespaces: NAMESPACES.map((n) => namespaceFromK8s(k8sNamespace(n))),
+    policies,
+    nodes: NODES,
+  };
 }
 
 export const ALL_PODS = NAMESPACES.flatMap((ns) => POD_NAMES.map((p) => `${ns}/${p}`));

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNodeRuleset, Evaluator, podFromK8s, type ClusterState, type Protocol } from '../src/index.js';
-import { labelsArb, NAMESPACE_NAMES, namedPortsArb, namespacesOf, policiesArb, PORTS } from './arbitraries.js';
+import {
+  labelsArb,
+  NAMESPACE_NAMES,
+  namedPortsArb,
+  namespacesOf,
+  policiesArb,
+  PORTS,
+} from './arbitraries.js';
 import { ProbeLab, type ProbeHost } from './probe-lab.js';
 
 const POD_COUNT = 5;
@@ -26,11 +33,20 @@ describe('the kernel agrees with verdict()', () => {
     const seen = { allowed: 0, denied: 0 };
     const hosts = (): ProbeHost[] => [...lab.pods, lab.outside, lab.node];
     const scenario = fc.record({
-      pods: fc.array(fc.record({ ns: fc.nat(2), labels: labelsArb, ports: namedPortsArb }), { minLength: POD_COUNT, maxLength: POD_COUNT }),
+      pods: fc.array(fc.record({ ns: fc.nat(2), labels: labelsArb, ports: namedPortsArb }), {
+        minLength: POD_COUNT,
+        maxLength: POD_COUNT,
+      }),
       nsLabels: fc.tuple(labelsArb, labelsArb, labelsArb),
       policies: policiesArb(6),
       probes: fc.array(
-        fc.record({ src: fc.nat(POD_COUNT + 1), dst: fc.nat(POD_COUNT + 1), v6: fc.boolean(), port: fc.constantFrom(...PORTS), proto: fc.constantFrom(...PROTOCOLS) }),
+        fc.record({
+          src: fc.nat(POD_COUNT + 1),
+          dst: fc.nat(POD_COUNT + 1),
+          v6: fc.boolean(),
+          port: fc.constantFrom(...PORTS),
+          proto: fc.constantFrom(...PROTOCOLS),
+        }),
         { minLength: 24, maxLength: 24 },
       ),
     });
@@ -58,12 +74,17 @@ describe('the kernel agrees with verdict()', () => {
             const f = p.v6 ? 1 : 0;
             const verdict = ev.verdict({ ip: src.ips[f] }, { ip: dst.ips[f] }, p.port, p.proto);
             const got = await src.probe(dst.ips[f], p.port, p.proto);
-            return { line: `${src.name} -> ${dst.name} ${dst.ips[f]} ${p.port}/${p.proto}: kernel ${got.ok ? 'ALLOW' : `DENY (${got.why})`}, verdict ${verdict.reason}`, agree: got.ok === verdict.allowed, allowed: verdict.allowed };
+            return {
+              line: `${src.name} -> ${dst.name} ${dst.ips[f]} ${p.port}/${p.proto}: kernel ${got.ok ? 'ALLOW' : `DENY (${got.why})`}, verdict ${verdict.reason}`,
+              agree: got.ok === verdict.allowed,
+              allowed: verdict.allowed,
+            };
           }),
         );
         for (const r of results) seen[r.allowed ? 'allowed' : 'denied']++;
         const bad = results.filter((r) => !r.agree);
-        if (bad.length) throw new Error(`kernel and verdict() disagree:\n${bad.map((r) => r.line).join('\n')}`);
+        if (bad.length)
+          throw new Error(`kernel and verdict() disagree:\n${bad.map((r) => r.line).join('\n')}`);
       }),
       { numRuns: 20, endOnFailure: true },
     );

@@ -29,12 +29,22 @@ describe('nft accepts the compiled rulesets', () => {
         expect(r.stderr, `${tc.name} on ${n.name}:\n${text}`).toBe('');
         expect(r.code).toBe(0);
         loads++;
-        const listed = JSON.parse(await node.run('nft', ['-j', 'list', 'table', 'inet', 'minicni-policy'])) as { nftables: NftObject[] };
+        const listed = JSON.parse(
+          await node.run('nft', ['-j', 'list', 'table', 'inet', 'minicni-policy']),
+        ) as { nftables: NftObject[] };
         const objs = listed.nftables;
         const chains = objs.flatMap((o) => (o.chain ? [o.chain] : []));
-        expect(chains.map((c) => c.name).sort()).toEqual(['forward', ...plan.profiles.map((p) => p.name)].sort());
-        expect(chains.find((c) => c.name === 'forward')).toMatchObject({ hook: 'forward', prio: -10, policy: 'accept' });
-        const maps = new Map(objs.flatMap((o) => (o.map ? [[o.map.name, o.map.elem?.length ?? 0] as const] : [])));
+        expect(chains.map((c) => c.name).sort()).toEqual(
+          ['forward', ...plan.profiles.map((p) => p.name)].sort(),
+        );
+        expect(chains.find((c) => c.name === 'forward')).toMatchObject({
+          hook: 'forward',
+          prio: -10,
+          policy: 'accept',
+        });
+        const maps = new Map(
+          objs.flatMap((o) => (o.map ? [[o.map.name, o.map.elem?.length ?? 0] as const] : [])),
+        );
         for (const dir of ['ingress', 'egress'] as const) {
           expect(maps.get(`${dir}4`), `${dir}4`).toBe(plan[dir][4].length);
           expect(maps.get(`${dir}6`), `${dir}6`).toBe(plan[dir][6].length);

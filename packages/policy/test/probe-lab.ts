@@ -26,14 +26,31 @@ class Prober implements ProbeHost {
     ports: readonly number[],
     readonly lab: ProbeLab,
   ) {
-    this.#child = spawn('nsenter', [`--net=${ns.path}`, '--', process.execPath, PROBER, ...ports.map(String)]);
-    this.#child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(`[prober ${name}] ${d}`));
+    this.#child = spawn('nsenter', [
+      `--net=${ns.path}`,
+      '--',
+      process.execPath,
+      PROBER,
+      ...ports.map(String),
+    ]);
+    this.#child.stderr
+      .setEncoding('utf8')
+      .on('data', (d: string) => process.stderr.write(`[prober ${name}] ${d}`));
     this.#ready = new Promise((resolve, reject) => {
-      this.#child.on('exit', (code) => reject(new Error(`prober ${name} exited ${code}`)));
+      this.#child.on('exit', (code) => {
+        reject(new Error(`prober ${name} exited ${code}`));
+        // A probe still waiting would hang the test: it fails instead.
+        for (const done of this.#waiting.values()) done({ ok: false, why: `prober exited ${code}` });
+        this.#waiting.clear();
+      });
       createInterface({ input: this.#child.stdout }).on('line', (line) => {
         const msg = JSON.parse(line) as { ready?: boolean; id?: number; ok: boolean; why?: string };
-        if (msg.ready) resolve();
-        else this.#waiting.get(msg.id!)?.(msg), this.#waiting.delete(msg.id!);
+        if (msg.ready) {
+          resolve();
+          return;
+        }
+        this.#waiting.get(msg.id!)?.(msg);
+        this.#waiting.delete(msg.id!);
       });
     });
   }
@@ -92,7 +109,8 @@ export class ProbeLab implements AsyncDisposable {
   async #netnsOf(make: () => Promise<TestNetns>): Promise<TestNetns> {
     const ns = await make();
     this.#netns.push(ns);
-    for (const scope of ['all', 'default']) await ns.run('sysctl', ['-qw', `net.ipv6.conf.${scope}.accept_dad=0`]);
+    for (const scope of ['all', 'default'])
+      await ns.run('sysctl', ['-qw', `net.ipv6.conf.${scope}.accept_dad=0`]);
     return ns;
   }
 
@@ -115,7 +133,18 @@ export class ProbeLab implements AsyncDisposable {
     for (let i = 0; i < podCount; i++) {
       const pod = await this.#netnsOf(podNetns);
       const ips = [`10.244.1.${10 + i}`, `fd00:244:1::${(10 + i).toString(16)}`] as const;
-      await node.run('ip', ['link', 'add', `vp${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.path]);
+      await node.run('ip', [
+        'link',
+        'add',
+        `vp${i}`,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        pod.path,
+      ]);
       await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
       await pod.run('ip', ['addr', 'add', `${ips[0]}/24`, 'dev', 'eth0']);
       await pod.run('ip', ['addr', 'add', `${ips[1]}/64`, 'dev', 'eth0', 'nodad']);
@@ -134,7 +163,10 @@ export class ProbeLab implements AsyncDisposable {
     await ext.run('ip', ['link', 'set', 'eth0', 'up']);
     await ext.run('ip', ['route', 'add', 'default', 'via', '172.16.0.1']);
     await ext.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:172::1']);
-    hosts.push(['outside', ['172.16.0.9', 'fd00:172::9'], ext], ['node', ['10.244.1.1', 'fd00:244:1::1'], node]);
+    hosts.push(
+      ['outside', ['172.16.0.9', 'fd00:172::9'], ext],
+      ['node', ['10.244.1.1', 'fd00:244:1::1'], node],
+    );
     for (const [name, ips, ns] of hosts) this.#probers.push(new Prober(name, ips, ns, ports, this));
     await Promise.all(this.#probers.map((p) => p.ready()));
     this.pods.push(...this.#probers.filter((p) => p.name.startsWith('pod')));
@@ -153,12 +185,13 @@ export class ProbeLab implements AsyncDisposable {
       for (const dst of hosts) {
         if (src === dst) continue;
         for (const ip of dst.ips) {
-          let last = { ok: false, why: 'not tried' as string | undefined };
+          let last: { ok: boolean; why?: string } = { ok: false, why: 'not tried' };
           for (let i = 0; i < 10 && !last.ok; i++) {
             last = await src.probe(ip, 80, 'TCP');
             if (!last.ok) await new Promise((r) => setTimeout(r, 200));
           }
-          if (!last.ok) throw new Error(`lab broken: ${src.name} cannot reach ${dst.name} at ${ip} (${last.why})`);
+          if (!last.ok)
+            throw new Error(`lab broken: ${src.name} cannot reach ${dst.name} at ${ip} (${last.why})`);
         }
       }
     }
@@ -167,7 +200,8 @@ export class ProbeLab implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     for (const p of this.#probers) p.stop();
     const errors: unknown[] = [];
-    for (const ns of this.#netns.reverse()) await ns[Symbol.asyncDispose]().catch((e: unknown) => errors.push(e));
+    for (const ns of this.#netns.reverse())
+      await ns[Symbol.asyncDispose]().catch((e: unknown) => errors.push(e));
     if (errors.length) throw errors[0];
   }
 }

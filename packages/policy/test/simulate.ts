@@ -26,7 +26,14 @@ export function simulate(
   return true;
 }
 
-function forward(plan: NodePlan, f: Family, src: bigint, dst: bigint, port: number, protocol: Protocol): boolean {
+function forward(
+  plan: NodePlan,
+  f: Family,
+  src: bigint,
+  dst: bigint,
+  port: number,
+  protocol: Protocol,
+): boolean {
   if (plan.nodeAddrs[f].includes(src) || plan.nodeAddrs[f].includes(dst)) return true;
   if (src === dst && plan.self[f].includes(src)) return true;
   const profiles = new Map(plan.profiles.map((p) => [p.name, p]));
@@ -42,6 +49,7 @@ function passes(p: Profile, f: Family, peer: bigint, port: number, protocol: Pro
   if (p.addrs[f].some((iv) => peer >= iv.lo && peer <= iv.hi)) return true;
   if (p.ports.some((r) => r.protocol === protocol && port >= r.lo && port <= r.hi)) return true;
   return p.addrPorts[f].some(
-    (e: AddrPortElement) => peer >= e.lo && peer <= e.hi && e.protocol === protocol && port >= e.portLo && port <= e.portHi,
+    (e: AddrPortElement) =>
+      peer >= e.lo && peer <= e.hi && e.protocol === protocol && port >= e.portLo && port <= e.portHi,
   );
 }

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Evaluator, objectKey, planNode, type ClusterState, type Endpoint, type NodePlan, type Protocol } from '../src/index.js';
+import {
+  Evaluator,
+  objectKey,
+  planNode,
+  type ClusterState,
+  type Endpoint,
+  type NodePlan,
+  type Protocol,
+} from '../src/index.js';
 import { clusterArb, EXTERNAL_IPS, NODE_IPS, NODE_NAMES, PORTS } from './arbitraries.js';
 import { simulate } from './simulate.js';
 
@@ -37,7 +45,8 @@ describe('evaluator properties', () => {
               for (const protocol of PROTOCOLS) {
                 const want = ev.verdict({ ip: s.ip }, { ip: d.ip }, port, protocol).allowed;
                 const got = simulate(plans, (ip) => nodeOf.get(ip), s.ip, d.ip, port, protocol);
-                if (want !== got) throw new Error(`${s.ip} -> ${d.ip} ${port}/${protocol}: verdict ${want}, compiled ${got}`);
+                if (want !== got)
+                  throw new Error(`${s.ip} -> ${d.ip} ${port}/${protocol}: verdict ${want}, compiled ${got}`);
               }
             }
           }
@@ -49,57 +58,93 @@ describe('evaluator properties', () => {
 
   it('a verdict is consistent with its own reasons', () => {
     fc.assert(
-      fc.property(clusterArb, fc.nat(), fc.nat(), fc.constantFrom(...PORTS), fc.constantFrom(...PROTOCOLS), (state, i, j, port, protocol) => {
-        const ev = new Evaluator(state);
-        const from: Endpoint = { pod: objectKey(state.pods[i % state.pods.length]!) };
-        const to: Endpoint = { pod: objectKey(state.pods[j % state.pods.length]!) };
-        const v = ev.verdict(from, to, port, protocol);
-        expect(v.allowed).toBe(v.special !== undefined || (v.egress.allowed && v.ingress.allowed));
-        for (const d of [v.egress, v.ingress]) {
-          expect(d.isolated).toBe(d.policies.length > 0);
-          expect(d.allowedBy !== undefined).toBe(d.isolated && d.allowed);
-          if (!d.isolated) expect(d.allowed).toBe(true);
-          if (d.allowedBy) expect(d.policies).toContain(d.allowedBy.policy);
-        }
-        expect(v.reason.startsWith(v.allowed ? (v.special ? '' : 'ALLOW') : 'DENY')).toBe(true);
-      }),
+      fc.property(
+        clusterArb,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(...PORTS),
+        fc.constantFrom(...PROTOCOLS),
+        (state, i, j, port, protocol) => {
+          const ev = new Evaluator(state);
+          const from: Endpoint = { pod: objectKey(state.pods[i % state.pods.length]!) };
+          const to: Endpoint = { pod: objectKey(state.pods[j % state.pods.length]!) };
+          const v = ev.verdict(from, to, port, protocol);
+          expect(v.allowed).toBe(v.special !== undefined || (v.egress.allowed && v.ingress.allowed));
+          for (const d of [v.egress, v.ingress]) {
+            expect(d.isolated).toBe(d.policies.length > 0);
+            expect(d.allowedBy !== undefined).toBe(d.isolated && d.allowed);
+            if (!d.isolated) expect(d.allowed).toBe(true);
+            if (d.allowedBy) expect(d.policies).toContain(d.allowedBy.policy);
+          }
+          expect(v.reason.startsWith(v.allowed ? (v.special ? '' : 'ALLOW') : 'DENY')).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('an allow-all policy in every namespace, or no policy at all, allows everything', () => {
     fc.assert(
-      fc.property(clusterArb, fc.nat(), fc.nat(), fc.constantFrom(...PORTS), fc.constantFrom(...PROTOCOLS), (state, i, j, port, protocol) => {
-        const allowAll = state.namespaces.map((ns) => ({
-          namespace: ns.name,
-          name: 'zz-allow-all',
-          podSelector: { matchLabels: {}, matchExpressions: [] },
-          policyTypes: ['Ingress', 'Egress'] as const,
-          ingress: [{}],
-          egress: [{}],
-        }));
-        const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
-        const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
-        expect(new Evaluator({ ...state, policies: [...state.policies, ...allowAll] }).verdict(from, to, port, protocol).allowed).toBe(true);
-        expect(new Evaluator({ ...state, policies: [] }).verdict(from, to, port, protocol).allowed).toBe(true);
-      }),
+      fc.property(
+        clusterArb,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(...PORTS),
+        fc.constantFrom(...PROTOCOLS),
+        (state, i, j, port, protocol) => {
+          const allowAll = state.namespaces.map((ns) => ({
+            namespace: ns.name,
+            name: 'zz-allow-all',
+            podSelector: { matchLabels: {}, matchExpressions: [] },
+            policyTypes: ['Ingress', 'Egress'] as const,
+            ingress: [{}],
+            egress: [{}],
+          }));
+          const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
+          const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
+          expect(
+            new Evaluator({ ...state, policies: [...state.policies, ...allowAll] }).verdict(
+              from,
+              to,
+              port,
+              protocol,
+            ).allowed,
+          ).toBe(true);
+          expect(new Evaluator({ ...state, policies: [] }).verdict(from, to, port, protocol).allowed).toBe(
+            true,
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('policies are additive: once both sides are isolated, another policy only adds allows', () => {
     fc.assert(
-      fc.property(clusterArb, clusterArb, fc.nat(), fc.nat(), fc.constantFrom(...PORTS), fc.constantFrom(...PROTOCOLS), (state, other, i, j, port, protocol) => {
-        // Isolate every pod both ways first, so the extra policies cannot newly isolate anyone.
-        const isolate = state.namespaces.map((ns) => ({ ...denyAll, namespace: ns.name }));
-        const base = { ...state, policies: [...state.policies, ...isolate] };
-        const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
-        const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
-        const before = new Evaluator(base).verdict(from, to, port, protocol).allowed;
-        const extra = other.policies.map((p) => ({ ...p, name: `extra-${p.name}` }));
-        const after = new Evaluator({ ...base, policies: [...base.policies, ...extra] }).verdict(from, to, port, protocol).allowed;
-        if (before) expect(after).toBe(true);
-      }),
+      fc.property(
+        clusterArb,
+        clusterArb,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(...PORTS),
+        fc.constantFrom(...PROTOCOLS),
+        (state, other, i, j, port, protocol) => {
+          // Isolate every pod both ways first, so the extra policies cannot newly isolate anyone.
+          const isolate = state.namespaces.map((ns) => ({ ...denyAll, namespace: ns.name }));
+          const base = { ...state, policies: [...state.policies, ...isolate] };
+          const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
+          const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
+          const before = new Evaluator(base).verdict(from, to, port, protocol).allowed;
+          const extra = other.policies.map((p) => ({ ...p, name: `extra-${p.name}` }));
+          const after = new Evaluator({ ...base, policies: [...base.policies, ...extra] }).verdict(
+            from,
+            to,
+            port,
+            protocol,
+          ).allowed;
+          if (before) expect(after).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
