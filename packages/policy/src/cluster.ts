@@ -28,6 +28,8 @@ export class PolicyIndex {
   readonly #nodeIps = new Map<string, readonly string[]>();
   readonly #sorted: readonly Pod[];
   readonly #podsByNs = new Map<string, Pod[]>();
+  /** Addresses two pods claim; the first pod in key order is taken as the owner. */
+  readonly addressConflicts: string[] = [];
 
   constructor(state: ClusterState) {
     this.state = state;
@@ -40,14 +42,21 @@ export class PolicyIndex {
       const key = objectKey(pod);
       if (this.#pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
       this.#pods.set(key, pod);
-      if (pod.hostNetwork) continue;
-      for (const ip of pod.ips) this.#byIp.set(canonicalAddress(ip, `pod ${key} ip`), pod);
     }
     this.#sorted = [...this.#pods.values()].sort((a, b) => cmp(objectKey(a), objectKey(b)));
     for (const pod of this.#sorted) {
       const list = this.#podsByNs.get(pod.namespace) ?? [];
       list.push(pod);
       this.#podsByNs.set(pod.namespace, list);
+      if (pod.hostNetwork) continue;
+      for (const text of pod.ips) {
+        const ip = canonicalAddress(text, `pod ${objectKey(pod)} ip`);
+        const holder = this.#byIp.get(ip);
+        // Two pods with one address (a stale cache, a reused IP): the first in key order owns it,
+        // in the evaluator and in the compiled maps alike, and the conflict is reported.
+        if (holder) this.addressConflicts.push(`${ip} is held by ${objectKey(holder)} and ${objectKey(pod)}`);
+        else this.#byIp.set(ip, pod);
+      }
     }
     const seen = new Set<string>();
     const sorted = [...state.policies].sort((a, b) => cmp(objectKey(a), objectKey(b)));

@@ -3,6 +3,7 @@ import { policy, upstreamCluster } from '../test/cluster-fixture.js';
 import { compileNodeRuleset } from './compile.js';
 import type { ClusterState } from './model.js';
 import { planNode } from './plan.js';
+import { PolicyIndex } from './cluster.js';
 
 const podA = { matchLabels: { pod: 'a' } };
 const web = policy('x', 'web', {
@@ -192,5 +193,21 @@ describe('compileNodeRuleset', () => {
     expect(text).toContain('set node6 { type ipv6_addr; elements = { fd00::1 } }');
     expect(text).toContain('delete table inet pol\n');
     expect(text).toContain('priority filter - 200;');
+  });
+
+  it('two pods with one address: the first in key order owns it, in the maps as in the evaluator', () => {
+    const base = upstreamCluster([policy('y', 'deny', { podSelector: {}, policyTypes: ['Ingress'] })]);
+    const xa = base.pods.find((p) => p.namespace === 'x' && p.name === 'a')!;
+    const state: ClusterState = {
+      ...base,
+      pods: base.pods.map((p) => (p.namespace === 'y' && p.name === 'a' ? { ...p, ips: xa.ips } : p)),
+    };
+    const plan = planNode(state, 'node-1');
+    expect(plan.ingress[4].map(([a]) => a)).not.toContain(0x0af4010an); // x/a owns it, and x/a is not isolated
+    const index = new PolicyIndex(state);
+    expect(index.addressConflicts).toEqual([
+      '10.244.1.10 is held by x/a and y/a',
+      'fd00:244:1::a is held by x/a and y/a',
+    ]);
   });
 });

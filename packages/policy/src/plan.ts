@@ -110,8 +110,13 @@ export function planNode(
         throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
       profiles.set(profile.name, { profile, body });
       const addrs = podAddrs(pod);
-      for (const f of FAMILIES)
-        for (const a of addrs[f]) maps[profile.direction][f].push([a.lo, profile.name]);
+      for (const f of FAMILIES) {
+        for (const a of addrs[f]) {
+          // An address another pod owns (see PolicyIndex.addressConflicts) keys that pod's chain.
+          if (index.podByIp({ family: f, value: a.lo }) === pod)
+            maps[profile.direction][f].push([a.lo, profile.name]);
+        }
+      }
     }
   }
   const self: Record<Family, bigint[]> = { 4: [], 6: [] };
