@@ -74,6 +74,25 @@ class Prober implements ProbeHost {
 }
 
 /**
+ * A veth from the node (`hostSide`) into `ns` as eth0, with the given addresses and default
+ * routes inside `ns`; the caller wires the node's end.
+ */
+async function attach(
+  node: TestNetns,
+  hostSide: string,
+  ns: TestNetns,
+  cidrs: [string, string],
+  gateways: [string, string],
+): Promise<void> {
+  await node.run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.path]);
+  await ns.run('ip', ['addr', 'add', cidrs[0], 'dev', 'eth0']);
+  await ns.run('ip', ['addr', 'add', cidrs[1], 'dev', 'eth0', 'nodad']);
+  await ns.run('ip', ['link', 'set', 'eth0', 'up']);
+  await ns.run('ip', ['route', 'add', 'default', 'via', gateways[0]]);
+  await ns.run('ip', ['-6', 'route', 'add', 'default', 'via', gateways[1]]);
+}
+
+/**
  * One node netns with a bridge (10.244.1.1/24, fd00:244:1::1/64) and br_netfilter on, pods
  * bridged to it, and a host outside the cluster routed through the node (172.16.0.9,
  * fd00:172::9): so probes cross the forward hook both bridged and routed. Every host serves
@@ -133,36 +152,15 @@ export class ProbeLab implements AsyncDisposable {
     for (let i = 0; i < podCount; i++) {
       const pod = await this.#netnsOf(podNetns);
       const ips = [`10.244.1.${10 + i}`, `fd00:244:1::${(10 + i).toString(16)}`] as const;
-      await node.run('ip', [
-        'link',
-        'add',
-        `vp${i}`,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        pod.path,
-      ]);
+      await attach(node, `vp${i}`, pod, [`${ips[0]}/24`, `${ips[1]}/64`], ['10.244.1.1', 'fd00:244:1::1']);
       await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
-      await pod.run('ip', ['addr', 'add', `${ips[0]}/24`, 'dev', 'eth0']);
-      await pod.run('ip', ['addr', 'add', `${ips[1]}/64`, 'dev', 'eth0', 'nodad']);
-      await pod.run('ip', ['link', 'set', 'eth0', 'up']);
-      await pod.run('ip', ['route', 'add', 'default', 'via', '10.244.1.1']);
-      await pod.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:244:1::1']);
       hosts.push([`pod${i}`, ips, pod]);
     }
     const ext = await this.#netnsOf(podNetns);
-    await node.run('ip', ['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ext.path]);
+    await attach(node, 'up0', ext, ['172.16.0.9/24', 'fd00:172::9/64'], ['172.16.0.1', 'fd00:172::1']);
     await node.run('ip', ['addr', 'add', '172.16.0.1/24', 'dev', 'up0']);
     await node.run('ip', ['addr', 'add', 'fd00:172::1/64', 'dev', 'up0', 'nodad']);
     await node.run('ip', ['link', 'set', 'up0', 'up']);
-    await ext.run('ip', ['addr', 'add', '172.16.0.9/24', 'dev', 'eth0']);
-    await ext.run('ip', ['addr', 'add', 'fd00:172::9/64', 'dev', 'eth0', 'nodad']);
-    await ext.run('ip', ['link', 'set', 'eth0', 'up']);
-    await ext.run('ip', ['route', 'add', 'default', 'via', '172.16.0.1']);
-    await ext.run('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:172::1']);
     hosts.push(
       ['outside', ['172.16.0.9', 'fd00:172::9'], ext],
       ['node', ['10.244.1.1', 'fd00:244:1::1'], node],

@@ -5,7 +5,6 @@ import {
   objectKey,
   planNode,
   type ClusterState,
-  type Endpoint,
   type NodePlan,
   type Protocol,
 } from '../src/index.js';
@@ -29,6 +28,23 @@ function addresses(state: ClusterState): { ip: string; node?: string; pod?: stri
     ...EXTERNAL_IPS.map((ip) => ({ ip })),
   ];
 }
+
+/** A random cluster and one connection between two of its pods. */
+const connectionArb = fc
+  .record({
+    state: clusterArb,
+    i: fc.nat(),
+    j: fc.nat(),
+    port: fc.constantFrom(...PORTS),
+    protocol: fc.constantFrom(...PROTOCOLS),
+  })
+  .map(({ state, i, j, port, protocol }) => ({
+    state,
+    from: { pod: objectKey(state.pods[i % state.pods.length]!) },
+    to: { pod: objectKey(state.pods[j % state.pods.length]!) },
+    port,
+    protocol,
+  }));
 
 describe('evaluator properties', () => {
   it('the compiled node rulesets agree with verdict() on every address pair, port and protocol', () => {
@@ -58,93 +74,63 @@ describe('evaluator properties', () => {
 
   it('a verdict is consistent with its own reasons', () => {
     fc.assert(
-      fc.property(
-        clusterArb,
-        fc.nat(),
-        fc.nat(),
-        fc.constantFrom(...PORTS),
-        fc.constantFrom(...PROTOCOLS),
-        (state, i, j, port, protocol) => {
-          const ev = new Evaluator(state);
-          const from: Endpoint = { pod: objectKey(state.pods[i % state.pods.length]!) };
-          const to: Endpoint = { pod: objectKey(state.pods[j % state.pods.length]!) };
-          const v = ev.verdict(from, to, port, protocol);
-          expect(v.allowed).toBe(v.special !== undefined || (v.egress.allowed && v.ingress.allowed));
-          for (const d of [v.egress, v.ingress]) {
-            expect(d.isolated).toBe(d.policies.length > 0);
-            expect(d.allowedBy !== undefined).toBe(d.isolated && d.allowed);
-            if (!d.isolated) expect(d.allowed).toBe(true);
-            if (d.allowedBy) expect(d.policies).toContain(d.allowedBy.policy);
-          }
-          expect(v.reason.startsWith(v.allowed ? (v.special ? '' : 'ALLOW') : 'DENY')).toBe(true);
-        },
-      ),
+      fc.property(connectionArb, ({ state, from, to, port, protocol }) => {
+        const v = new Evaluator(state).verdict(from, to, port, protocol);
+        expect(v.allowed).toBe(v.special !== undefined || (v.egress.allowed && v.ingress.allowed));
+        for (const d of [v.egress, v.ingress]) {
+          expect(d.isolated).toBe(d.policies.length > 0);
+          expect(d.allowedBy !== undefined).toBe(d.isolated && d.allowed);
+          if (!d.isolated) expect(d.allowed).toBe(true);
+          if (d.allowedBy) expect(d.policies).toContain(d.allowedBy.policy);
+        }
+        expect(v.reason.startsWith(v.allowed ? (v.special ? '' : 'ALLOW') : 'DENY')).toBe(true);
+      }),
       { numRuns: 300 },
     );
   });
 
   it('an allow-all policy in every namespace, or no policy at all, allows everything', () => {
     fc.assert(
-      fc.property(
-        clusterArb,
-        fc.nat(),
-        fc.nat(),
-        fc.constantFrom(...PORTS),
-        fc.constantFrom(...PROTOCOLS),
-        (state, i, j, port, protocol) => {
-          const allowAll = state.namespaces.map((ns) => ({
-            namespace: ns.name,
-            name: 'zz-allow-all',
-            podSelector: { matchLabels: {}, matchExpressions: [] },
-            policyTypes: ['Ingress', 'Egress'] as const,
-            ingress: [{}],
-            egress: [{}],
-          }));
-          const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
-          const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
-          expect(
-            new Evaluator({ ...state, policies: [...state.policies, ...allowAll] }).verdict(
-              from,
-              to,
-              port,
-              protocol,
-            ).allowed,
-          ).toBe(true);
-          expect(new Evaluator({ ...state, policies: [] }).verdict(from, to, port, protocol).allowed).toBe(
-            true,
-          );
-        },
-      ),
+      fc.property(connectionArb, ({ state, from, to, port, protocol }) => {
+        const allowAll = state.namespaces.map((ns) => ({
+          ...denyAll,
+          namespace: ns.name,
+          name: 'zz-allow-all',
+          ingress: [{}],
+          egress: [{}],
+        }));
+        expect(
+          new Evaluator({ ...state, policies: [...state.policies, ...allowAll] }).verdict(
+            from,
+            to,
+            port,
+            protocol,
+          ).allowed,
+        ).toBe(true);
+        expect(new Evaluator({ ...state, policies: [] }).verdict(from, to, port, protocol).allowed).toBe(
+          true,
+        );
+      }),
       { numRuns: 200 },
     );
   });
 
   it('policies are additive: once both sides are isolated, another policy only adds allows', () => {
     fc.assert(
-      fc.property(
-        clusterArb,
-        clusterArb,
-        fc.nat(),
-        fc.nat(),
-        fc.constantFrom(...PORTS),
-        fc.constantFrom(...PROTOCOLS),
-        (state, other, i, j, port, protocol) => {
-          // Isolate every pod both ways first, so the extra policies cannot newly isolate anyone.
-          const isolate = state.namespaces.map((ns) => ({ ...denyAll, namespace: ns.name }));
-          const base = { ...state, policies: [...state.policies, ...isolate] };
-          const from = { pod: objectKey(state.pods[i % state.pods.length]!) };
-          const to = { pod: objectKey(state.pods[j % state.pods.length]!) };
-          const before = new Evaluator(base).verdict(from, to, port, protocol).allowed;
-          const extra = other.policies.map((p) => ({ ...p, name: `extra-${p.name}` }));
-          const after = new Evaluator({ ...base, policies: [...base.policies, ...extra] }).verdict(
-            from,
-            to,
-            port,
-            protocol,
-          ).allowed;
-          if (before) expect(after).toBe(true);
-        },
-      ),
+      fc.property(connectionArb, clusterArb, ({ state, from, to, port, protocol }, other) => {
+        // Isolate every pod both ways first, so the extra policies cannot newly isolate anyone.
+        const isolate = state.namespaces.map((ns) => ({ ...denyAll, namespace: ns.name }));
+        const base = { ...state, policies: [...state.policies, ...isolate] };
+        const before = new Evaluator(base).verdict(from, to, port, protocol).allowed;
+        const extra = other.policies.map((p) => ({ ...p, name: `extra-${p.name}` }));
+        const after = new Evaluator({ ...base, policies: [...base.policies, ...extra] }).verdict(
+          from,
+          to,
+          port,
+          protocol,
+        ).allowed;
+        if (before) expect(after).toBe(true);
+      }),
       { numRuns: 300 },
     );
   });
