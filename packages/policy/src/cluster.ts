@@ -1,5 +1,5 @@
-import { formatIp, type Ip } from '@minicni/ipam';
-import { canonicalAddress } from './addresses.js';
+import type { Ip } from '@minicni/ipam';
+import { canonicalAddress, formatAddress, parseAddress } from './addresses.js';
 import { PolicyError } from './errors.js';
 import {
   objectKey,
@@ -28,6 +28,7 @@ export class PolicyIndex {
   readonly #nodeIps = new Map<string, readonly string[]>();
   readonly #sorted: readonly Pod[];
   readonly #podsByNs = new Map<string, Pod[]>();
+  readonly #parsed = new WeakMap<Pod, readonly Ip[]>();
   /** Addresses two pods claim; the first pod in key order is taken as the owner. */
   readonly addressConflicts: string[] = [];
 
@@ -43,14 +44,16 @@ export class PolicyIndex {
       if (this.#pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
       this.#pods.set(key, pod);
     }
-    this.#sorted = [...this.#pods.values()].sort((a, b) => cmp(objectKey(a), objectKey(b)));
+    // Keys computed once: a comparator building them would make 5 million strings for 150,000 pods.
+    this.#sorted = [...this.#pods.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, pod]) => pod);
     for (const pod of this.#sorted) {
       const list = this.#podsByNs.get(pod.namespace) ?? [];
       list.push(pod);
       this.#podsByNs.set(pod.namespace, list);
       if (pod.hostNetwork) continue;
-      for (const text of pod.ips) {
-        const ip = canonicalAddress(text, `pod ${objectKey(pod)} ip`);
+      // Keyed by the text as the model holds it, canonical (the converters write it so): parsing
+      // 300,000 addresses up front would cost seconds; they are parsed when first needed.
+      for (const ip of pod.ips) {
         const holder = this.#byIp.get(ip);
         // Two pods with one address (a stale cache, a reused IP): the first in key order owns it,
         // in the evaluator and in the compiled maps alike, and the conflict is reported.
@@ -80,9 +83,19 @@ export class PolicyIndex {
     return this.#pods.get(key);
   }
 
-  /** The pod that holds an address (canonical text), if any. */
+  /** A pod's addresses, parsed once (throws INVALID_ADDRESS for text that does not parse). */
+  addressesOf(pod: Pod): readonly Ip[] {
+    let ips = this.#parsed.get(pod);
+    if (!ips) {
+      ips = pod.ips.map((t) => parseAddress(t, `pod ${objectKey(pod)} ip`));
+      this.#parsed.set(pod, ips);
+    }
+    return ips;
+  }
+
+  /** The pod that holds an address, if any. */
   podByIp(ip: Ip): Pod | undefined {
-    return this.#byIp.get(formatIp(ip));
+    return this.#byIp.get(formatAddress(ip.family, ip.value));
   }
 
   /**

@@ -99,7 +99,10 @@ export class Evaluator {
       throw new PolicyError('INVALID_ADDRESS', 'the two endpoints are of different address families');
     if (fixed[0] !== undefined) return fixed[0];
     if (wanted !== undefined) return wanted;
-    const fams = (e: Endpoint) => (this.#pod(e)?.ips ?? []).map((t) => parseAddress(t, 'pod ip').family);
+    const fams = (e: Endpoint) => {
+      const pod = this.#pod(e);
+      return pod ? this.index.addressesOf(pod).map((a) => a.family) : [];
+    };
     const theirs = fams(to);
     return fams(from).find((f) => theirs.includes(f)) ?? 4;
   }
@@ -118,7 +121,7 @@ export class Evaluator {
       return pod ? { pod, ip, text: objectKey(pod) } : { ip, text: e.ip };
     }
     const pod = this.#pod(e)!;
-    const ip = pod.ips.map((t) => parseAddress(t, 'pod ip')).find((a) => a.family === family);
+    const ip = this.index.addressesOf(pod).find((a) => a.family === family);
     return ip ? { pod, ip, text: e.pod } : { pod, text: e.pod };
   }
 

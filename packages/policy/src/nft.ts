@@ -1,4 +1,5 @@
-import { formatIp, type Family, type Interval } from '@minicni/ipam';
+import type { Family, Interval } from '@minicni/ipam';
+import { formatAddress } from './addresses.js';
 import type { AddrPortElement, NodePlan, Profile } from './plan.js';
 import type { PortRange } from './ports.js';
 
@@ -22,12 +23,12 @@ const FAMILIES: readonly Family[] = [4, 6];
 
 /** An address interval as nft writes it: one address, a prefix when aligned, else a range. */
 function addr(f: Family, iv: Interval): string {
-  const lo = formatIp({ family: f, value: iv.lo });
+  const lo = formatAddress(f, iv.lo);
   if (iv.lo === iv.hi) return lo;
   const size = iv.hi - iv.lo + 1n;
   const host = size.toString(2).length - 1;
   if (size === 1n << BigInt(host) && iv.lo % size === 0n) return `${lo}/${BITS[f] - host}`;
-  return `${lo}-${formatIp({ family: f, value: iv.hi })}`;
+  return `${lo}-${formatAddress(f, iv.hi)}`;
 }
 
 function portText(lo: number, hi: number): string {
@@ -112,20 +113,18 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
       ...set(
         `node${f}`,
         TYPE[f],
-        plan.nodeAddrs[f].map((v) => formatIp({ family: f, value: v })),
+        plan.nodeAddrs[f].map((v) => formatAddress(f, v)),
         false,
       ),
     );
   }
   for (const f of FAMILIES) {
-    const els = plan.self[f].map(
-      (v) => `${formatIp({ family: f, value: v })} . ${formatIp({ family: f, value: v })}`,
-    );
+    const els = plan.self[f].map((v) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`);
     lines.push(...set(`self${f}`, `${TYPE[f]} . ${TYPE[f]}`, els, false));
   }
   for (const dir of ['ingress', 'egress'] as const) {
     for (const f of FAMILIES) {
-      const els = plan[dir][f].map(([v, chain]) => `${formatIp({ family: f, value: v })} : jump ${chain}`);
+      const els = plan[dir][f].map(([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`);
       const body = els.length ? ` elements = { ${els.join(', ')} }` : '';
       lines.push(`  map ${dir}${f} { type ${TYPE[f]} : verdict;${body} }`);
     }

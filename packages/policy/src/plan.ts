@@ -70,11 +70,8 @@ function emptyAddrs(): Addrs {
   return { 4: [], 6: [] };
 }
 
-function podAddrs(pod: Pod, into: Addrs = emptyAddrs()): Addrs {
-  for (const t of pod.ips) {
-    const ip = parseAddress(t, `pod ${objectKey(pod)} ip`);
-    into[ip.family].push({ lo: ip.value, hi: ip.value });
-  }
+function podAddrs(index: PolicyIndex, pod: Pod, into: Addrs = emptyAddrs()): Addrs {
+  for (const ip of index.addressesOf(pod)) into[ip.family].push({ lo: ip.value, hi: ip.value });
   return into;
 }
 
@@ -109,7 +106,7 @@ export function planNode(
       if (known && known.body !== body)
         throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
       profiles.set(profile.name, { profile, body });
-      const addrs = podAddrs(pod);
+      const addrs = podAddrs(index, pod);
       for (const f of FAMILIES) {
         for (const a of addrs[f]) {
           // An address another pod owns (see PolicyIndex.addressConflicts) keys that pod's chain.
@@ -141,13 +138,28 @@ function byValue(a: bigint, b: bigint): number {
 class Planner {
   readonly #index: PolicyIndex;
   /** Peer addresses per policy rule, the same for every local pod the policy selects. */
+  readonly #profiles = new Map<string, { profile: Profile; body: string }>();
   readonly #peerCache = new Map<string, { addrs?: Addrs; pods?: readonly Pod[] }>();
 
   constructor(index: PolicyIndex) {
     this.#index = index;
   }
 
+  /**
+   * A pod's check in one direction. It depends only on the selecting policies, and for ingress
+   * on the pod's named ports, so pods that agree on those share one computation.
+   */
   profile(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
+    const key = `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
+    let hit = this.#profiles.get(key);
+    if (!hit) {
+      hit = this.#compute(pod, type, policies);
+      this.#profiles.set(key, hit);
+    }
+    return hit;
+  }
+
+  #compute(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
     const grants: Grant[] = [];
     for (const policy of policies) {
       const rules = type === 'Ingress' ? policy.ingress : policy.egress;
@@ -190,7 +202,7 @@ class Planner {
     for (const dest of peers.pods ?? this.#index.pods()) {
       if (dest.hostNetwork) continue;
       const ports = named.flatMap((p) => resolvePort(p, dest));
-      if (ports.length && dest.ips.length) out.push({ addrs: podAddrs(dest), ports });
+      if (ports.length && dest.ips.length) out.push({ addrs: podAddrs(this.#index, dest), ports });
     }
   }
 
@@ -217,17 +229,16 @@ class Planner {
       for (const pod of this.#index.podsOfPeer(peer, policy.namespace)) {
         if (pod.ips.length === 0) continue;
         matched.set(objectKey(pod), pod);
-        podAddrs(pod, addrs);
+        podAddrs(this.#index, pod, addrs);
       }
     }
     const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
     if (namedEgress && blocks.length) {
       for (const pod of this.#index.pods()) {
         if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
-        const inside = pod.ips.some((t) => {
-          const ip = parseAddress(t, 'pod ip');
-          return blocks.some((b) => b.family === ip.family && b.set.has(ip.value));
-        });
+        const inside = this.#index
+          .addressesOf(pod)
+          .some((ip) => blocks.some((b) => b.family === ip.family && b.set.has(ip.value)));
         if (inside) matched.set(objectKey(pod), pod);
       }
     }
