@@ -193,6 +193,12 @@ describe('compileNodeRuleset', () => {
     expect(text).toContain('set node6 { type ipv6_addr; elements = { fd00::1 } }');
     expect(text).toContain('delete table inet pol\n');
     expect(text).toContain('priority filter - 200;');
+    expect(() => compileNodeRuleset(upstreamCluster(), 'node-1', { table: 'x; flush ruleset' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
+    expect(() => compileNodeRuleset(upstreamCluster(), 'node-1', { priority: 0.5 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
   });
 
   it('two pods with one address: the first in key order owns it, in the maps as in the evaluator', () => {

@@ -17,7 +17,9 @@ export type PolicyErrorCode =
   /** Two objects with the same namespace/name in one cluster snapshot. */
   | 'DUPLICATE_OBJECT'
   /** An evaluator endpoint naming a pod the snapshot does not hold. */
-  | 'UNKNOWN_POD';
+  | 'UNKNOWN_POD'
+  /** A compiler option out of range (table name, priority). */
+  | 'INVALID_OPTION';
 
 /** The one error class of @minicni/policy: a stable `code`, a message a person can act on, an optional cause. */
 export class PolicyError extends Error {

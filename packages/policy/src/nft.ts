@@ -1,5 +1,6 @@
 import type { Family, Interval } from '@minicni/ipam';
 import { formatAddress } from './addresses.js';
+import { PolicyError } from './errors.js';
 import type { AddrPortElement, NodePlan, Profile } from './plan.js';
 import type { PortRange } from './ports.js';
 
@@ -99,6 +100,15 @@ function profileLines(p: Profile): { sets: string[]; chain: string[] } {
 export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string {
   const table = opts.table ?? DEFAULT_TABLE;
   const priority = opts.priority ?? DEFAULT_PRIORITY;
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(table)) {
+    throw new PolicyError(
+      'INVALID_OPTION',
+      `table name ${JSON.stringify(table)} is not a plain nft identifier`,
+    );
+  }
+  if (!Number.isInteger(priority) || Math.abs(priority) > 1000) {
+    throw new PolicyError('INVALID_OPTION', `priority ${priority} is not an integer within filter ± 1000`);
+  }
   const prio = priority === 0 ? 'filter' : priority < 0 ? `filter - ${-priority}` : `filter + ${priority}`;
   const lines: string[] = [
     `# minicni NetworkPolicy ruleset for node ${plan.node}`,
