@@ -105,6 +105,11 @@ export class ProbeLab implements AsyncDisposable {
   nodeNs!: TestNetns;
   /** The node's own addresses (bridge gateway and uplink), for the model's Node. */
   readonly nodeIps = ['10.244.1.1', 'fd00:244:1::1', '172.16.0.1', 'fd00:172::1'];
+  /**
+   * A Service's ClusterIP per family, DNAT'd to pod0 in prerouting and output the way
+   * kube-proxy does it, by a table that is not ours: the backend's policy must apply.
+   */
+  readonly serviceIps = ['10.96.0.10', 'fd00:96::10'] as const;
   readonly #netns: TestNetns[] = [];
   readonly #probers: Prober[] = [];
   #port = 20000;
@@ -170,7 +175,30 @@ export class ProbeLab implements AsyncDisposable {
     this.pods.push(...this.#probers.filter((p) => p.name.startsWith('pod')));
     this.outside = this.#probers.find((p) => p.name === 'outside')!;
     this.node = this.#probers.find((p) => p.name === 'node')!;
+    await this.#service(this.pods[0]!.ips);
     await this.#warmUp();
+  }
+
+  async #service(backend: readonly [string, string]): Promise<void> {
+    const [v4, v6] = this.serviceIps;
+    // The node needs some route to a ClusterIP for its own output (a default route does it on a
+    // real node); DNAT then re-routes to the backend.
+    await this.nodeNs.run('ip', ['route', 'add', '10.96.0.0/16', 'dev', 'br0']);
+    await this.nodeNs.run('ip', ['-6', 'route', 'add', 'fd00:96::/64', 'dev', 'br0']);
+    const dnat = `ip daddr ${v4} dnat ip to ${backend[0]}\n    ip6 daddr ${v6} dnat ip6 to ${backend[1]}`;
+    await this.nodeNs.run('nft', ['-f', '-'], {
+      stdin: `table inet kube-proxy-test {
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    ${dnat}
+  }
+  chain output {
+    type nat hook output priority -100; policy accept;
+    ${dnat}
+  }
+}
+`,
+    });
   }
 
   /**
@@ -182,7 +210,8 @@ export class ProbeLab implements AsyncDisposable {
     for (const src of hosts) {
       for (const dst of hosts) {
         if (src === dst) continue;
-        for (const ip of dst.ips) {
+        const viaService = dst === this.pods[0] ? this.serviceIps : [];
+        for (const ip of [...dst.ips, ...viaService]) {
           let last: { ok: boolean; why?: string } = { ok: false, why: 'not tried' };
           for (let i = 0; i < 10 && !last.ok; i++) {
             last = await src.probe(ip, 80, 'TCP');
