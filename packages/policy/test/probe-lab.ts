@@ -107,7 +107,9 @@ export class ProbeLab implements AsyncDisposable {
   readonly nodeIps = ['10.244.1.1', 'fd00:244:1::1', '172.16.0.1', 'fd00:172::1'];
   /**
    * A Service's ClusterIP per family, DNAT'd to pod0 in prerouting and output the way
-   * kube-proxy does it, by a table that is not ours: the backend's policy must apply.
+   * kube-proxy does it, by a table that is not ours: the backend's policy must apply. The same
+   * foreign table accepts everything in forward chains before and after ours: our drops must
+   * still win (an accept ends only its own base chain).
    */
   readonly serviceIps = ['10.96.0.10', 'fd00:96::10'] as const;
   readonly #netns: TestNetns[] = [];
@@ -195,6 +197,14 @@ export class ProbeLab implements AsyncDisposable {
   chain output {
     type nat hook output priority -100; policy accept;
     ${dnat}
+  }
+  chain forward-first {
+    type filter hook forward priority -300; policy accept;
+    accept
+  }
+  chain forward-after {
+    type filter hook forward priority 0; policy accept;
+    accept
   }
 }
 `,
