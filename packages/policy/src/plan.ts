@@ -1,0 +1,323 @@
+import { createHash } from 'node:crypto';
+import { IntervalSet, type Family, type Interval } from '@minicni/ipam';
+import { ipBlockIntervals, parseAddress } from './addresses.js';
+import { cmp, PolicyIndex } from './cluster.js';
+import { PolicyError } from './errors.js';
+import {
+  objectKey,
+  PROTOCOLS,
+  type ClusterState,
+  type NetworkPolicy,
+  type Pod,
+  type PolicyRule,
+  type PolicyType,
+  type Protocol,
+} from './model.js';
+import { resolvePort, type PortRange } from './ports.js';
+
+/** An address range and a port range of one protocol: one element of a concatenated set. */
+export interface AddrPortElement {
+  readonly lo: bigint;
+  readonly hi: bigint;
+  readonly protocol: Protocol;
+  readonly portLo: number;
+  readonly portHi: number;
+}
+
+/**
+ * What one pod's check in one direction allows, reduced to three set lookups (any address on
+ * these ports; these addresses on any port; these address-and-port pairs), all disjoint and
+ * sorted. Pods whose checks are equal share one profile: its name is a hash of its content.
+ */
+export interface Profile {
+  readonly name: string;
+  readonly direction: 'ingress' | 'egress';
+  /** Some rule allows every peer on every port. */
+  readonly acceptAll: boolean;
+  readonly addrs: Readonly<Record<Family, readonly Interval[]>>;
+  readonly ports: readonly PortRange[];
+  readonly addrPorts: Readonly<Record<Family, readonly AddrPortElement[]>>;
+}
+
+/** Everything one node enforces, as data: rendered by `renderRuleset`, and simulated in tests. */
+export interface NodePlan {
+  readonly node: string;
+  /** The node's own addresses per family, sorted. */
+  readonly nodeAddrs: Readonly<Record<Family, readonly bigint[]>>;
+  /** Local isolated pods: address -> profile name, sorted by address. */
+  readonly ingress: Readonly<Record<Family, readonly (readonly [bigint, string])[]>>;
+  readonly egress: Readonly<Record<Family, readonly (readonly [bigint, string])[]>>;
+  /**
+   * Addresses of the local isolated pods, sorted: a pod reaching itself through a Service
+   * (hairpin, DNAT'd back to it) crosses the forward hook, and a pod is never cut off from itself.
+   */
+  readonly self: Readonly<Record<Family, readonly bigint[]>>;
+  /** Sorted by name. */
+  readonly profiles: readonly Profile[];
+}
+
+type Addrs = Record<Family, Interval[]>;
+interface Grant {
+  /** undefined: every address. */
+  readonly addrs?: Addrs;
+  /** undefined: every port of every protocol (and protocols without ports). */
+  readonly ports?: readonly PortRange[];
+}
+
+const FAMILIES: readonly Family[] = [4, 6];
+
+function emptyAddrs(): Addrs {
+  return { 4: [], 6: [] };
+}
+
+function podAddrs(index: PolicyIndex, pod: Pod, into: Addrs = emptyAddrs()): Addrs {
+  for (const ip of index.addressesOf(pod)) into[ip.family].push({ lo: ip.value, hi: ip.value });
+  return into;
+}
+
+/**
+ * Compiles what one node enforces: ingress for its pods as destinations, egress for its pods as
+ * sources. Pods without addresses are skipped (nothing can be sent from or to them yet).
+ */
+export function planNode(
+  state: ClusterState | PolicyIndex,
+  node: string,
+  opts: { nodeIps?: readonly string[] } = {},
+): NodePlan {
+  const index = state instanceof PolicyIndex ? state : new PolicyIndex(state);
+  const planner = new Planner(index);
+  const nodeAddrs: Record<Family, bigint[]> = { 4: [], 6: [] };
+  for (const t of opts.nodeIps ?? index.nodeIps(node)) {
+    const ip = parseAddress(t, `node ${node} ip`);
+    nodeAddrs[ip.family].push(ip.value);
+  }
+  const maps = { ingress: { 4: [], 6: [] }, egress: { 4: [], 6: [] } } as Record<
+    'ingress' | 'egress',
+    Record<Family, [bigint, string][]>
+  >;
+  const profiles = new Map<string, { profile: Profile; body: string }>();
+  for (const pod of index.pods()) {
+    if (pod.node !== node || pod.ips.length === 0 || pod.hostNetwork) continue;
+    for (const type of ['Ingress', 'Egress'] as const) {
+      const policies = index.selecting(pod, type);
+      if (policies.length === 0) continue;
+      const { profile, body } = planner.profile(pod, type, policies);
+      const known = profiles.get(profile.name);
+      if (known && known.body !== body)
+        throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
+      profiles.set(profile.name, { profile, body });
+      const addrs = podAddrs(index, pod);
+      for (const f of FAMILIES) {
+        for (const a of addrs[f]) {
+          // An address another pod owns (see PolicyIndex.addressConflicts) keys that pod's chain.
+          if (index.podByIp({ family: f, value: a.lo }) === pod)
+            maps[profile.direction][f].push([a.lo, profile.name]);
+        }
+      }
+    }
+  }
+  const self: Record<Family, bigint[]> = { 4: [], 6: [] };
+  for (const f of FAMILIES)
+    self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
+  for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort((a, b) => byValue(a[0], b[0]));
+  for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort(byValue);
+  return {
+    node,
+    nodeAddrs,
+    ingress: maps.ingress,
+    egress: maps.egress,
+    self,
+    profiles: [...profiles.values()].map((p) => p.profile).sort((a, b) => cmp(a.name, b.name)),
+  };
+}
+
+function byValue(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+class Planner {
+  readonly #index: PolicyIndex;
+  /** Peer addresses per policy rule, the same for every local pod the policy selects. */
+  readonly #profiles = new Map<string, { profile: Profile; body: string }>();
+  readonly #peerCache = new Map<string, { addrs?: Addrs; pods?: readonly Pod[] }>();
+
+  constructor(index: PolicyIndex) {
+    this.#index = index;
+  }
+
+  /**
+   * A pod's check in one direction. It depends only on the selecting policies, and for ingress
+   * on the pod's named ports, so pods that agree on those share one computation.
+   */
+  profile(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
+    const key = `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
+    let hit = this.#profiles.get(key);
+    if (!hit) {
+      hit = this.#compute(pod, type, policies);
+      this.#profiles.set(key, hit);
+    }
+    return hit;
+  }
+
+  #compute(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
+    const grants: Grant[] = [];
+    for (const policy of policies) {
+      const rules = type === 'Ingress' ? policy.ingress : policy.egress;
+      rules.forEach((rule, i) => this.#grants(policy, type, i, rule, pod, grants));
+    }
+    const direction = type === 'Ingress' ? 'ingress' : 'egress';
+    const content = reduce(grants);
+    const body = JSON.stringify(content, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
+    const name = `${direction === 'ingress' ? 'i' : 'e'}-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
+    return { profile: { name, direction, ...content }, body };
+  }
+
+  #grants(
+    policy: NetworkPolicy,
+    type: PolicyType,
+    i: number,
+    rule: PolicyRule,
+    self: Pod,
+    out: Grant[],
+  ): void {
+    const peers = this.#peers(policy, type, i, rule);
+    if (!rule.ports) {
+      out.push(peers.addrs ? { addrs: peers.addrs } : {});
+      return;
+    }
+    // Numeric and protocol-only ports mean the same for every destination.
+    const fixed = rule.ports
+      .filter((p) => typeof p.port !== 'string')
+      .flatMap((p) => resolvePort(p, undefined));
+    if (fixed.length) out.push(peers.addrs ? { addrs: peers.addrs, ports: fixed } : { ports: fixed });
+    const named = rule.ports.filter((p) => typeof p.port === 'string');
+    if (!named.length) return;
+    if (type === 'Ingress') {
+      // The destination is the selected pod itself.
+      const ports = named.flatMap((p) => resolvePort(p, self));
+      if (ports.length) out.push(peers.addrs ? { addrs: peers.addrs, ports } : { ports });
+      return;
+    }
+    // Egress: a named port is resolved on each destination pod, so it is granted per pod.
+    for (const dest of peers.pods ?? this.#index.pods()) {
+      if (dest.hostNetwork) continue;
+      const ports = named.flatMap((p) => resolvePort(p, dest));
+      if (ports.length && dest.ips.length) out.push({ addrs: podAddrs(this.#index, dest), ports });
+    }
+  }
+
+  /**
+   * The addresses a rule's peers cover (undefined: all), and the pods among them: a named port
+   * resolves on each of those (a pod inside an ipBlock is a destination too).
+   */
+  #peers(
+    policy: NetworkPolicy,
+    type: PolicyType,
+    i: number,
+    rule: PolicyRule,
+  ): { addrs?: Addrs; pods?: readonly Pod[] } {
+    if (!rule.peers) return {};
+    const key = `${objectKey(policy)}\0${type}\0${i}`;
+    const hit = this.#peerCache.get(key);
+    if (hit) return hit;
+    const addrs = emptyAddrs();
+    const blocks = rule.peers.flatMap((p) => (p.kind === 'ipBlock' ? [ipBlockIntervals(p.ipBlock)] : []));
+    for (const b of blocks) addrs[b.family].push(...b.set.intervals);
+    const matched = new Map<string, Pod>();
+    for (const peer of rule.peers) {
+      if (peer.kind !== 'pods') continue;
+      for (const pod of this.#index.podsOfPeer(peer, policy.namespace)) {
+        if (pod.ips.length === 0) continue;
+        matched.set(objectKey(pod), pod);
+        podAddrs(this.#index, pod, addrs);
+      }
+    }
+    const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
+    if (namedEgress && blocks.length) {
+      for (const pod of this.#index.pods()) {
+        if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
+        const inside = this.#index
+          .addressesOf(pod)
+          .some((ip) => blocks.some((b) => b.family === ip.family && b.set.has(ip.value)));
+        if (inside) matched.set(objectKey(pod), pod);
+      }
+    }
+    const result = { addrs, pods: [...matched.values()] };
+    this.#peerCache.set(key, result);
+    return result;
+  }
+}
+
+/** Turns grants into the profile's three disjoint, sorted set contents. */
+function reduce(grants: readonly Grant[]): Omit<Profile, 'name' | 'direction'> {
+  const acceptAll = grants.some((g) => !g.addrs && !g.ports);
+  const addrs = { 4: [] as Interval[], 6: [] as Interval[] };
+  const addrPorts = { 4: [] as AddrPortElement[], 6: [] as AddrPortElement[] };
+  if (acceptAll) return { acceptAll, addrs, ports: [], addrPorts };
+  for (const f of FAMILIES) {
+    addrs[f] = [...new IntervalSet(grants.flatMap((g) => (g.addrs && !g.ports ? g.addrs[f] : []))).intervals];
+  }
+  const ports = mergePorts(grants.flatMap((g) => (!g.addrs && g.ports ? g.ports : [])));
+  for (const f of FAMILIES) {
+    const pairs = grants.filter((g) => g.addrs && g.ports && g.addrs[f].length > 0);
+    addrPorts[f] = disjointPairs(pairs.map((g) => ({ addrs: g.addrs![f], ports: g.ports! })));
+  }
+  return { acceptAll, addrs, ports, addrPorts };
+}
+
+function mergePorts(ranges: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = [];
+  for (const protocol of PROTOCOLS) {
+    const set = new IntervalSet(
+      ranges.filter((r) => r.protocol === protocol).map((r) => ({ lo: BigInt(r.lo), hi: BigInt(r.hi) })),
+    );
+    for (const iv of set.intervals) out.push({ protocol, lo: Number(iv.lo), hi: Number(iv.hi) });
+  }
+  return out;
+}
+
+/**
+ * Concatenated interval sets refuse overlapping elements, so a union of "these addresses on
+ * these ports" grants is cut into port segments (between every range boundary), each with the
+ * merged addresses of the grants that cover it; neighbouring segments with equal addresses are
+ * joined again.
+ */
+function disjointPairs(
+  grants: readonly { addrs: readonly Interval[]; ports: readonly PortRange[] }[],
+): AddrPortElement[] {
+  const out: AddrPortElement[] = [];
+  for (const protocol of PROTOCOLS) {
+    const pieces = grants.flatMap((g) =>
+      g.ports.filter((p) => p.protocol === protocol).map((p) => ({ lo: p.lo, hi: p.hi, addrs: g.addrs })),
+    );
+    if (!pieces.length) continue;
+    const cuts = [...new Set(pieces.flatMap((p) => [p.lo, p.hi + 1]))].sort((a, b) => a - b);
+    let open: { lo: number; hi: number; addrs: readonly Interval[]; key: string } | undefined;
+    const flush = () => {
+      if (open)
+        for (const a of open.addrs)
+          out.push({ lo: a.lo, hi: a.hi, protocol, portLo: open.lo, portHi: open.hi });
+      open = undefined;
+    };
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const lo = cuts[k]!;
+      const hi = cuts[k + 1]! - 1;
+      const covering = pieces.filter((p) => p.lo <= lo && p.hi >= hi);
+      if (!covering.length) {
+        flush();
+        continue;
+      }
+      const addrs = new IntervalSet(covering.flatMap((p) => p.addrs)).intervals;
+      const key = addrs.map((a) => `${a.lo}-${a.hi}`).join(',');
+      if (open && open.key === key && open.hi + 1 === lo) open.hi = hi;
+      else {
+        flush();
+        open = { lo, hi, addrs, key };
+      }
+    }
+    flush();
+  }
+  return out.sort((a, b) =>
+    a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : cmp(a.protocol, b.protocol) || a.portLo - b.portLo,
+  );
+}
