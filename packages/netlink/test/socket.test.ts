@@ -52,14 +52,14 @@ describe('request/reply over the socket', () => {
   it('skips replies to other sequence numbers (a request that timed out earlier)', async () => {
     const addon = fakeAddon([]);
     const queue = [link(9, 'stale', 0, 12345)];
-    addon.send = (_fd, bytes) => {
+    addon.send = async (_fd, bytes) => {
       const seq = Buffer.from(bytes).readUInt32LE(8);
       const ack = error(0);
       ack.writeUInt32LE(seq, 8);
       queue.push(link(2, 'eth0', 0, seq), ack);
       return bytes.length;
     };
-    addon.recv = () => queue.shift()!;
+    addon.recv = async () => queue.shift()!;
     const found = await Netlink.open({ addon }).links.get('eth0');
     expect(found).toMatchObject({ name: 'eth0', index: 2 });
     expect(queue).toHaveLength(0);
