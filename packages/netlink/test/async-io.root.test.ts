@@ -84,6 +84,25 @@ describe('netlink I/O off the event loop', () => {
     expect((await node.ipJson<{ ifname: string }[]>('link', 'show')).map((l) => l.ifname)).toEqual(['lo']);
   });
 
+  it('answers concurrent requests on one handle each with its own replies', async () => {
+    await using node = await nodeNetns();
+    using nl = Netlink.open({ netns: node.path });
+    const names = Array.from({ length: 16 }, (_, i) => `mco${i}`);
+    await Promise.all(names.map((name) => nl.links.addBridge({ name, mtu: 1300 + names.indexOf(name) })));
+    // Gets, dumps and a failing request interleaved on the one socket.
+    const [links, missing, ...got] = await Promise.all([
+      nl.links.list(),
+      nl.links.get('mconone').catch((e: unknown) => e),
+      ...names.map((name) => nl.links.get(name)),
+      nl.addresses.list(),
+    ]);
+    expect((links as { name: string }[]).map((l) => l.name).sort()).toEqual(['lo', ...names].sort());
+    expect(missing).toMatchObject({ code: 'ENODEV', operation: 'link get mconone' });
+    expect(got.slice(0, names.length).map((l) => [(l as { name: string }).name, (l as { mtu: number }).mtu])).toEqual(
+      names.map((name, i) => [name, 1300 + i]),
+    );
+  });
+
   it('lands every operation in its own netns with threadpool I/O for eight namespaces in flight', async () => {
     const home = readlinkSync('/proc/thread-self/ns/net');
     const K = 8;
