@@ -62,7 +62,9 @@ async function concurrent(netns, tag) {
         }
       }),
     );
-  const add = await timed(() => each((nl, i) => nl.links.addVeth({ name: `${tag}${i}`, peerName: `${tag}p${i}` })));
+  const add = await timed(() =>
+    each((nl, i) => nl.links.addVeth({ name: `${tag}${i}`, peerName: `${tag}p${i}` })),
+  );
   const del = await timed(() => each((nl, i) => nl.links.delete(`${tag}${i}`)));
   return { add, del };
 }
@@ -82,7 +84,9 @@ async function child() {
         rows[`${side}Lag`].push(Math.max(r.add.lag, r.del.lag));
       }
     }
-    process.stdout.write(`${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])))}\n`,
+    );
   } finally {
     deleteNetns(netns);
   }

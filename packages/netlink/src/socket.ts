@@ -196,19 +196,24 @@ export class NetlinkSocket {
    * One native call on the fd. It resolves with the call, or rejects with EBADF as soon as the
    * handle is closed; the fd is released only when the native call has returned.
    */
-  #io<T>(operation: string, call: (fd: number) => Promise<T>): Promise<T> {
-    if (this.#closing) return Promise.reject(closedError(operation, 'handle is closed'));
+  async #io<T>(operation: string, call: (fd: number) => Promise<T>): Promise<T> {
+    if (this.#closing) throw closedError(operation, 'handle is closed');
     this.#ioInFlight = true;
     let native: Promise<T>;
     try {
       native = call(this.#fd);
     } catch (err) {
       this.#ioInFlight = false;
-      return Promise.reject(err as Error);
+      throw err;
     }
     return new Promise<T>((resolve, reject) => {
       this.#abandon = () =>
-        reject(closedError(operation, 'handle closed while waiting for the kernel; the request may have been applied'));
+        reject(
+          closedError(
+            operation,
+            'handle closed while waiting for the kernel; the request may have been applied',
+          ),
+        );
       native
         .finally(() => {
           this.#ioInFlight = false;

@@ -43,7 +43,10 @@ async function onOwnHandle<T>(netns: string, fn: (nl: Netlink) => Promise<T>): P
 }
 
 async function addPairs(node: TestNetns, prefix: string, n: number): Promise<void> {
-  const lines = Array.from({ length: n }, (_, i) => `link add ${prefix}${i} type veth peer name ${prefix}p${i}`);
+  const lines = Array.from(
+    { length: n },
+    (_, i) => `link add ${prefix}${i} type veth peer name ${prefix}p${i}`,
+  );
   await node.run('ip', ['-batch', '-'], { stdin: `${lines.join('\n')}\n` });
 }
 
@@ -65,7 +68,9 @@ describe('netlink I/O off the event loop', () => {
     const single = singles.sort((a, b) => a - b)[3]!;
 
     const { lags, ms } = await timerLag(() =>
-      Promise.all(Array.from({ length: N }, (_, i) => onOwnHandle(node.path, (h) => h.links.delete(`mcc${i}`)))),
+      Promise.all(
+        Array.from({ length: N }, (_, i) => onOwnHandle(node.path, (h) => h.links.delete(`mcc${i}`))),
+      ),
     );
     const sorted = [...lags].sort((a, b) => a - b);
     const p50 = sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -98,9 +103,9 @@ describe('netlink I/O off the event loop', () => {
     ]);
     expect((links as { name: string }[]).map((l) => l.name).sort()).toEqual(['lo', ...names].sort());
     expect(missing).toMatchObject({ code: 'ENODEV', operation: 'link get mconone' });
-    expect(got.slice(0, names.length).map((l) => [(l as { name: string }).name, (l as { mtu: number }).mtu])).toEqual(
-      names.map((name, i) => [name, 1300 + i]),
-    );
+    expect(
+      got.slice(0, names.length).map((l) => [(l as { name: string }).name, (l as { mtu: number }).mtu]),
+    ).toEqual(names.map((name, i) => [name, 1300 + i]));
   });
 
   it('lands every operation in its own netns with threadpool I/O for eight namespaces in flight', async () => {
@@ -147,7 +152,9 @@ describe('netlink I/O off the event loop', () => {
         expect(links.map((l) => l.ifname).sort()).toEqual(['lo', ...want].sort());
         const addrs = await node.ipJson<{ addr_info: { local: string }[] }[]>('-4', 'addr', 'show');
         const locals = addrs.flatMap((a) => a.addr_info.map((i) => i.local)).filter((a) => a !== '127.0.0.1');
-        expect(locals.sort()).toEqual(Array.from({ length: ROUNDS }, (_, r) => `10.244.${k}.${r + 1}`).sort());
+        expect(locals.sort()).toEqual(
+          Array.from({ length: ROUNDS }, (_, r) => `10.244.${k}.${r + 1}`).sort(),
+        );
       }
     } finally {
       await Promise.all(nodes.map((n) => n[Symbol.asyncDispose]()));

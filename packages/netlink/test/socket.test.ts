@@ -147,7 +147,9 @@ describe('request/reply over the socket', () => {
         // The IFLA_IFNAME attribute follows the 16-byte header and the 16-byte ifinfomsg.
         const name = req.subarray(36, req.indexOf(0, 36)).toString();
         const reply =
-          name === 'busy0' ? stamped(error(16)) : Buffer.concat([link(name.length, name, 0, seq), stamped(error(0))]);
+          name === 'busy0'
+            ? stamped(error(16))
+            : Buffer.concat([link(name.length, name, 0, seq), stamped(error(0))]);
         queue.push({ datagram: reply, last: true });
       }
       return req.length;
@@ -167,13 +169,15 @@ describe('request/reply over the socket', () => {
       nl.links.list(),
       nl.links.get('eeeeee'),
     ]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual([
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code)),
+    ).toEqual([
       expect.objectContaining({ name: 'a', index: 1 }),
       expect.objectContaining({ name: 'bb', index: 2 }),
       'EBUSY',
       expect.objectContaining({ name: 'cccc', index: 4 }),
       expect.objectContaining({ name: 'ddddd', index: 5 }),
-      [1, 2, 3].map((i) => expect.objectContaining({ name: `d${i}`, index: i })),
+      [1, 2, 3].map((i): unknown => expect.objectContaining({ name: `d${i}`, index: i })),
       expect.objectContaining({ name: 'eeeeee', index: 6 }),
     ]);
     // Each request went out only once the one before had its final reply, and nothing was left unread.

@@ -35,11 +35,11 @@ export class Addresses {
     const family = opts.family ? familyToAf(opts.family) : C.AF_UNSPEC;
     return (
       await this.#sock.dump({
-          operation: 'address list',
-          type: C.RTM_GETADDR,
-          // With strict checking the kernel filters by the index in the header.
-          fixed: encodeIfAddrMsg({ family, prefixLength: 0, index: index ?? 0 }),
-        })
+        operation: 'address list',
+        type: C.RTM_GETADDR,
+        // With strict checking the kernel filters by the index in the header.
+        fixed: encodeIfAddrMsg({ family, prefixLength: 0, index: index ?? 0 }),
+      })
     )
       .filter((m) => m.type === C.RTM_NEWADDR)
       .map(decodeAddress)

@@ -58,7 +58,9 @@ export class Links {
   }
 
   async list(): Promise<Link[]> {
-    return (await this.#sock.dump({ operation: 'link list', type: C.RTM_GETLINK, fixed: encodeIfInfoMsg({}) }))
+    return (
+      await this.#sock.dump({ operation: 'link list', type: C.RTM_GETLINK, fixed: encodeIfInfoMsg({}) })
+    )
       .filter((m) => m.type === C.RTM_NEWLINK)
       .map(decodeLink);
   }
@@ -220,7 +222,12 @@ export class Links {
     return typeof ref === 'number' ? ref : (await this.get(ref)).index;
   }
 
-  async #create(operation: string, opts: CommonLinkOptions, kind: string, data: readonly Attr[]): Promise<void> {
+  async #create(
+    operation: string,
+    opts: CommonLinkOptions,
+    kind: string,
+    data: readonly Attr[],
+  ): Promise<void> {
     checkIfname(opts.name);
     const attrs: Attr[] = [stringAttr(C.IFLA_IFNAME, opts.name)];
     if (opts.mtu !== undefined) attrs.push(u32Attr(C.IFLA_MTU, checkUint(opts.mtu, 0xffffffff, 'MTU')));

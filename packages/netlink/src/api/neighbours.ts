@@ -126,10 +126,10 @@ export class Fdb {
     const index = opts.dev === undefined ? undefined : await indexOf(this.#links, opts.dev);
     return (
       await this.#sock.dump({
-          operation: 'fdb list',
-          type: C.RTM_GETNEIGH,
-          fixed: encodeNdMsg({ family: C.AF_BRIDGE, index: 0, state: 0 }),
-        })
+        operation: 'fdb list',
+        type: C.RTM_GETNEIGH,
+        fixed: encodeNdMsg({ family: C.AF_BRIDGE, index: 0, state: 0 }),
+      })
     )
       .filter((m) => m.type === C.RTM_NEWNEIGH)
       .map(decodeNeighbour)
