@@ -1,22 +1,10 @@
 import { nodeNetns, type TestNetns } from '@minicni/testkit';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Netlink, nativeAddon, type NativeAddon } from '../src/index.js';
+import { threadNetns } from './threads.js';
 
 const now = () => performance.now();
-
-/** The netns of every thread of this process (main, libuv threadpool, V8 and vitest helpers). */
-function threadNetns(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      out.set(tid, readlinkSync(`/proc/self/task/${tid}/ns/net`));
-    } catch {
-      // A thread that exited between the listing and the read.
-    }
-  }
-  return out;
-}
 
 /** Records how late a 5 ms repeating timer fires while `work` runs. */
 async function timerLag<T>(work: () => Promise<T>): Promise<{ result: T; lags: number[]; ms: number }> {
