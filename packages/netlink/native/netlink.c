@@ -23,7 +23,8 @@
 
 #define MAX_PATH 4096
 
-static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+/* An Error with errno, code and syscall, as every failure of this addon carries. */
+static napi_value errno_error(napi_env env, const char *syscall, int err) {
   char text[512];
   snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
   napi_value msg, error, value;
@@ -38,7 +39,11 @@ static napi_value throw_errno(napi_env env, const char *syscall, int err) {
     napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &value);
     napi_set_named_property(env, error, "code", value);
   }
-  napi_throw(env, error);
+  return error;
+}
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  napi_throw(env, errno_error(env, syscall, err));
   return NULL;
 }
 
@@ -183,7 +188,120 @@ static napi_value js_setsockopt_int(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* send(fd, bytes: Uint8Array): number of bytes sent */
+/*
+ * send and recv run on the libuv threadpool, never on the JavaScript thread: rtnetlink does the
+ * requested work inside sendto() (deleting a veth waits there for RCU grace periods, tens of ms),
+ * and recvmsg() both waits for a reply (up to SO_RCVTIMEO) and produces the next part of a dump.
+ * No namespace switch happens here: a netlink socket acts in the netns it was created in,
+ * whichever thread uses it. The caller keeps the fd open until the returned promise settles
+ * (closing it earlier would let a reused fd number reach another socket).
+ */
+struct io_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  int is_send;
+  void *data; /* send: a copy of the request; recv: the datagram received */
+  size_t len;
+  int err;
+  const char *failed;
+};
+
+static void io_send(struct io_job *job) {
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  ssize_t n;
+  do {
+    n = sendto(job->fd, job->data, job->len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    job->err = errno;
+    job->failed = "send";
+    return;
+  }
+  job->len = (size_t)n;
+}
+
+/* One whole datagram, sized by a peek first so nothing is truncated. */
+static void io_recv(struct io_job *job) {
+  ssize_t size;
+  do {
+    size = recv(job->fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) {
+    job->err = errno;
+    job->failed = "recv";
+    return;
+  }
+  job->data = malloc(size > 0 ? (size_t)size : 1);
+  if (job->data == NULL) {
+    job->err = ENOMEM;
+    job->failed = "recv";
+    return;
+  }
+  ssize_t n;
+  do {
+    n = recv(job->fd, job->data, (size_t)size, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 || n != size) {
+    job->err = n < 0 ? errno : EMSGSIZE;
+    job->failed = "recv";
+    return;
+  }
+  job->len = (size_t)n;
+}
+
+/* Threadpool side: syscalls only, no N-API. */
+static void io_execute(napi_env env, void *arg) {
+  (void)env;
+  struct io_job *job = arg;
+  if (job->is_send)
+    io_send(job);
+  else
+    io_recv(job);
+}
+
+/* JavaScript thread: settle the promise and free the job. */
+static void io_complete(napi_env env, napi_status status, void *arg) {
+  struct io_job *job = arg;
+  napi_value out;
+  if (status != napi_ok) {
+    napi_reject_deferred(env, job->deferred, errno_error(env, job->is_send ? "send" : "recv", ECANCELED));
+  } else if (job->err != 0) {
+    napi_reject_deferred(env, job->deferred, errno_error(env, job->failed, job->err));
+  } else if (job->is_send) {
+    napi_create_int32(env, (int32_t)job->len, &out);
+    napi_resolve_deferred(env, job->deferred, out);
+  } else {
+    void *copy;
+    if (napi_create_buffer_copy(env, job->len, job->data, &copy, &out) == napi_ok)
+      napi_resolve_deferred(env, job->deferred, out);
+    else
+      napi_reject_deferred(env, job->deferred, errno_error(env, "recv", ENOMEM));
+  }
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job);
+}
+
+/* Queues a job on the threadpool; returns its promise (NULL with an exception pending on failure). */
+static napi_value io_queue(napi_env env, struct io_job *job) {
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) goto fail;
+  napi_create_string_utf8(env, job->is_send ? "netlink.send" : "netlink.recv", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, io_execute, io_complete, job, &job->work) != napi_ok) goto fail;
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    goto fail;
+  }
+  return promise;
+fail:
+  /* A created promise that is never settled is only garbage; the throw tells the caller. */
+  free(job->data);
+  free(job);
+  return throw_errno(env, "napi_queue_async_work", ENOMEM);
+}
+
+/* send(fd, bytes: Uint8Array): Promise<number of bytes sent> */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (get_args(env, info, 2, argv) < 0) return NULL;
@@ -196,36 +314,31 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t offset;
   if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, &ab, &offset) != napi_ok || type != napi_uint8_array)
     return throw_type(env, "expected a Uint8Array");
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  ssize_t n;
-  do {
-    n = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, "send", errno);
-  return make_i32(env, (int32_t)n);
+  struct io_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return throw_errno(env, "send", ENOMEM);
+  /* A copy: the JavaScript bytes may move or change while the threadpool sends. */
+  job->data = malloc(len > 0 ? len : 1);
+  if (job->data == NULL) {
+    free(job);
+    return throw_errno(env, "send", ENOMEM);
+  }
+  memcpy(job->data, data, len);
+  job->len = len;
+  job->fd = fd;
+  job->is_send = 1;
+  return io_queue(env, job);
 }
 
-/* recv(fd): Buffer holding one whole datagram (sized by a peek first, so nothing is truncated) */
+/* recv(fd): Promise<Buffer holding one whole datagram> */
 static napi_value js_recv(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (get_args(env, info, 1, argv) < 0) return NULL;
   int32_t fd;
   if (get_i32(env, argv[0], &fd) < 0) return NULL;
-  ssize_t size;
-  do {
-    size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-  } while (size < 0 && errno == EINTR);
-  if (size < 0) return throw_errno(env, "recv", errno);
-  void *data;
-  napi_value buffer;
-  if (napi_create_buffer(env, (size_t)size, &data, &buffer) != napi_ok) return throw_errno(env, "recv", ENOMEM);
-  ssize_t n;
-  do {
-    n = recv(fd, data, (size_t)size, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, "recv", errno);
-  if (n != size) return throw_errno(env, "recv", EMSGSIZE);
-  return buffer;
+  struct io_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return throw_errno(env, "recv", ENOMEM);
+  job->fd = fd;
+  return io_queue(env, job);
 }
 
 /* close(fd): undefined */

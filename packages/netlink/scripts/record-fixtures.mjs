@@ -20,8 +20,8 @@ const recording = {
     exchange.requests.push(Buffer.from(bytes).toString('hex'));
     return real.send(fd, bytes);
   },
-  recv(fd) {
-    const datagram = real.recv(fd);
+  async recv(fd) {
+    const datagram = await real.recv(fd);
     exchange.replies.push(datagram.toString('hex'));
     return datagram;
   },

@@ -4,14 +4,20 @@ import { fs } from './builtins.js';
 
 import { NetlinkAddonError } from './errors.js';
 
-/** The syscalls the addon offers. Every failure throws an Error with `errno`, `code` and `syscall`. */
+/**
+ * The syscalls the addon offers. Every failure throws (or, for the promises, rejects with) an Error
+ * with `errno`, `code` and `syscall`. `send` and `recv` run on libuv's threadpool: the kernel does
+ * an rtnetlink request's work inside the send, and a receive may wait, so neither may block the
+ * event loop. The fd must stay open until their promise settles.
+ */
 export interface NativeAddon {
   /** A bound netlink socket created inside the netns at `nsPath` (the caller's own netns when null). */
   socket(nsPath: string | null, protocol: number, recvTimeoutMs: number): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
-  send(fd: number, bytes: Uint8Array): number;
-  /** One whole datagram; throws EAGAIN when nothing arrived within the socket's receive timeout. */
-  recv(fd: number): Buffer;
+  /** Resolves to the number of bytes sent, once the kernel has processed the request. */
+  send(fd: number, bytes: Uint8Array): Promise<number>;
+  /** One whole datagram; rejects with EAGAIN when nothing arrived within the socket's receive timeout. */
+  recv(fd: number): Promise<Buffer>;
   close(fd: number): void;
   /** open(2) of `filePath` performed from inside the netns at `nsPath`. */
   openInNetns(nsPath: string, filePath: string, flags: number, mode: number): number;

@@ -30,14 +30,24 @@ export interface Request {
 /**
  * An rtnetlink socket that lives in one netns (the one it was created in) and speaks
  * request/reply: each request gets a sequence number and its replies are collected until the
- * kernel's ACK, error or end of dump. Calls are synchronous: a netlink reply is already queued
- * when the kernel has processed the request, and a receive timeout turns a lost reply into an error.
+ * kernel's ACK, error or end of dump. The send and every receive run on libuv's threadpool, so the
+ * event loop never waits for the kernel; a receive timeout turns a lost reply into ETIMEDOUT.
+ * Requests on one socket run one at a time, in call order: a second dump cannot start while one
+ * is in progress on the same socket, and one exchange at a time means every datagram read belongs
+ * to the request that is waiting (concurrency comes from separate handles, one per operation).
  */
 export class NetlinkSocket {
   readonly netns: string | undefined;
   readonly #addon: NativeAddon;
   #fd: number;
+  #closing = false;
   #seq = Math.floor(Math.random() * 0x7fffffff);
+  /** Settles when every request queued so far has finished. */
+  #tail: Promise<unknown> = Promise.resolve();
+  /** Whether a native send/recv is on the threadpool (it owns the fd until it returns). */
+  #ioInFlight = false;
+  /** Rejects the exchange waiting on that native call, when the handle is closed under it. */
+  #abandon: (() => void) | undefined;
 
   private constructor(addon: NativeAddon, fd: number, netns: string | undefined) {
     this.#addon = addon;
@@ -64,60 +74,81 @@ export class NetlinkSocket {
   }
 
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#closing;
   }
 
+  /**
+   * Refuses further requests at once (queued ones reject with EBADF, as does one waiting for its
+   * reply). The fd itself is closed now, or when the native call that still uses it returns:
+   * closing it under a threadpool thread would let a reused fd number reach another socket.
+   */
   close(): void {
-    if (this.#fd < 0) return;
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#abandon?.();
+    if (!this.#ioInFlight) this.#release();
+  }
+
+  #release(): void {
     const fd = this.#fd;
+    if (fd < 0) return;
     this.#fd = -1;
     this.#addon.close(fd);
   }
 
-  /** Sends a request that changes something or gets one object; returns the replies before the ACK. */
-  request(req: Request): RawMessage[] {
-    return this.#exchange(req, C.NLM_F_REQUEST | C.NLM_F_ACK | (req.flags ?? 0), false).messages;
+  /** Sends a request that changes something or gets one object; resolves to the replies before the ACK. */
+  request(req: Request): Promise<RawMessage[]> {
+    return this.#queue(async () => {
+      const flags = C.NLM_F_REQUEST | C.NLM_F_ACK | (req.flags ?? 0);
+      return (await this.#exchange(req, flags, false)).messages;
+    });
   }
 
   /** Dumps a table; restarts when the kernel says the dump was interrupted by a concurrent change. */
-  dump(req: Request): RawMessage[] {
-    for (let attempt = 0; ; attempt++) {
-      const { messages, interrupted } = this.#exchange(
-        req,
-        C.NLM_F_REQUEST | C.NLM_F_DUMP | (req.flags ?? 0),
-        true,
-      );
-      if (!interrupted) return messages;
-      if (attempt >= DUMP_RETRIES) {
-        throw new NetlinkError({
-          operation: req.operation,
-          errno: ERRNO.EINTR,
-          extAck: `dump still interrupted after ${DUMP_RETRIES} retries`,
-        });
+  dump(req: Request): Promise<RawMessage[]> {
+    return this.#queue(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const { messages, interrupted } = await this.#exchange(
+          req,
+          C.NLM_F_REQUEST | C.NLM_F_DUMP | (req.flags ?? 0),
+          true,
+        );
+        if (!interrupted) return messages;
+        if (attempt >= DUMP_RETRIES) {
+          throw new NetlinkError({
+            operation: req.operation,
+            errno: ERRNO.EINTR,
+            extAck: `dump still interrupted after ${DUMP_RETRIES} retries`,
+          });
+        }
       }
-    }
+    });
   }
 
-  #exchange(req: Request, flags: number, dump: boolean): { messages: RawMessage[]; interrupted: boolean } {
-    if (this.#fd < 0) {
-      throw new NetlinkError({
-        operation: req.operation,
-        errno: ERRNO.EBADF,
-        extAck: 'handle is closed',
-      });
-    }
+  /** Runs `work` after every earlier request on this socket has finished, whatever their outcome. */
+  #queue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #exchange(
+    req: Request,
+    flags: number,
+    dump: boolean,
+  ): Promise<{ messages: RawMessage[]; interrupted: boolean }> {
     this.#seq = (this.#seq + 1) >>> 0;
     const seq = this.#seq;
     const bytes = encodeMessage({ type: req.type, flags, seq, pid: 0 }, req.fixed, req.attrs);
     try {
-      this.#addon.send(this.#fd, bytes);
+      await this.#io(req.operation, (fd) => this.#addon.send(fd, bytes));
     } catch (err) {
       throw fromSyscallError(req.operation, err);
     }
     const messages: RawMessage[] = [];
     let interrupted = false;
     for (;;) {
-      const datagram = this.#receive(req.operation);
+      const datagram = await this.#receive(req.operation);
       for (const m of decodeMessages(datagram)) {
         // Replies to an earlier request that timed out are still in the queue: skip them.
         if (m.seq !== seq) continue;
@@ -143,9 +174,9 @@ export class NetlinkSocket {
     }
   }
 
-  #receive(operation: string): Buffer {
+  async #receive(operation: string): Promise<Buffer> {
     try {
-      return this.#addon.recv(this.#fd);
+      return await this.#io(operation, (fd) => this.#addon.recv(fd));
     } catch (err) {
       const e = err as { errno?: number };
       if (e?.errno === ERRNO.EAGAIN) {
@@ -160,4 +191,40 @@ export class NetlinkSocket {
       throw fromSyscallError(operation, err);
     }
   }
+
+  /**
+   * One native call on the fd. It resolves with the call, or rejects with EBADF as soon as the
+   * handle is closed; the fd is released only when the native call has returned.
+   */
+  async #io<T>(operation: string, call: (fd: number) => Promise<T>): Promise<T> {
+    if (this.#closing) throw closedError(operation, 'handle is closed');
+    this.#ioInFlight = true;
+    let native: Promise<T>;
+    try {
+      native = call(this.#fd);
+    } catch (err) {
+      this.#ioInFlight = false;
+      throw err;
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#abandon = () =>
+        reject(
+          closedError(
+            operation,
+            'handle closed while waiting for the kernel; the request may have been applied',
+          ),
+        );
+      native
+        .finally(() => {
+          this.#ioInFlight = false;
+          this.#abandon = undefined;
+          if (this.#closing) this.#release();
+        })
+        .then(resolve, reject);
+    });
+  }
+}
+
+function closedError(operation: string, why: string): NetlinkError {
+  return new NetlinkError({ operation, errno: ERRNO.EBADF, extAck: why });
 }

@@ -11,8 +11,8 @@ function countingAddon(): { addon: NativeAddon; interrupted: () => number } {
   let interrupted = 0;
   const addon: NativeAddon = {
     ...real,
-    recv(fd) {
-      const d = real.recv(fd);
+    async recv(fd) {
+      const d = await real.recv(fd);
       for (let at = 0; at + 16 <= d.length;) {
         const len = d.readUInt32LE(at);
         if (d.readUInt16LE(at + 6) & NLM_F_DUMP_INTR) {

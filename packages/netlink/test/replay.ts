@@ -35,7 +35,8 @@ export interface FakeAddon extends NativeAddon {
 
 /**
  * A syscall layer that answers from a queue of datagrams, stamped with the sequence number of
- * the last request (as the kernel would), and times out (EAGAIN) when the queue is empty.
+ * the last request (as the kernel would), and times out (EAGAIN) when the queue is empty. Its
+ * send and recv settle on a later microtask, as the threadpool-backed ones do.
  */
 export function fakeAddon(queue: Buffer[], opts: { stampSeq?: boolean } = {}): FakeAddon {
   let seq = 0;
@@ -44,13 +45,13 @@ export function fakeAddon(queue: Buffer[], opts: { stampSeq?: boolean } = {}): F
     closed: [],
     socket: () => 7,
     setsockoptInt: () => undefined,
-    send(_fd, bytes) {
+    async send(_fd, bytes) {
       const b = Buffer.from(bytes);
       fake.sent.push(b);
       seq = b.readUInt32LE(8);
       return b.length;
     },
-    recv() {
+    async recv() {
       const next = queue.shift();
       if (!next)
         throw Object.assign(new Error('recv: Resource temporarily unavailable'), {

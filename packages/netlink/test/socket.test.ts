@@ -52,14 +52,14 @@ describe('request/reply over the socket', () => {
   it('skips replies to other sequence numbers (a request that timed out earlier)', async () => {
     const addon = fakeAddon([]);
     const queue = [link(9, 'stale', 0, 12345)];
-    addon.send = (_fd, bytes) => {
+    addon.send = async (_fd, bytes) => {
       const seq = Buffer.from(bytes).readUInt32LE(8);
       const ack = error(0);
       ack.writeUInt32LE(seq, 8);
       queue.push(link(2, 'eth0', 0, seq), ack);
       return bytes.length;
     };
-    addon.recv = () => queue.shift()!;
+    addon.recv = async () => queue.shift()!;
     const found = await Netlink.open({ addon }).links.get('eth0');
     expect(found).toMatchObject({ name: 'eth0', index: 2 });
     expect(queue).toHaveLength(0);
@@ -122,5 +122,92 @@ describe('request/reply over the socket', () => {
     await expect(Netlink.open({ addon: fakeAddon([bad]) }).links.list()).rejects.toBeInstanceOf(
       NetlinkDecodeError,
     );
+  });
+
+  it('runs concurrent requests on one socket one at a time, each getting its own replies', async () => {
+    // A kernel that answers each request a moment later: a get with the link it names (index =
+    // name length), a dump with three links in two datagrams; "busy0" fails with EBUSY.
+    const addon = fakeAddon([]);
+    const queue: { datagram: Buffer; last: boolean }[] = [];
+    let answered = 0;
+    const answeredAtSend: number[] = [];
+    addon.send = async (_fd, bytes) => {
+      const req = Buffer.from(bytes);
+      addon.sent.push(req);
+      answeredAtSend.push(answered);
+      const seq = req.readUInt32LE(8);
+      const stamped = (b: Buffer) => {
+        b.writeUInt32LE(seq, 8);
+        return b;
+      };
+      if (req.readUInt16LE(6) & C.NLM_F_DUMP) {
+        const links = Buffer.concat([1, 2, 3].map((i) => link(i, `d${i}`, C.NLM_F_MULTI, seq)));
+        queue.push({ datagram: links, last: false }, { datagram: stamped(done()), last: true });
+      } else {
+        // The IFLA_IFNAME attribute follows the 16-byte header and the 16-byte ifinfomsg.
+        const name = req.subarray(36, req.indexOf(0, 36)).toString();
+        const reply =
+          name === 'busy0'
+            ? stamped(error(16))
+            : Buffer.concat([link(name.length, name, 0, seq), stamped(error(0))]);
+        queue.push({ datagram: reply, last: true });
+      }
+      return req.length;
+    };
+    addon.recv = () =>
+      new Promise((resolve, reject) =>
+        setTimeout(() => {
+          const next = queue.shift();
+          if (!next) return reject(Object.assign(new Error('recv: EAGAIN'), { errno: 11, syscall: 'recv' }));
+          if (next.last) answered++;
+          resolve(next.datagram);
+        }, 1),
+      );
+    const nl = Netlink.open({ addon });
+    const results = await Promise.allSettled([
+      ...['a', 'bb', 'busy0', 'cccc', 'ddddd'].map((n) => nl.links.get(n)),
+      nl.links.list(),
+      nl.links.get('eeeeee'),
+    ]);
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code)),
+    ).toEqual([
+      expect.objectContaining({ name: 'a', index: 1 }),
+      expect.objectContaining({ name: 'bb', index: 2 }),
+      'EBUSY',
+      expect.objectContaining({ name: 'cccc', index: 4 }),
+      expect.objectContaining({ name: 'ddddd', index: 5 }),
+      [1, 2, 3].map((i): unknown => expect.objectContaining({ name: `d${i}`, index: i })),
+      expect.objectContaining({ name: 'eeeeee', index: 6 }),
+    ]);
+    // Each request went out only once the one before had its final reply, and nothing was left unread.
+    expect(answeredAtSend).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(new Set(addon.sent.map((b) => b.readUInt32LE(8))).size).toBe(7);
+    expect(queue).toHaveLength(0);
+  });
+
+  it('at close rejects the request waiting for its reply and the queued ones, and closes the fd after the receive returns', async () => {
+    const addon = fakeAddon([]);
+    let finishRecv: (() => void) | undefined;
+    addon.recv = () =>
+      new Promise((_resolve, reject) => {
+        finishRecv = () => reject(Object.assign(new Error('recv: EAGAIN'), { errno: 11, syscall: 'recv' }));
+      });
+    const nl = Netlink.open({ addon });
+    const waiting = nl.links.setUp('eth0').catch((e: unknown) => e);
+    const queued = nl.links.list().catch((e: unknown) => e);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finishRecv).toBeDefined();
+    nl.close();
+    expect(await waiting).toMatchObject({ code: 'EBADF', operation: 'link set eth0 up' });
+    expect(await queued).toMatchObject({ code: 'EBADF', operation: 'link list' });
+    expect(addon.sent).toHaveLength(1);
+    // The native receive still holds the fd: closing it now could hand its number to another socket.
+    expect(addon.closed).toEqual([]);
+    finishRecv!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(addon.closed).toEqual([7]);
+    nl.close();
+    expect(addon.closed).toEqual([7]);
   });
 });

@@ -1,22 +1,10 @@
 import { nodeNetns, testName } from '@minicni/testkit';
 import { lookup } from 'node:dns/promises';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { Netlink, sysctl } from '../src/index.js';
-
-/** The netns of every thread of this process (main, libuv threadpool, V8 and vitest helpers). */
-function threadNetns(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      out.set(tid, readlinkSync(`/proc/self/task/${tid}/ns/net`));
-    } catch {
-      // A thread that exited between the listing and the read.
-    }
-  }
-  return out;
-}
+import { threadNetns } from './threads.js';
 
 describe('namespace safety under load', () => {
   it('after 10,000 namespace-bound operations interleaved with fs and dns work, every thread is still home', async () => {

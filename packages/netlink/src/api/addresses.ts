@@ -33,13 +33,14 @@ export class Addresses {
   async list(opts: AddressListOptions = {}): Promise<Address[]> {
     const index = opts.dev === undefined ? undefined : (await this.#links.get(opts.dev)).index;
     const family = opts.family ? familyToAf(opts.family) : C.AF_UNSPEC;
-    return this.#sock
-      .dump({
+    return (
+      await this.#sock.dump({
         operation: 'address list',
         type: C.RTM_GETADDR,
         // With strict checking the kernel filters by the index in the header.
         fixed: encodeIfAddrMsg({ family, prefixLength: 0, index: index ?? 0 }),
       })
+    )
       .filter((m) => m.type === C.RTM_NEWADDR)
       .map(decodeAddress)
       .filter((a): a is Address => a !== undefined && (index === undefined || a.index === index));
@@ -102,7 +103,7 @@ export class Addresses {
     if (opts.label) attrs.push(stringAttr(C.IFA_LABEL, opts.label));
     const ifaFlags = opts.noDad ? C.IFA_F_NODAD : 0;
     if (ifaFlags) attrs.push(u32Attr(C.IFA_FLAGS, ifaFlags));
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type,
       flags,

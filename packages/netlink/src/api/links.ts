@@ -58,8 +58,9 @@ export class Links {
   }
 
   async list(): Promise<Link[]> {
-    return this.#sock
-      .dump({ operation: 'link list', type: C.RTM_GETLINK, fixed: encodeIfInfoMsg({}) })
+    return (
+      await this.#sock.dump({ operation: 'link list', type: C.RTM_GETLINK, fixed: encodeIfInfoMsg({}) })
+    )
       .filter((m) => m.type === C.RTM_NEWLINK)
       .map(decodeLink);
   }
@@ -67,7 +68,7 @@ export class Links {
   /** The link, or a NetlinkError with code ENODEV. */
   async get(ref: LinkRef): Promise<Link> {
     checkLinkRef(ref);
-    const replies = this.#sock.request({
+    const replies = await this.#sock.request({
       operation: `link get ${ref}`,
       type: C.RTM_GETLINK,
       fixed: encodeIfInfoMsg(typeof ref === 'number' ? { index: ref } : {}),
@@ -94,7 +95,7 @@ export class Links {
   }
 
   async addBridge(opts: BridgeOptions): Promise<void> {
-    this.#create(`link add bridge ${opts.name}`, opts, 'bridge', []);
+    await this.#create(`link add bridge ${opts.name}`, opts, 'bridge', []);
   }
 
   async addVeth(opts: VethOptions): Promise<void> {
@@ -104,9 +105,9 @@ export class Links {
     if (peerMtu !== undefined) peer.push(u32Attr(C.IFLA_MTU, checkUint(peerMtu, 0xffffffff, 'MTU')));
     if (opts.peerMac) peer.push(bytesAttr(C.IFLA_ADDRESS, parseMac(opts.peerMac)));
     const op = `link add veth ${opts.name} peer ${opts.peerName}${opts.peerNetns ? ` in ${opts.peerNetns}` : ''}`;
-    withNetnsFd(op, opts.peerNetns, (fd) => {
+    await withNetnsFd(op, opts.peerNetns, (fd) => {
       if (fd !== undefined) peer.push(u32Attr(C.IFLA_NET_NS_FD, fd));
-      this.#create(op, opts, 'veth', [vethPeerAttr(peer)]);
+      return this.#create(op, opts, 'veth', [vethPeerAttr(peer)]);
     });
   }
 
@@ -123,34 +124,34 @@ export class Links {
     if (opts.dev !== undefined) data.push(u32Attr(C.IFLA_VXLAN_LINK, await this.#index(opts.dev)));
     if (opts.port !== undefined) data.push(be16Attr(C.IFLA_VXLAN_PORT, checkUint(opts.port, 0xffff, 'port')));
     if (opts.learning !== undefined) data.push(u8Attr(C.IFLA_VXLAN_LEARNING, opts.learning ? 1 : 0));
-    this.#create(`link add vxlan ${opts.name}`, opts, 'vxlan', data);
+    await this.#create(`link add vxlan ${opts.name}`, opts, 'vxlan', data);
   }
 
   async setUp(ref: LinkRef): Promise<void> {
-    this.#set(`link set ${ref} up`, ref, { flags: C.IFF_UP, change: C.IFF_UP });
+    await this.#set(`link set ${ref} up`, ref, { flags: C.IFF_UP, change: C.IFF_UP });
   }
 
   async setDown(ref: LinkRef): Promise<void> {
-    this.#set(`link set ${ref} down`, ref, { flags: 0, change: C.IFF_UP });
+    await this.#set(`link set ${ref} down`, ref, { flags: 0, change: C.IFF_UP });
   }
 
   async setMtu(ref: LinkRef, mtu: number): Promise<void> {
-    this.#set(`link set ${ref} mtu ${mtu}`, ref, {}, [
+    await this.#set(`link set ${ref} mtu ${mtu}`, ref, {}, [
       u32Attr(C.IFLA_MTU, checkUint(mtu, 0xffffffff, 'MTU')),
     ]);
   }
 
   async setMac(ref: LinkRef, mac: string): Promise<void> {
-    this.#set(`link set ${ref} address ${mac}`, ref, {}, [bytesAttr(C.IFLA_ADDRESS, parseMac(mac))]);
+    await this.#set(`link set ${ref} address ${mac}`, ref, {}, [bytesAttr(C.IFLA_ADDRESS, parseMac(mac))]);
   }
 
   async setMaster(ref: LinkRef, master: LinkRef): Promise<void> {
     const index = await this.#index(master);
-    this.#set(`link set ${ref} master ${master}`, ref, {}, [u32Attr(C.IFLA_MASTER, index)]);
+    await this.#set(`link set ${ref} master ${master}`, ref, {}, [u32Attr(C.IFLA_MASTER, index)]);
   }
 
   async setNoMaster(ref: LinkRef): Promise<void> {
-    this.#set(`link set ${ref} nomaster`, ref, {}, [u32Attr(C.IFLA_MASTER, 0)]);
+    await this.#set(`link set ${ref} nomaster`, ref, {}, [u32Attr(C.IFLA_MASTER, 0)]);
   }
 
   /** Hairpin mode of a bridge port (the link must already be attached to a bridge). */
@@ -161,7 +162,7 @@ export class Links {
     ]);
     // Bridge-port settings travel through RTM_NEWLINK on the existing link (no CREATE flag).
     const op = `link set ${ref} hairpin ${on ? 'on' : 'off'}`;
-    this.#sock.request({
+    await this.#sock.request({
       operation: op,
       type: C.RTM_NEWLINK,
       fixed: encodeIfInfoMsg(refMsg(ref)),
@@ -172,19 +173,19 @@ export class Links {
   async rename(ref: LinkRef, newName: string): Promise<void> {
     checkIfname(newName);
     const index = await this.#index(ref);
-    this.#set(`link set ${ref} name ${newName}`, index, {}, [stringAttr(C.IFLA_IFNAME, newName)]);
+    await this.#set(`link set ${ref} name ${newName}`, index, {}, [stringAttr(C.IFLA_IFNAME, newName)]);
   }
 
   /** Moves the link into the netns at `netnsPath`; it disappears from this handle's netns. */
   async moveToNetns(ref: LinkRef, netnsPath: string): Promise<void> {
     const op = `link set ${ref} netns ${netnsPath}`;
-    withNetnsFd(op, netnsPath, (fd) => this.#set(op, ref, {}, [u32Attr(C.IFLA_NET_NS_FD, fd!)]));
+    await withNetnsFd(op, netnsPath, (fd) => this.#set(op, ref, {}, [u32Attr(C.IFLA_NET_NS_FD, fd!)]));
   }
 
   /** Deletes the link (a veth takes its peer with it). ENODEV when it does not exist. */
   async delete(ref: LinkRef): Promise<void> {
     checkLinkRef(ref);
-    this.#sock.request({
+    await this.#sock.request({
       operation: `link delete ${ref}`,
       type: C.RTM_DELLINK,
       fixed: encodeIfInfoMsg(refMsg(ref)),
@@ -221,7 +222,12 @@ export class Links {
     return typeof ref === 'number' ? ref : (await this.get(ref)).index;
   }
 
-  #create(operation: string, opts: CommonLinkOptions, kind: string, data: readonly Attr[]): void {
+  async #create(
+    operation: string,
+    opts: CommonLinkOptions,
+    kind: string,
+    data: readonly Attr[],
+  ): Promise<void> {
     checkIfname(opts.name);
     const attrs: Attr[] = [stringAttr(C.IFLA_IFNAME, opts.name)];
     if (opts.mtu !== undefined) attrs.push(u32Attr(C.IFLA_MTU, checkUint(opts.mtu, 0xffffffff, 'MTU')));
@@ -229,7 +235,7 @@ export class Links {
     const info: Attr[] = [stringAttr(C.IFLA_INFO_KIND, kind)];
     if (data.length) info.push(nestedAttr(C.IFLA_INFO_DATA, data));
     attrs.push(nestedAttr(C.IFLA_LINKINFO, info));
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type: C.RTM_NEWLINK,
       flags: C.NLM_F_CREATE | C.NLM_F_EXCL,
@@ -238,9 +244,9 @@ export class Links {
     });
   }
 
-  #set(operation: string, ref: LinkRef, msg: IfInfoMsg, attrs: readonly Attr[] = []): void {
+  async #set(operation: string, ref: LinkRef, msg: IfInfoMsg, attrs: readonly Attr[] = []): Promise<void> {
     checkLinkRef(ref);
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type: C.RTM_SETLINK,
       fixed: encodeIfInfoMsg({ ...msg, ...refMsg(ref) }),
@@ -258,12 +264,12 @@ function refAttrs(ref: LinkRef): Attr[] {
   return typeof ref === 'string' ? [stringAttr(C.IFLA_IFNAME, ref)] : [];
 }
 
-/** Opens the netns file for the duration of `fn` (the kernel takes the netns from the fd). */
-export function withNetnsFd<T>(
+/** Opens the netns file until the request `fn` makes has finished (the kernel takes the netns from the fd). */
+export async function withNetnsFd<T>(
   operation: string,
   path: string | undefined,
-  fn: (fd: number | undefined) => T,
-): T {
+  fn: (fd: number | undefined) => Promise<T>,
+): Promise<T> {
   if (path === undefined) return fn(undefined);
   let fd: number;
   try {
@@ -272,7 +278,7 @@ export function withNetnsFd<T>(
     throw fromSyscallError(`${operation}: open netns`, err);
   }
   try {
-    return fn(fd);
+    return await fn(fd);
   } finally {
     fs.closeSync(fd);
   }

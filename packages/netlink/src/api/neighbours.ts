@@ -66,7 +66,7 @@ export class Neighbours {
     const families = opts.family ? [familyToAf(opts.family)] : [C.AF_INET, C.AF_INET6];
     const out: Neighbour[] = [];
     for (const family of families) {
-      const messages = this.#sock.dump({
+      const messages = await this.#sock.dump({
         operation: 'neighbour list',
         type: C.RTM_GETNEIGH,
         fixed: encodeNdMsg({ family, index: 0, state: 0 }),
@@ -98,7 +98,7 @@ export class Neighbours {
     const attrs: Attr[] = [bytesAttr(C.NDA_DST, dst.bytes)];
     if (spec.lladdr) attrs.push(bytesAttr(C.NDA_LLADDR, parseMac(spec.lladdr)));
     else if (type === C.RTM_NEWNEIGH) throw new NetlinkInputError(`${operation}: lladdr is required`);
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type,
       flags,
@@ -124,12 +124,13 @@ export class Fdb {
 
   async list(opts: { dev?: LinkRef } = {}): Promise<Neighbour[]> {
     const index = opts.dev === undefined ? undefined : await indexOf(this.#links, opts.dev);
-    return this.#sock
-      .dump({
+    return (
+      await this.#sock.dump({
         operation: 'fdb list',
         type: C.RTM_GETNEIGH,
         fixed: encodeNdMsg({ family: C.AF_BRIDGE, index: 0, state: 0 }),
       })
+    )
       .filter((m) => m.type === C.RTM_NEWNEIGH)
       .map(decodeNeighbour)
       .filter((n) => index === undefined || n.index === index);
@@ -158,7 +159,7 @@ export class Fdb {
     const attrs: Attr[] = [bytesAttr(C.NDA_LLADDR, parseMac(spec.mac))];
     if (spec.dst) attrs.push(bytesAttr(C.NDA_DST, parseIp(spec.dst).bytes));
     if (spec.vni !== undefined) attrs.push(u32Attr(C.NDA_VNI, checkUint(spec.vni, 0xffffff, 'VNI')));
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type,
       flags,

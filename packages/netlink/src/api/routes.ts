@@ -60,7 +60,7 @@ export class Routes {
     const families = opts.family ? [opts.family] : ([4, 6] as const);
     const out: Route[] = [];
     for (const family of families) {
-      const messages = this.#sock.dump({
+      const messages = await this.#sock.dump({
         operation: 'route list',
         type: C.RTM_GETROUTE,
         fixed: encodeRtMsg({
@@ -90,7 +90,7 @@ export class Routes {
   async get(address: string): Promise<Route> {
     const ip = parseIp(address);
     const operation = `route get ${address}`;
-    const replies = this.#sock.request({
+    const replies = await this.#sock.request({
       operation,
       type: C.RTM_GETROUTE,
       fixed: encodeRtMsg({
@@ -162,7 +162,7 @@ export class Routes {
     const table = checkUint(spec.table ?? C.RT_TABLE_MAIN, 0xffffffff, 'table');
     attrs.push(u32Attr(C.RTA_TABLE, table));
     const deleting = type === C.RTM_DELROUTE;
-    this.#sock.request({
+    await this.#sock.request({
       operation,
       type,
       flags,
