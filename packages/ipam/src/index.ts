@@ -37,4 +37,11 @@ export { DEFAULT_DATA_DIR, FileStore, type FileStoreOptions, type LockProvider }
 export { utilLinuxFlock } from './flock-process.js';
 export { decodeOwner, encodeOwner } from './file-format.js';
 export { Allocator, type Allocation, type AllocatorOptions, type RangeStats } from './allocator.js';
-export { openIpam, type Ipam, type IpamIp, type IpamResult, type OpenIpamOptions } from './ipam.js';
+export {
+  openIpam,
+  type Ipam,
+  type IpamAllocation,
+  type IpamIp,
+  type IpamResult,
+  type OpenIpamOptions,
+} from './ipam.js';
