@@ -1,37 +1,31 @@
 import { CniError, ErrorCode, type CheckContext, type IpConfig, type RouteBasic } from '@minicni/spec';
 import { Netlink, type Route } from '@minicni/netlink';
 import { canonicalIp } from '@minicni/ipam';
+import { checkFailed as mismatch, openPodIpam, type NodeEnv } from '@minicni/kit';
 import { hostCidr } from './add.js';
 import { parsePtpConfig } from './config.js';
-import { mismatch } from './errors.js';
-import { hostVethName } from './host-veth.js';
-import type { NodeNetns } from './node.js';
-import { withPodIpam } from './pod-ipam.js';
+import { hostVeth } from './host-veth.js';
 
 /**
  * CHECK: the pod interface with its addresses and routes, the host end with the gateway address
  * and a host route per pod address, and the IPAM reservation must all still match prevResult.
  */
-export async function check(ctx: CheckContext, node: NodeNetns): Promise<void> {
+export async function check(ctx: CheckContext, node: NodeEnv): Promise<void> {
   const cfg = parsePtpConfig(ctx.config);
   const prev = ctx.config.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'CHECK needs prevResult in the config');
   const podIndex = prev.interfaces?.findIndex((i) => i.name === ctx.ifname && i.sandbox === ctx.netns) ?? -1;
   if (podIndex < 0) throw mismatch(`prevResult has no interface ${ctx.ifname} in ${ctx.netns}`);
   const ips = (prev.ips ?? []).filter((i) => i.interface === undefined || i.interface === podIndex);
-  const podIps = ips.map((i) => canonicalIp(i.address.split('/')[0] ?? ''));
   await checkLive(ctx, node, cfg.mtu, ips, prev.routes ?? []);
-  const held = await withPodIpam(cfg.ipam, ctx, (ipam) => ipam.held());
-  if (held && [...held].sort().join() !== [...podIps].sort().join())
-    throw mismatch(
-      `IPAM holds ${held.join(', ') || 'nothing'} for this pod, prevResult says ${podIps.join(', ')}`,
-    );
+  await using ipam = await openPodIpam(cfg.ipam, ctx);
+  await ipam.check(ips.map((i) => i.address));
 }
 
 /** The pod end, its addresses and routes; the host end, its gateway address and host routes. */
 async function checkLive(
   ctx: CheckContext,
-  node: NodeNetns,
+  node: NodeEnv,
   mtu: number,
   ips: IpConfig[],
   routes: RouteBasic[],
@@ -47,8 +41,8 @@ async function checkLive(
   for (const r of routes)
     if (!hasRoute(podRoutes, r.dst, r.gw)) throw mismatch(`the pod has no route to ${r.dst} via ${r.gw}`);
 
-  using host = node.open();
-  const hostName = hostVethName(ctx.containerId, ctx.ifname);
+  using host = node.openHost();
+  const hostName = hostVeth.name(ctx.containerId, ctx.ifname);
   const hostLink = await host.links.find(hostName);
   if (!hostLink) throw mismatch(`host veth ${hostName} is missing`);
   const hostAddrs = new Set((await host.addresses.list({ dev: hostLink.index })).map((a) => canon(a.cidr)));

@@ -9,7 +9,7 @@ import { parseConfList, type Result } from '@minicni/spec';
 import { nsenterExec } from '@minicni/spec/invoke';
 import { ConflistRunner } from '@minicni/spec/runner';
 import { nodeNetns, podNetns, runPluginInNode } from '@minicni/testkit';
-import { HOST_VETH_PATTERN } from '../src/host-veth.js';
+import { hostVeth } from '../src/host-veth.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 if (!existsSync(BIN)) {
@@ -78,7 +78,7 @@ describe('ptp example plugin, built, as a runtime runs it', () => {
       }
       expect(readdirSync(join(dataDir, 'mct-ptp-e2e')).filter((f) => /^[0-9.]+$/.test(f))).toEqual([]);
       const links = await node.ipJson<{ ifname: string }[]>('link', 'show');
-      expect(links.filter((l) => HOST_VETH_PATTERN.test(l.ifname))).toEqual([]);
+      expect(links.filter((l) => hostVeth.pattern.test(l.ifname))).toEqual([]);
       expect(await node.ipJson('route', 'show')).toEqual([]);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
-import { HOST_VETH_PATTERN, hostVethName } from '../src/host-veth.js';
+import { hostVeth } from '../src/host-veth.js';
 import { PtpHarness } from './harness.js';
 
 interface IpLink {
@@ -26,7 +26,7 @@ const addrsOf = async (ns: TestNetns, dev: string) =>
     .filter((a) => !a.local.startsWith('fe80'))
     .map((a) => `${a.local}/${a.prefixlen}`);
 const hostVeths = async (node: TestNetns) =>
-  (await node.ipJson<IpLink[]>('-d', 'link', 'show')).filter((l) => HOST_VETH_PATTERN.test(l.ifname));
+  (await node.ipJson<IpLink[]>('-d', 'link', 'show')).filter((l) => hostVeth.pattern.test(l.ifname));
 const ping = async (from: TestNetns, to: string) => {
   const r = await from.exec('ping', ['-c', '1', '-W', '3', to]);
   return r.code === 0 ? 'ok' : `${from.name} -> ${to} failed: ${r.stdout}${r.stderr}`;
@@ -44,7 +44,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     expect(a.code, a.stdout).toBe(0);
     const b = await h.call('ADD', { containerId: 'ctr-b', netns: p2.path, ifname: 'eth0' }, c);
     expect(b.code, b.stdout).toBe(0);
-    const hostA = hostVethName('ctr-a', 'eth0');
+    const hostA = hostVeth.name('ctr-a', 'eth0');
     expect(a.json).toMatchObject({
       cniVersion: '1.1.0',
       interfaces: [{ name: hostA }, { name: 'eth0', sandbox: p1.path, mtu: 1400 }],
@@ -60,7 +60,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     ]);
     // Node side: no bridge; each host end holds the gateway and a /32 route to its pod.
     const veths = await hostVeths(node);
-    expect(veths.map((l) => l.ifname).sort()).toEqual([hostA, hostVethName('ctr-b', 'eth0')].sort());
+    expect(veths.map((l) => l.ifname).sort()).toEqual([hostA, hostVeth.name('ctr-b', 'eth0')].sort());
     expect(
       veths.every((l) => l.linkinfo?.info_kind === 'veth' && l.master === undefined && l.mtu === 1400),
     ).toBe(true);
@@ -100,7 +100,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     expect(noHostRoute.json).toMatchObject({ code: 100 });
     expect(noHostRoute.json.msg).toMatch(/no route to 10\.244\.50\.2\/32 via ptp/);
 
-    await node.run('ip', ['route', 'add', '10.244.50.2/32', 'dev', hostVethName('ctr-check', 'eth0')]);
+    await node.run('ip', ['route', 'add', '10.244.50.2/32', 'dev', hostVeth.name('ctr-check', 'eth0')]);
     expect((await h.call('CHECK', call, checked)).code).toBe(0);
     await pod.run('ip', ['route', 'del', 'default']);
     const noDefault = await h.call('CHECK', call, checked);

@@ -1,14 +1,10 @@
 import { CniError, ErrorCode, type CheckContext, type Result } from '@minicni/spec';
 import { Netlink } from '@minicni/netlink';
 import { canonicalIp, formatSubnet, parseCidr } from '@minicni/ipam';
+import { checkFailed as mismatch, openPodIpam } from '@minicni/kit';
 import { parseBridgeConfig } from './config.js';
 import type { NodeEnv } from './node-env.js';
-import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
-import { openPodIpam } from './pod-ipam.js';
-
-/** Plugin-specific code (100+): the live state differs from prevResult. */
-export const CHECK_MISMATCH = 100;
 
 /**
  * CHECK: the pod interface, its addresses and routes, the host veth on the bridge, and the IPAM
@@ -23,7 +19,7 @@ export async function check(ctx: CheckContext, node: NodeEnv): Promise<void> {
   if (!podIf) throw mismatch(`prevResult has no interface ${ctx.ifname} in ${ctx.netns}`);
   const podIps = (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === podIndex);
 
-  try {
+  {
     using pod = Netlink.open({ netns: ctx.netns });
     const link = await pod.links.find(ctx.ifname);
     if (!link) throw mismatch(`interface ${ctx.ifname} is missing from ${ctx.netns}`);
@@ -48,19 +44,9 @@ export async function check(ctx: CheckContext, node: NodeEnv): Promise<void> {
       throw mismatch(
         `hairpin on ${hostName} is ${hostLink.hairpin ? 'on' : 'off'}, the config says ${cfg.hairpinMode ? 'on' : 'off'}`,
       );
-  } catch (err) {
-    throw asCniError(err);
   }
-  const ipam = await openPodIpam(cfg.ipam, ctx);
-  try {
-    await ipam.check(podIps.map((i) => i.address));
-  } catch (err) {
-    throw err instanceof Error && (err as { code?: string }).code === 'RESERVATION_MISMATCH'
-      ? mismatch(err.message)
-      : asCniError(err);
-  } finally {
-    await ipam.close();
-  }
+  await using ipam = await openPodIpam(cfg.ipam, ctx);
+  await ipam.check(podIps.map((i) => i.address));
 }
 
 async function checkRoutes(pod: Netlink, prev: Result): Promise<void> {
@@ -79,8 +65,4 @@ function canonical(cidr: string): string {
 
 function canonicalNet(cidr: string): string {
   return formatSubnet(parseCidr(cidr, { allowHostBits: true }).subnet);
-}
-
-function mismatch(msg: string): CniError {
-  return new CniError(CHECK_MISMATCH, `CHECK failed: ${msg}`);
 }

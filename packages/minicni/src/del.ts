@@ -1,10 +1,9 @@
 import type { DelContext } from '@minicni/spec';
 import { NetlinkError, teardownPodVeth } from '@minicni/netlink';
+import { openPodIpam } from '@minicni/kit';
 import { parseBridgeConfig } from './config.js';
 import type { NodeEnv } from './node-env.js';
-import { asCniError } from './errors.js';
 import { hostVethName } from './host-veth.js';
-import { openPodIpam } from './pod-ipam.js';
 
 /**
  * DEL: best effort and idempotent. The address is released by owner even when the netns or the
@@ -26,13 +25,11 @@ export async function del(ctx: DelContext, node: NodeEnv): Promise<void> {
   } catch (err) {
     if (!(err instanceof NetlinkError && err.code === 'ENODEV')) errors.push(err);
   }
-  const ipam = await openPodIpam(cfg.ipam, ctx);
   try {
+    await using ipam = await openPodIpam(cfg.ipam, ctx);
     await ipam.release();
   } catch (err) {
     errors.push(err);
-  } finally {
-    await ipam.close();
   }
-  if (errors.length) throw asCniError(errors[0]);
+  if (errors.length) throw errors[0];
 }

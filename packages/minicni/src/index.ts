@@ -10,7 +10,7 @@ export {
   type RulesExec,
 } from './node-rules.js';
 export { hostVethName } from './host-veth.js';
-export { CHECK_MISMATCH } from './check.js';
+export { CHECK_MISMATCH } from '@minicni/kit';
 export {
   servePlugin,
   parseRequest,
