@@ -12,12 +12,9 @@ export {
 export { hostVethName } from './host-veth.js';
 export { CHECK_MISMATCH } from '@minicni/kit';
 export {
-  servePlugin,
-  parseRequest,
-  requestLengthSoFar,
-  encodeResponse,
+  serveBridgePlugin,
+  // The name the agent (and earlier releases) use for serveBridgePlugin.
+  serveBridgePlugin as servePlugin,
   DEFAULT_SOCKET,
-  ServerStartError,
-  type PluginServer,
   type PluginServerOptions,
-} from './server.js';
+} from './serve.js';
