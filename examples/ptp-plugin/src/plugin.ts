@@ -7,6 +7,9 @@ import { gc } from './gc.js';
 
 export const SUPPORTED_VERSIONS = SPEC_VERSIONS;
 
+/** The name runtimes run it as: the fast-path shim installed under it serves /run/minicni-ptp. */
+export const PLUGIN_NAME = 'minicni-ptp';
+
 export interface PtpPluginOptions {
   /** The node's netns path; default: the netns this process runs in. */
   nodeNetns?: string;
