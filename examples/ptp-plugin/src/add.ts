@@ -26,9 +26,7 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     const routes = podRoutes(addrs, ips);
     veth = await setupPodVeth({
       host,
-      podNetns: ctx.netns,
-      ifname: ctx.ifname,
-      hostIfname: hostVeth.name(ctx.containerId, ctx.ifname),
+      ...hostVeth.ends(ctx),
       mtu: cfg.mtu,
       addresses: ips.map((i) => hostCidr(i.ip)),
       routes: routes.map((r) => ({ dst: r.dst, gateway: r.gw, onlink: true })),

@@ -105,7 +105,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     await pod.run('ip', ['route', 'del', 'default']);
     const noDefault = await h.call('CHECK', call, checked);
     expect(noDefault.json).toMatchObject({ code: 100 });
-    expect(noDefault.json.msg).toMatch(/no route to 0\.0\.0\.0\/0 via 10\.244\.50\.1/);
+    expect(noDefault.json.msg).toMatch(/route to 0\.0\.0\.0\/0 via 10\.244\.50\.1 is missing in the pod/);
 
     // The reservation is part of the attachment: CHECK sees it gone from the store.
     await h.call('DEL', { containerId: 'ctr-check', ifname: 'eth0' }, c);

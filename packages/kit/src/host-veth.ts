@@ -6,6 +6,15 @@ export interface HostVethNaming {
   name(containerId: string, ifname: string): string;
   /** Matches every name `name` can give, and nothing of another prefix. */
   readonly pattern: RegExp;
+  /** The two ends of ADD's veth, as netlink's setupPodVeth takes them. */
+  ends(ctx: AttachmentEnds): { podNetns: string; ifname: string; hostIfname: string };
+}
+
+/** The fields of an ADD context that say where the veth goes. */
+export interface AttachmentEnds {
+  containerId: string;
+  ifname: string;
+  netns: string;
 }
 
 /**
@@ -15,5 +24,14 @@ export interface HostVethNaming {
  */
 export function hostVethNaming(prefix: string): HostVethNaming {
   const pattern = ownerVethPattern(prefix);
-  return { name: (containerId, ifname) => ownerVethName(prefix, containerId, ifname), pattern };
+  const name = (containerId: string, ifname: string) => ownerVethName(prefix, containerId, ifname);
+  return {
+    name,
+    pattern,
+    ends: (ctx) => ({
+      podNetns: ctx.netns,
+      ifname: ctx.ifname,
+      hostIfname: name(ctx.containerId, ctx.ifname),
+    }),
+  };
 }

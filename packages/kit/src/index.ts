@@ -18,4 +18,13 @@ export {
 } from './pod-ipam.js';
 export { checkIfnameFree } from './ifname.js';
 export { nodeEnv, type NodeEnv, type NodeEnvOptions, type NodeRun, type ToolOutcome } from './node-env.js';
-export { hostVethNaming, type HostVethNaming } from './host-veth.js';
+export { hostVethNaming, type HostVethNaming, type AttachmentEnds } from './host-veth.js';
+export {
+  prevAttachment,
+  checkPodLink,
+  checkPodRoutes,
+  findHostVeth,
+  canonicalCidr,
+  delVethAttachment,
+  type PrevAttachment,
+} from './attachment.js';

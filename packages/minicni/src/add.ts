@@ -4,7 +4,7 @@ import { setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { checkIfnameFree, openPodIpam, type PodAddresses } from '@minicni/kit';
 import { ensurePodBridge } from './bridge.js';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
-import { hostVethName } from './host-veth.js';
+import { HOST_VETH } from './host-veth.js';
 import { ensureNodeRules } from './node-rules.js';
 import type { NodeEnv } from './node-env.js';
 import { withPidLock } from './pid-lock.js';
@@ -41,9 +41,7 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     }
     veth = await setupPodVeth({
       host,
-      podNetns: ctx.netns,
-      ifname: ctx.ifname,
-      hostIfname: hostVethName(ctx.containerId, ctx.ifname),
+      ...HOST_VETH.ends(ctx),
       mtu: cfg.mtu,
       ...(mac === undefined ? {} : { mac }),
       addresses: addrs.ips.map((i) => i.address),
