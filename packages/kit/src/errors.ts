@@ -1,11 +1,4 @@
-import {
-  CniError,
-  ErrorCode,
-  type ErrorCodeValue,
-  type GcContext,
-  type PluginHandlers,
-  type StatusContext,
-} from '@minicni/spec';
+import { CniError, ErrorCode, type GcContext, type PluginHandlers, type StatusContext } from '@minicni/spec';
 import { isIpamError } from '@minicni/ipam';
 import { NetlinkError } from '@minicni/netlink';
 
@@ -18,7 +11,7 @@ export function checkFailed(msg: string): CniError {
 }
 
 /** A plugin's own library codes (`err.code` of an Error) and the CNI code each becomes. */
-export type ExtraErrorCodes = Readonly<Record<string, ErrorCodeValue | number>>;
+export type ExtraErrorCodes = Readonly<Record<string, number>>;
 
 /**
  * The one place block errors become CNI errors. Each block's error has a stable `code` and a
@@ -66,7 +59,8 @@ export function withCniErrors(handlers: PluginHandlers, extra: ExtraErrorCodes =
       throw asCniError(err, extra);
     }
   };
-  const { status, gc } = handlers;
+  const status = handlers.status?.bind(handlers);
+  const gc = handlers.gc?.bind(handlers);
   return {
     add: (ctx) => mapped(() => handlers.add(ctx)),
     del: (ctx) => mapped(() => handlers.del(ctx)),

@@ -3,11 +3,11 @@ import { ownerVethName, ownerVethPattern } from '@minicni/netlink';
 /** How one plugin names the host end of a pod's veth, and recognises its own. */
 export interface HostVethNaming {
   /** The name for an attachment (container ID + ifname): stable, so DEL and GC need no state. */
-  name(containerId: string, ifname: string): string;
+  readonly name: (containerId: string, ifname: string) => string;
   /** Matches every name `name` can give, and nothing of another prefix. */
   readonly pattern: RegExp;
   /** The two ends of ADD's veth, as netlink's setupPodVeth takes them. */
-  ends(ctx: AttachmentEnds): { podNetns: string; ifname: string; hostIfname: string };
+  readonly ends: (ctx: AttachmentEnds) => { podNetns: string; ifname: string; hostIfname: string };
 }
 
 /** The fields of an ADD context that say where the veth goes. */
