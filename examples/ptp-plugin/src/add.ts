@@ -24,12 +24,13 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     using host = node.openHost();
     for (const family of new Set(ips.map((i) => i.family))) node.enableForwarding(family);
     const routes = podRoutes(addrs, ips);
+    // Host addresses and routes "on link": the pod's only neighbour is the host end.
     veth = await setupPodVeth({
-      host,
-      ...hostVeth.ends(ctx),
-      mtu: cfg.mtu,
       addresses: ips.map((i) => hostCidr(i.ip)),
       routes: routes.map((r) => ({ dst: r.dst, gateway: r.gw, onlink: true })),
+      ...hostVeth.ends(ctx),
+      host,
+      mtu: cfg.mtu,
     });
     for (const i of ips) {
       // The same gateway address sits on every host end: each pod sees "its" router on link.

@@ -1,5 +1,5 @@
 import { SPEC_VERSIONS, type PluginHandlers } from '@minicni/spec';
-import { nodeEnv, withCniErrors } from '@minicni/kit';
+import { nodeEnv, onNode, withCniErrors } from '@minicni/kit';
 import { add } from './add.js';
 import { check } from './check.js';
 import { del } from './del.js';
@@ -18,10 +18,5 @@ export interface PtpPluginOptions {
 /** The ptp plugin's verbs, ready for `runPlugin`. VERSION and STATUS ("ready") come from runPlugin. */
 export function ptpPlugin(opts: PtpPluginOptions = {}): PluginHandlers {
   const node = nodeEnv(opts.nodeNetns ? { netns: opts.nodeNetns } : {});
-  return withCniErrors({
-    add: (ctx) => add(ctx, node),
-    del: (ctx) => del(ctx, node),
-    check: (ctx) => check(ctx, node),
-    gc,
-  });
+  return withCniErrors(onNode(node, { add, del, check, gc }));
 }

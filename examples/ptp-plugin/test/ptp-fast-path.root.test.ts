@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
+import { runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
 import { startServe } from '@minicni/testkit/serve-process';
 import { hostVeth } from '../src/host-veth.js';
 import { PLUGIN_NAME } from '../src/plugin.js';
-import { PtpHarness } from './harness.js';
+import { ptpNode } from './harness.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const fastpathDir = dirname(createRequire(import.meta.url).resolve('@minicni/fastpath/package.json'));
@@ -23,10 +23,12 @@ describe('ptp example through the fast-path shim', () => {
       if (!existsSync(f)) throw new Error(`${f} is missing: run \`pnpm build\` first`);
     const work = mkdtempSync(join(tmpdir(), 'mct-ptp-fast-'));
     try {
-      await using node = await nodeNetns();
-      await using p1 = await podNetns();
-      await using p2 = await podNetns();
-      using h = new PtpHarness(node);
+      await using t = await ptpNode(2);
+      const {
+        node,
+        h,
+        pods: [p1, p2],
+      } = t;
       const bin = join(work, 'bin');
       mkdirSync(bin);
       const installed = join(bin, PLUGIN_NAME);

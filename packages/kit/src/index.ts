@@ -17,6 +17,7 @@ export {
   type PodIp,
 } from './pod-ipam.js';
 export { checkIfnameFree } from './ifname.js';
+export { onNode, type NodeVerbs } from './node-verbs.js';
 export { nodeEnv, type NodeEnv, type NodeEnvOptions, type NodeRun, type ToolOutcome } from './node-env.js';
 export { hostVethNaming, type HostVethNaming, type AttachmentEnds } from './host-veth.js';
 export {

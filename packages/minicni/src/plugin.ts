@@ -1,5 +1,5 @@
 import { ErrorCode, SPEC_VERSIONS, type PluginHandlers } from '@minicni/spec';
-import { withCniErrors } from '@minicni/kit';
+import { onNode, withCniErrors } from '@minicni/kit';
 import { add } from './add.js';
 import { check } from './check.js';
 import { del } from './del.js';
@@ -16,15 +16,7 @@ export type BridgePluginOptions = NodeEnvOptions;
 export function bridgePlugin(opts: BridgePluginOptions = {}): PluginHandlers {
   const node = nodeEnv(opts);
   return withCniErrors(
-    {
-      add: (ctx) => add(ctx, node),
-      del: (ctx) => del(ctx, node),
-      check: (ctx) => check(ctx, node),
-      status,
-      gc: async (ctx) => {
-        await gc(ctx, node);
-      },
-    },
+    onNode(node, { add, del, check, status, gc }),
     // minicni's own library errors: the node-rules lock and iptables.
     { LOCK_TIMEOUT: ErrorCode.TryAgainLater, NODE_RULES_FAILED: ErrorCode.IoFailure },
   );
