@@ -199,7 +199,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
       {},
       { subnet: undefined, ranges: [[{ subnet: '10.244.51.0/24' }], [{ subnet: 'fd00:51::/64' }]] },
     );
-    const [a, b] = await h.addAll(c, [
+    const [a] = await h.addAll(c, [
       ['ctr-d1', p1],
       ['ctr-d2', p2],
     ]);
@@ -260,7 +260,6 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   it('GC releases the reservations of attachments that are no longer valid', async () => {
     await using t = await ptpNode(2);
     const {
-      node,
       h,
       pods: [p1, p2],
     } = t;
@@ -278,7 +277,6 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   it('answers in the config version: a 0.3.1 result', async () => {
     await using t = await ptpNode(1);
     const {
-      node,
       h,
       pods: [pod],
     } = t;

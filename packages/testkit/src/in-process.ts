@@ -52,7 +52,8 @@ export async function callInProcess<H>(
       exit: () => {},
     },
   });
-  return { code, json: stdout.trim() ? JSON.parse(stdout) : {}, stdout, stderr };
+  const json = stdout.trim() ? (JSON.parse(stdout) as InProcessOutcome['json']) : {};
+  return { code, json, stdout, stderr };
 }
 
 /** The numeric `code` of what `fn` throws (a CniError's); undefined when it does not throw. */
