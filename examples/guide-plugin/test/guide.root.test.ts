@@ -12,21 +12,17 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
 import { startServe } from '@minicni/testkit/serve-process';
+import { builtShimPath } from '@minicni/fastpath';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MAIN = join(root, 'examples', 'guide-plugin', 'dist', 'main.js');
-const SHIM = join(
-  dirname(createRequire(import.meta.url).resolve('@minicni/fastpath/package.json')),
-  'dist',
-  'minicni-shim',
-);
+const SHIM = builtShimPath();
 
 /** The doc's code blocks, by the file each is marked with. */
 function docBlocks(): Map<string, string> {

@@ -5,14 +5,13 @@
 // in the node netns). Prints medians and each as a ratio to the reference. Needs root and the build.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { builtShimPath } from '@minicni/fastpath';
 import { startServe } from '@minicni/testkit/serve-process';
 
 const RUNS = Number(process.env.RUNS ?? 20);
 const MAIN = resolve(import.meta.dirname, '../dist/main.js');
-const fastpathDir = dirname(createRequire(import.meta.url).resolve('@minicni/fastpath/package.json'));
 const tag = process.pid.toString(36);
 const node = `mct-bn-${tag}`;
 const pod = `mct-bp-${tag}`;
@@ -72,7 +71,7 @@ let server;
 try {
   for (const n of [node, pod]) sh('ip', ['netns', 'add', n]);
   mkdirSync(dirname(shim), { recursive: true });
-  copyFileSync(join(fastpathDir, 'dist', 'minicni-shim'), shim);
+  copyFileSync(builtShimPath(), shim);
   server = await startServe([process.execPath, MAIN], socket, `/run/netns/${node}`);
   const times = plugins.map(() => ({ add: [], del: [] }));
   for (let i = 0; i < RUNS; i++) {

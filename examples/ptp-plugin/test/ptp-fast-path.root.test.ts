@@ -2,20 +2,19 @@
 // forwarding to the built `minicni-ptp serve` running in a throwaway node netns; then, with the
 // server stopped, the same shim falling back to `minicni-ptp-standalone` beside it.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
 import { startServe } from '@minicni/testkit/serve-process';
+import { builtShimPath } from '@minicni/fastpath';
 import { hostVeth } from '../src/host-veth.js';
 import { PLUGIN_NAME } from '../src/plugin.js';
 import { ptpNode } from './harness.js';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
-const fastpathDir = dirname(createRequire(import.meta.url).resolve('@minicni/fastpath/package.json'));
-const SHIM = join(fastpathDir, 'dist', 'minicni-shim');
+const SHIM = builtShimPath();
 
 describe('ptp example through the fast-path shim', () => {
   it('ADD, CHECK and DEL are served by `minicni-ptp serve`; with no server the shim runs minicni-ptp-standalone', async () => {

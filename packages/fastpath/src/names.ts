@@ -18,3 +18,11 @@ function checkName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
     throw new Error(`plugin name "${name}" must be a file name (letters, digits, ".", "_", "-")`);
 }
+
+/**
+ * Where this package's build left the shim (`dist/minicni-shim`): for installers that copy it to
+ * `/opt/cni/bin/<name>`, and for tests. The same path from the source and the built package.
+ */
+export function builtShimPath(): string {
+  return new URL('../dist/minicni-shim', import.meta.url).pathname;
+}

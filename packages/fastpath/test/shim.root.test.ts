@@ -15,8 +15,7 @@ import {
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CniError, ErrorCode, SPEC_VERSIONS, type PluginHandlers } from '@minicni/spec';
 import {
@@ -28,8 +27,9 @@ import {
   type TestNetns,
 } from '@minicni/testkit';
 import { servePlugin, type PluginServer } from '../src/server.js';
+import { builtShimPath } from '../src/names.js';
 
-const SHIM = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'minicni-shim');
+const SHIM = builtShimPath();
 
 function shimPresent(): void {
   if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run \`pnpm build\` first`);

@@ -3,7 +3,6 @@
 // throwaway node netns. The shim and server on their own (fallbacks, the wire, the socket rules)
 // are tested in packages/fastpath/test/shim.root.test.ts.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +17,9 @@ import {
 } from '@minicni/testkit';
 import { HOST_VETH_PATTERN } from '../src/host-veth.js';
 import { serveBridgePlugin } from '../src/serve.js';
-import type { PluginServer } from '@minicni/fastpath';
+import { builtShimPath, type PluginServer } from '@minicni/fastpath';
 
-const fastpathDir = dirname(createRequire(import.meta.url).resolve('@minicni/fastpath/package.json'));
-const SHIM = join(fastpathDir, 'dist', 'minicni-shim');
+const SHIM = builtShimPath();
 
 function shimPresent(): void {
   if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run \`pnpm build\` first`);
