@@ -28,6 +28,12 @@ describe('ipam-cli over a host-local dataDir', () => {
       ips: [{ address: '10.244.70.3/29', gateway: '10.244.70.1', family: 4 }],
       routes: [],
       dns: {},
+      fresh: true,
+    });
+    // Asked again for the same owner: the same address, held before (not fresh).
+    expect((await cli(...base, '--json', 'allocate', 'c2', 'net1')).json()).toMatchObject({
+      ips: [{ address: '10.244.70.3/29' }],
+      fresh: false,
     });
     expect(await readFile(join(dir, 'clinet', '10.244.70.3'), 'utf8')).toBe('c2\r\nnet1');
     expect((await cli(...base, '--json', 'list')).json()).toEqual([

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '@minicni/spec';
+import { cniCodeOf } from '@minicni/testkit';
 import { DEFAULT_MTU, parsePtpConfig } from './config.js';
-
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CniError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('parsePtpConfig', () => {
   it('takes the host-local style fields of ipam type "minicni" as the built-in allocator section', () => {
@@ -42,11 +32,11 @@ describe('parsePtpConfig', () => {
     ['mtu too large', { mtu: 65536, ipam: { type: 'minicni' } }],
     ['mtu fractional', { mtu: 1500.5, ipam: { type: 'minicni' } }],
   ])('rejects %s with code 7', (_, raw) => {
-    expect(codeOf(() => parsePtpConfig(raw))).toBe(7);
+    expect(cniCodeOf(() => parsePtpConfig(raw))).toBe(7);
   });
 
   it('rejects ipMasq: true as an unsupported field (code 2), accepts false', () => {
-    expect(codeOf(() => parsePtpConfig({ ipMasq: true, ipam: { type: 'minicni' } }))).toBe(2);
+    expect(cniCodeOf(() => parsePtpConfig({ ipMasq: true, ipam: { type: 'minicni' } }))).toBe(2);
     expect(parsePtpConfig({ ipMasq: false, ipam: { type: 'minicni' } }).ipam).toEqual({
       kind: 'builtin',
       section: {},

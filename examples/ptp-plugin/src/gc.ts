@@ -1,6 +1,6 @@
 import type { GcContext } from '@minicni/spec';
+import { gcPodIpam } from '@minicni/kit';
 import { parsePtpConfig } from './config.js';
-import { gcPodIpam } from './pod-ipam.js';
 
 /**
  * GC (CNI 1.1): releases every reservation whose owner is not a valid attachment. Leaked veths
@@ -8,7 +8,5 @@ import { gcPodIpam } from './pod-ipam.js';
  * is still held.
  */
 export async function gc(ctx: GcContext): Promise<void> {
-  const cfg = parsePtpConfig(ctx.config);
-  const valid = ctx.validAttachments.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-  await gcPodIpam(cfg.ipam, ctx, valid);
+  await gcPodIpam(parsePtpConfig(ctx.config).ipam, ctx);
 }

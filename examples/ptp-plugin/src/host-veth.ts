@@ -1,11 +1,4 @@
-import { ownerVethName, ownerVethPattern } from '@minicni/netlink';
+import { hostVethNaming } from '@minicni/kit';
 
-/**
- * The host end of a pod's veth is named from its owner (container ID + ifname) with the ptp plugin's
- * prefix `ptp`, so DEL and GC find it without any state, even when the pod netns is gone.
- */
-export function hostVethName(containerId: string, ifname: string): string {
-  return ownerVethName('ptp', containerId, ifname);
-}
-
-export const HOST_VETH_PATTERN: RegExp = ownerVethPattern('ptp');
+/** The ptp plugin's host veths: prefix `ptp`, so they never collide with another plugin's. */
+export const hostVeth = hostVethNaming('ptp');

@@ -1,3 +1,3 @@
-export { ptpPlugin, SUPPORTED_VERSIONS, type PtpPluginOptions } from './plugin.js';
+export { ptpPlugin, SUPPORTED_VERSIONS, PLUGIN_NAME, type PtpPluginOptions } from './plugin.js';
 export { parsePtpConfig, DEFAULT_MTU, type PtpConfig, type IpamChoice } from './config.js';
-export { CHECK_MISMATCH } from './errors.js';
+export { CHECK_MISMATCH } from '@minicni/kit';

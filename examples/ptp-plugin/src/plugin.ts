@@ -1,12 +1,14 @@
-import type { PluginHandlers } from '@minicni/spec';
+import { SPEC_VERSIONS, type PluginHandlers } from '@minicni/spec';
+import { nodeEnv, onNode, withCniErrors } from '@minicni/kit';
 import { add } from './add.js';
 import { check } from './check.js';
 import { del } from './del.js';
 import { gc } from './gc.js';
-import { asCniError } from './errors.js';
-import { nodeNetns } from './node.js';
 
-export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+export const SUPPORTED_VERSIONS = SPEC_VERSIONS;
+
+/** The name runtimes run it as: the fast-path shim installed under it serves /run/minicni-ptp. */
+export const PLUGIN_NAME = 'minicni-ptp';
 
 export interface PtpPluginOptions {
   /** The node's netns path; default: the netns this process runs in. */
@@ -15,16 +17,6 @@ export interface PtpPluginOptions {
 
 /** The ptp plugin's verbs, ready for `runPlugin`. VERSION and STATUS ("ready") come from runPlugin. */
 export function ptpPlugin(opts: PtpPluginOptions = {}): PluginHandlers {
-  const node = nodeNetns(opts.nodeNetns);
-  return {
-    add: (ctx) => add(ctx, node).catch(rethrow),
-    del: (ctx) => del(ctx, node).catch(rethrow),
-    check: (ctx) => check(ctx, node).catch(rethrow),
-    gc: (ctx) => gc(ctx).catch(rethrow),
-  };
-}
-
-/** Block errors become CNI errors here, once, whichever verb raised them. */
-function rethrow(err: unknown): never {
-  throw asCniError(err);
+  const node = nodeEnv(opts.nodeNetns ? { netns: opts.nodeNetns } : {});
+  return withCniErrors(onNode(node, { add, del, check, gc }));
 }

@@ -1,27 +1,18 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { runPlugin } from '@minicni/spec';
-import type { TestNetns } from '@minicni/testkit';
+import {
+  callInProcess,
+  nodeWithPods,
+  type InProcessOutcome,
+  type PluginCall,
+  type TestNetns,
+} from '@minicni/testkit';
 import { ptpPlugin, SUPPORTED_VERSIONS } from '../src/plugin.js';
 
-export interface Call {
-  containerId?: string;
-  netns?: string;
-  ifname?: string;
-}
-
-export interface Outcome {
-  code: number;
-  /** stdout parsed: a result or a CNI error. */
-  json: Record<string, unknown> & {
-    code?: number;
-    msg?: string;
-    ips?: { address: string; gateway?: string }[];
-    routes?: { dst: string; gw?: string }[];
-  };
-  stdout: string;
-}
+export type Outcome = InProcessOutcome;
 
 /**
  * Runs the plugin in this process with `node` as its node netns (never the test runner's own),
@@ -42,23 +33,39 @@ export class PtpHarness implements Disposable {
     };
   }
 
-  async call(command: string, call: Call, config: unknown): Promise<Outcome> {
-    const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: '/usr/lib/cni' };
-    if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
-    if (call.netns !== undefined) env.CNI_NETNS = call.netns;
-    if (call.ifname !== undefined) env.CNI_IFNAME = call.ifname;
-    let stdout = '';
-    const code = await runPlugin(ptpPlugin({ nodeNetns: this.node.path }), {
-      supportedVersions: SUPPORTED_VERSIONS,
-      io: {
-        env,
-        stdin: JSON.stringify(config),
-        stdout: (t) => (stdout += t),
-        stderr: () => {},
-        exit: () => {},
-      },
-    });
-    return { code, json: stdout.trim() ? JSON.parse(stdout) : {}, stdout };
+  call(
+    command: PluginCall['command'],
+    at: { containerId?: string; netns?: string; ifname?: string },
+    config: unknown,
+  ): Promise<Outcome> {
+    const handlers = ptpPlugin({ nodeNetns: this.node.path });
+    return callInProcess(
+      runPlugin,
+      handlers,
+      SUPPORTED_VERSIONS,
+      { command, path: '/usr/lib/cni', ...at },
+      config,
+    );
+  }
+
+  /** ADD of each container into its pod netns (eth0), each expected to succeed. */
+  async addAll<T extends [containerId: string, pod: TestNetns][]>(
+    config: unknown,
+    pods: [...T],
+  ): Promise<{ [K in keyof T]: Outcome }> {
+    const out: Outcome[] = [];
+    for (const [containerId, pod] of pods) {
+      const r = await this.call('ADD', { containerId, netns: pod.path, ifname: 'eth0' }, config);
+      expect(r.code, `ADD ${containerId}: ${r.stdout}`).toBe(0);
+      out.push(r);
+    }
+    return out as { [K in keyof T]: Outcome };
+  }
+
+  /** GC as a runtime calls it: only the containers in `keep` (on eth0) are valid attachments. */
+  gc(config: Record<string, unknown>, keep: string[]): Promise<Outcome> {
+    const valid = keep.map((containerID) => ({ containerID, ifname: 'eth0' }));
+    return this.call('GC', {}, { ...config, 'cni.dev/valid-attachments': valid });
   }
 
   /** Reserved IPs in the built-in store (host-local layout: one file per IP). */
@@ -70,4 +77,19 @@ export class PtpHarness implements Disposable {
   [Symbol.dispose](): void {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** A throwaway node with `pods` pod netns and a harness on it; all removed on dispose. */
+export async function ptpNode<N extends number>(pods: N) {
+  const net = await nodeWithPods(pods);
+  const h = new PtpHarness(net.node);
+  return {
+    node: net.node,
+    pods: net.pods,
+    h,
+    [Symbol.asyncDispose]: async () => {
+      h[Symbol.dispose]();
+      await net[Symbol.asyncDispose]();
+    },
+  };
 }

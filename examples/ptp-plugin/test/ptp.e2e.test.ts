@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfList, type Result } from '@minicni/spec';
 import { nsenterExec } from '@minicni/spec/invoke';
 import { ConflistRunner } from '@minicni/spec/runner';
-import { nodeNetns, podNetns, runPluginInNode } from '@minicni/testkit';
-import { HOST_VETH_PATTERN } from '../src/host-veth.js';
+import { nodeNetns, nodeWithPods, runPluginInNode } from '@minicni/testkit';
+import { hostVeth } from '../src/host-veth.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/main.js');
 if (!existsSync(BIN)) {
@@ -29,9 +29,11 @@ describe('ptp example plugin, built, as a runtime runs it', () => {
   });
 
   it('ADD, CHECK and DEL of a [minicni-ptp, tuning] conflist for two pods that then ping each other', async () => {
-    await using node = await nodeNetns();
-    await using p1 = await podNetns();
-    await using p2 = await podNetns();
+    await using net = await nodeWithPods(2);
+    const {
+      node,
+      pods: [p1, p2],
+    } = net;
     const tmp = mkdtempSync(join(tmpdir(), 'mct-ptp-e2e-'));
     try {
       const bin = join(tmp, 'bin');
@@ -78,7 +80,7 @@ describe('ptp example plugin, built, as a runtime runs it', () => {
       }
       expect(readdirSync(join(dataDir, 'mct-ptp-e2e')).filter((f) => /^[0-9.]+$/.test(f))).toEqual([]);
       const links = await node.ipJson<{ ifname: string }[]>('link', 'show');
-      expect(links.filter((l) => HOST_VETH_PATTERN.test(l.ifname))).toEqual([]);
+      expect(links.filter((l) => hostVeth.pattern.test(l.ifname))).toEqual([]);
       expect(await node.ipJson('route', 'show')).toEqual([]);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

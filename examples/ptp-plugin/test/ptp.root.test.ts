@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
-import { HOST_VETH_PATTERN, hostVethName } from '../src/host-veth.js';
-import { PtpHarness } from './harness.js';
+import { podThenGone, type TestNetns } from '@minicni/testkit';
+import { hostVeth } from '../src/host-veth.js';
+import { ptpNode } from './harness.js';
 
 interface IpLink {
   ifname: string;
@@ -26,7 +26,7 @@ const addrsOf = async (ns: TestNetns, dev: string) =>
     .filter((a) => !a.local.startsWith('fe80'))
     .map((a) => `${a.local}/${a.prefixlen}`);
 const hostVeths = async (node: TestNetns) =>
-  (await node.ipJson<IpLink[]>('-d', 'link', 'show')).filter((l) => HOST_VETH_PATTERN.test(l.ifname));
+  (await node.ipJson<IpLink[]>('-d', 'link', 'show')).filter((l) => hostVeth.pattern.test(l.ifname));
 const ping = async (from: TestNetns, to: string) => {
   const r = await from.exec('ping', ['-c', '1', '-W', '3', to]);
   return r.code === 0 ? 'ok' : `${from.name} -> ${to} failed: ${r.stdout}${r.stderr}`;
@@ -35,16 +35,18 @@ const ip = (cidr: string) => cidr.split('/')[0]!;
 
 describe('ptp example plugin (in a throwaway node netns)', () => {
   it('ADD gives two pods /32 addresses and host routes; pod->node, node->pod and pod->pod work, L3 through the node', async () => {
-    await using node = await nodeNetns();
-    await using p1 = await podNetns();
-    await using p2 = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(2);
+    const {
+      node,
+      h,
+      pods: [p1, p2],
+    } = t;
     const c = h.conf();
-    const a = await h.call('ADD', { containerId: 'ctr-a', netns: p1.path, ifname: 'eth0' }, c);
-    expect(a.code, a.stdout).toBe(0);
-    const b = await h.call('ADD', { containerId: 'ctr-b', netns: p2.path, ifname: 'eth0' }, c);
-    expect(b.code, b.stdout).toBe(0);
-    const hostA = hostVethName('ctr-a', 'eth0');
+    const [a, b] = await h.addAll(c, [
+      ['ctr-a', p1],
+      ['ctr-b', p2],
+    ]);
+    const hostA = hostVeth.name('ctr-a', 'eth0');
     expect(a.json).toMatchObject({
       cniVersion: '1.1.0',
       interfaces: [{ name: hostA }, { name: 'eth0', sandbox: p1.path, mtu: 1400 }],
@@ -60,7 +62,7 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     ]);
     // Node side: no bridge; each host end holds the gateway and a /32 route to its pod.
     const veths = await hostVeths(node);
-    expect(veths.map((l) => l.ifname).sort()).toEqual([hostA, hostVethName('ctr-b', 'eth0')].sort());
+    expect(veths.map((l) => l.ifname).sort()).toEqual([hostA, hostVeth.name('ctr-b', 'eth0')].sort());
     expect(
       veths.every((l) => l.linkinfo?.info_kind === 'veth' && l.master === undefined && l.mtu === 1400),
     ).toBe(true);
@@ -82,9 +84,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('CHECK passes on live state, then fails with code 100 after tampering on either side', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      node,
+      h,
+      pods: [pod],
+    } = t;
     const c = h.conf();
     const call = { containerId: 'ctr-check', netns: pod.path, ifname: 'eth0' };
     const add = await h.call('ADD', call, c);
@@ -100,12 +105,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
     expect(noHostRoute.json).toMatchObject({ code: 100 });
     expect(noHostRoute.json.msg).toMatch(/no route to 10\.244\.50\.2\/32 via ptp/);
 
-    await node.run('ip', ['route', 'add', '10.244.50.2/32', 'dev', hostVethName('ctr-check', 'eth0')]);
+    await node.run('ip', ['route', 'add', '10.244.50.2/32', 'dev', hostVeth.name('ctr-check', 'eth0')]);
     expect((await h.call('CHECK', call, checked)).code).toBe(0);
     await pod.run('ip', ['route', 'del', 'default']);
     const noDefault = await h.call('CHECK', call, checked);
     expect(noDefault.json).toMatchObject({ code: 100 });
-    expect(noDefault.json.msg).toMatch(/no route to 0\.0\.0\.0\/0 via 10\.244\.50\.1/);
+    expect(noDefault.json.msg).toMatch(/route to 0\.0\.0\.0\/0 via 10\.244\.50\.1 is missing in the pod/);
 
     // The reservation is part of the attachment: CHECK sees it gone from the store.
     await h.call('DEL', { containerId: 'ctr-check', ifname: 'eth0' }, c);
@@ -113,18 +118,15 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('DEL releases the address with the netns gone, a second DEL succeeds, nothing is left', async () => {
-    await using node = await nodeNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(0);
+    const { node, h } = t;
     const c = h.conf();
-    let podPath: string;
-    {
-      await using pod = await podNetns();
-      podPath = pod.path;
+    const podPath = await podThenGone(async (pod) => {
       const add = await h.call('ADD', { containerId: 'ctr-del', netns: pod.path, ifname: 'eth0' }, c);
       expect(add.code, add.stdout).toBe(0);
       expect(h.reserved()).toEqual(['10.244.50.2']);
       expect(await hostVeths(node)).toHaveLength(1);
-    }
+    });
     const del1 = await h.call('DEL', { containerId: 'ctr-del', netns: podPath, ifname: 'eth0' }, c);
     expect(del1.code, del1.stdout).toBe(0);
     const del2 = await h.call('DEL', { containerId: 'ctr-del', ifname: 'eth0' }, c);
@@ -135,9 +137,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('DEL of a live pod removes the veth and its host route, twice in a row', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      node,
+      h,
+      pods: [pod],
+    } = t;
     const c = h.conf();
     const call = { containerId: 'ctr-live', netns: pod.path, ifname: 'eth0' };
     expect((await h.call('ADD', call, c)).code).toBe(0);
@@ -149,9 +154,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('a failure after the veth exists undoes everything: no address, no veth, the blocking route untouched', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      node,
+      h,
+      pods: [pod],
+    } = t;
     // Someone else already routes the pod's address: the host route cannot be added.
     await node.run('ip', ['route', 'add', '10.244.50.2/32', 'dev', 'lo']);
     const r = await h.call('ADD', { containerId: 'ctr-undo', netns: pod.path, ifname: 'eth0' }, h.conf());
@@ -167,9 +175,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('ADD refuses an interface name that exists in the pod and reserves nothing', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      node,
+      h,
+      pods: [pod],
+    } = t;
     await pod.run('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']);
     const r = await h.call('ADD', { containerId: 'ctr-exists', netns: pod.path, ifname: 'eth0' }, h.conf());
     expect(r.json).toMatchObject({ code: 4 });
@@ -178,18 +189,20 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('dual stack: /32 and /128 per pod, pods reach each other over IPv4 and IPv6', async () => {
-    await using node = await nodeNetns();
-    await using p1 = await podNetns();
-    await using p2 = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(2);
+    const {
+      node,
+      h,
+      pods: [p1, p2],
+    } = t;
     const c = h.conf(
       {},
       { subnet: undefined, ranges: [[{ subnet: '10.244.51.0/24' }], [{ subnet: 'fd00:51::/64' }]] },
     );
-    const a = await h.call('ADD', { containerId: 'ctr-d1', netns: p1.path, ifname: 'eth0' }, c);
-    expect(a.code, a.stdout).toBe(0);
-    const b = await h.call('ADD', { containerId: 'ctr-d2', netns: p2.path, ifname: 'eth0' }, c);
-    expect(b.code, b.stdout).toBe(0);
+    const [a] = await h.addAll(c, [
+      ['ctr-d1', p1],
+      ['ctr-d2', p2],
+    ]);
     expect(a.json.ips!.map((i) => i.address)).toEqual(['10.244.51.2/32', 'fd00:51::2/128']);
     expect(a.json.routes).toEqual([
       { dst: '0.0.0.0/0', gw: '10.244.51.1' },
@@ -225,9 +238,12 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('delegates to host-local when ipam.type is set: ADD, CHECK, DEL through the reference IPAM plugin', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      node,
+      h,
+      pods: [pod],
+    } = t;
     const c = h.conf({ cniVersion: '1.0.0' }, { type: 'host-local', subnet: '10.244.52.0/24' });
     const call = { containerId: 'ctr-hl', netns: pod.path, ifname: 'eth0' };
     const add = await h.call('ADD', call, c);
@@ -242,29 +258,28 @@ describe('ptp example plugin (in a throwaway node netns)', () => {
   });
 
   it('GC releases the reservations of attachments that are no longer valid', async () => {
-    await using node = await nodeNetns();
-    await using p1 = await podNetns();
-    await using p2 = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(2);
+    const {
+      h,
+      pods: [p1, p2],
+    } = t;
     const c = h.conf();
     for (const [i, p] of [p1, p2].entries())
       expect(
         (await h.call('ADD', { containerId: `ctr-gc-${i}`, netns: p.path, ifname: 'eth0' }, c)).code,
       ).toBe(0);
     expect(h.reserved().sort()).toEqual(['10.244.50.2', '10.244.50.3']);
-    const gc = await h.call(
-      'GC',
-      {},
-      { ...c, 'cni.dev/valid-attachments': [{ containerID: 'ctr-gc-0', ifname: 'eth0' }] },
-    );
+    const gc = await h.gc(c, ['ctr-gc-0']);
     expect(gc.code, gc.stdout).toBe(0);
     expect(h.reserved()).toEqual(['10.244.50.2']);
   });
 
   it('answers in the config version: a 0.3.1 result', async () => {
-    await using node = await nodeNetns();
-    await using pod = await podNetns();
-    using h = new PtpHarness(node);
+    await using t = await ptpNode(1);
+    const {
+      h,
+      pods: [pod],
+    } = t;
     const r = await h.call(
       'ADD',
       { containerId: 'ctr-031', netns: pod.path, ifname: 'eth0' },

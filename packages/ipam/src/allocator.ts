@@ -10,6 +10,8 @@ export interface Allocation {
   readonly ip: Ip;
   readonly setIndex: number;
   readonly range: Range;
+  /** Reserved by the call that returned it (false: the owner held it already). */
+  readonly fresh: boolean;
 }
 
 export interface AllocatorOptions {
@@ -69,7 +71,7 @@ export class Allocator {
           const mine = held.find((ip) => rangeIndexFor(set, ip) >= 0);
           const want = wanted.get(setIndex);
           if (mine && (!want || want.value === mine.value)) {
-            out.push(this.allocation(setIndex, mine));
+            out.push(this.allocation(setIndex, mine, false));
             continue;
           }
           if (mine && want) {
@@ -82,7 +84,7 @@ export class Allocator {
             ? await this.reserveStatic(owner, setIndex, want)
             : await this.reserveNext(owner, setIndex);
           taken.push(ip);
-          out.push(this.allocation(setIndex, ip));
+          out.push(this.allocation(setIndex, ip, true));
         }
       } catch (e) {
         for (const ip of taken) await this.store.release(formatIp(ip), owner).catch(() => undefined);
@@ -92,9 +94,9 @@ export class Allocator {
     });
   }
 
-  private allocation(setIndex: number, ip: Ip): Allocation {
+  private allocation(setIndex: number, ip: Ip, fresh: boolean): Allocation {
     const set = this.sets[setIndex]!;
-    return { ip, setIndex, range: set.ranges[rangeIndexFor(set, ip)]! };
+    return { ip, setIndex, range: set.ranges[rangeIndexFor(set, ip)]!, fresh };
   }
 
   private assignRequests(requested: readonly Ip[]): Map<number, Ip> {
@@ -189,7 +191,7 @@ export class Allocator {
     const out: Allocation[] = [];
     for (const ip of held) {
       const setIndex = this.sets.findIndex((s) => rangeIndexFor(s, ip) >= 0);
-      if (setIndex >= 0) out.push(this.allocation(setIndex, ip));
+      if (setIndex >= 0) out.push(this.allocation(setIndex, ip, false));
     }
     return out.sort((a, b) => a.setIndex - b.setIndex);
   }

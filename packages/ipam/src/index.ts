@@ -39,4 +39,11 @@ export { listNetworks, listReservedIps } from './file-scan.js';
 export { utilLinuxFlock } from './flock-process.js';
 export { decodeOwner, encodeOwner } from './file-format.js';
 export { Allocator, type Allocation, type AllocatorOptions, type RangeStats } from './allocator.js';
-export { openIpam, type Ipam, type IpamIp, type IpamResult, type OpenIpamOptions } from './ipam.js';
+export {
+  openIpam,
+  type Ipam,
+  type IpamAllocation,
+  type IpamIp,
+  type IpamResult,
+  type OpenIpamOptions,
+} from './ipam.js';

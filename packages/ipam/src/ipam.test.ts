@@ -24,10 +24,12 @@ describe('openIpam over MemoryStore', () => {
       ],
       routes: [{ dst: '0.0.0.0/0' }],
       dns: {},
+      fresh: true,
     });
-    expect(await ipam.allocate(A)).toEqual(r);
+    expect(await ipam.allocate(A)).toEqual({ ...r, fresh: false });
     expect((await ipam.allocate(B)).ips.map((i) => i.address)).toEqual(['10.244.1.3/24', 'fd00:1::3/64']);
-    expect(await ipam.get(A)).toEqual(r);
+    const { fresh: _, ...held } = r;
+    expect(await ipam.get(A)).toEqual(held);
     expect(await ipam.release(A)).toEqual(['10.244.1.2', 'fd00:1::2']);
     expect(await ipam.release(A)).toEqual([]);
     // Round robin: the released .2 is not reused before the pool wraps.
@@ -145,5 +147,33 @@ describe('openIpam over MemoryStore', () => {
     await expect(ipam.allocate({ containerId: 'x', ifname: 'a/b' })).rejects.toThrow(
       expect.objectContaining({ code: 'INVALID_OWNER' }),
     );
+  });
+
+  it('says whether allocate made the reservation: fresh once, then held, fresh again after release', async () => {
+    const ipam = await openIpam({
+      network: 'n',
+      store: new MemoryStore(),
+      config: { ranges: [[{ subnet: '10.244.6.0/24' }], [{ subnet: 'fd00:6::/64' }]] },
+    });
+    expect((await ipam.allocate(A)).fresh).toBe(true);
+    expect((await ipam.allocate(A)).fresh).toBe(false);
+    expect((await ipam.allocate(B)).fresh).toBe(true);
+    await ipam.release(A);
+    expect((await ipam.allocate(A)).fresh).toBe(true);
+  });
+
+  it('is not fresh when the owner already held an address of one range set (undo must keep it)', async () => {
+    const store = new MemoryStore();
+    const v4 = await openIpam({ network: 'n', store, config: { subnet: '10.244.7.0/24' } });
+    expect((await v4.allocate(A)).fresh).toBe(true);
+    // The config grew a v6 set: the owner keeps its v4 address and gets a new v6 one.
+    const dual = await openIpam({
+      network: 'n',
+      store,
+      config: { ranges: [[{ subnet: '10.244.7.0/24' }], [{ subnet: 'fd00:7::/64' }]] },
+    });
+    const r = await dual.allocate(A);
+    expect(r.ips.map((i) => i.address)).toEqual(['10.244.7.2/24', 'fd00:7::2/64']);
+    expect(r.fresh).toBe(false);
   });
 });

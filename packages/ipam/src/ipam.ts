@@ -45,11 +45,21 @@ export interface IpamResult {
   dns: Dns;
 }
 
+/**
+ * What `allocate` returns: the result, and whether this call made the reservation. A plugin
+ * whose ADD fails later undoes a fresh reservation (release by owner) and leaves a held one
+ * alone: a retried ADD must not take away what an earlier, successful ADD gave the pod.
+ */
+export interface IpamAllocation extends IpamResult {
+  /** True when the owner held none of these addresses before this call. */
+  fresh: boolean;
+}
+
 export interface Ipam {
   readonly settings: IpamSettings;
   readonly store: Store;
   /** Reserves one address per range set (returns the held ones for an owner that has them). */
-  allocate(owner: Owner): Promise<IpamResult>;
+  allocate(owner: Owner): Promise<IpamAllocation>;
   /** Releases what `owner` holds; idempotent. Returns the released addresses. */
   release(owner: Owner): Promise<string[]>;
   /** What `owner` holds, as a result (empty `ips` when nothing). */
@@ -105,7 +115,12 @@ export async function openIpam(opts: OpenIpamOptions): Promise<Ipam> {
     allocate: async (owner) => {
       const d = await loadDns(); // fail before reserving anything
       const allocs = await allocator.allocate(owner, settings.requested);
-      return { ips: allocs.map(toIp), routes: settings.routes.map((r) => ({ ...r })), dns: d };
+      return {
+        ips: allocs.map(toIp),
+        routes: settings.routes.map((r) => ({ ...r })),
+        dns: d,
+        fresh: allocs.every((a) => a.fresh),
+      };
     },
     release: (owner) => allocator.release(owner),
     get: async (owner) => toResult(await allocator.get(owner)),

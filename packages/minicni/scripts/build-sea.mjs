@@ -82,10 +82,10 @@ execFileSync(
   { stdio: 'pipe' },
 );
 renameSync(tmp, join(out, 'minicni'));
-// The fast-path shim (built by @minicni/netlink from native/cni-shim.c) ships next to it.
-const netlinkDir = dirname(require.resolve('@minicni/netlink/package.json'));
+// The fast-path shim (built by @minicni/fastpath from its native/shim.c) ships next to it.
+const fastpathDir = dirname(require.resolve('@minicni/fastpath/package.json'));
 const shimTmp = join(out, `.minicni-shim.${process.pid}`);
-copyFileSync(join(netlinkDir, 'native', 'build', 'Release', 'minicni-shim'), shimTmp);
+copyFileSync(join(fastpathDir, 'dist', 'minicni-shim'), shimTmp);
 chmodSync(shimTmp, 0o755);
 renameSync(shimTmp, join(out, 'minicni-shim'));
 

@@ -1,9 +1,1 @@
-import type { ChildProcess } from 'node:child_process';
-
-export interface Serve {
-  readonly child: ChildProcess;
-  readonly socket: string;
-  stop(): Promise<void>;
-}
-/** Starts `<bin> serve --socket <socket>`, inside the netns at `netns` when given. */
-export function startServe(bin: string, socket: string, netns?: string): Promise<Serve>;
+export { startServe, type Serve } from '@minicni/testkit/serve-process';

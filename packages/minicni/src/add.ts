@@ -1,15 +1,14 @@
 import { CniError, ErrorCode, type AddContext, type HandlerResult, type Route } from '@minicni/spec';
 import { formatSubnet, parseCidr } from '@minicni/ipam';
-import { Netlink, setupPodVeth, type PodVeth } from '@minicni/netlink';
+import { setupPodVeth, type PodVeth } from '@minicni/netlink';
+import { checkIfnameFree, openPodIpam, type PodAddresses } from '@minicni/kit';
 import { ensurePodBridge } from './bridge.js';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
-import { hostVethName } from './host-veth.js';
+import { HOST_VETH } from './host-veth.js';
 import { ensureNodeRules } from '@minicni/netfilter';
 import type { NodeEnv } from './node-env.js';
 import { withPidLock } from './pid-lock.js';
 import { hasStamp, rulesLockPath, rulesStampPath, writeStamp } from './rules-stamp.js';
-import { asCniError } from './errors.js';
-import { openPodIpam, type PodAddresses } from './pod-ipam.js';
 
 /**
  * ADD: reserve addresses, ensure the bridge (with the gateway addresses), put a veth into the pod
@@ -38,14 +37,11 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
           noDad: ip.family === 6,
         });
       }
-      if (families.has(4)) node.setSysctl('net/ipv4/ip_forward', 1);
-      if (families.has(6)) node.setSysctl('net/ipv6/conf/all/forwarding', 1);
+      for (const family of families) node.enableForwarding(family);
     }
     veth = await setupPodVeth({
       host,
-      podNetns: ctx.netns,
-      ifname: ctx.ifname,
-      hostIfname: hostVethName(ctx.containerId, ctx.ifname),
+      ...HOST_VETH.ends(ctx),
       mtu: cfg.mtu,
       ...(mac === undefined ? {} : { mac }),
       addresses: addrs.ips.map((i) => i.address),
@@ -71,25 +67,9 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     return result(ctx, cfg, bridge, veth, addrs);
   } catch (err) {
     await undo(ctx, node, veth, addrs?.fresh ? ipam : undefined);
-    throw asCniError(err);
+    throw err;
   } finally {
     await ipam.close();
-  }
-}
-
-async function checkIfnameFree(netns: string, ifname: string): Promise<void> {
-  let pod: Netlink;
-  try {
-    pod = Netlink.open({ netns });
-  } catch (err) {
-    throw new CniError(ErrorCode.InvalidNetns, `cannot open the pod netns ${netns}: ${describe(err)}`);
-  }
-  try {
-    if (await pod.links.find(ifname)) {
-      throw new CniError(ErrorCode.InvalidEnvironment, `interface ${ifname} already exists in ${netns}`);
-    }
-  } finally {
-    pod.close();
   }
 }
 
@@ -157,8 +137,4 @@ async function undo(
 
 export function networkOf(cidr: string): string {
   return formatSubnet(parseCidr(cidr, { allowHostBits: true }).subnet);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

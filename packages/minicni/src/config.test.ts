@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '@minicni/spec';
+import { cniCodeOf } from '@minicni/testkit';
 import { DEFAULTS, parseBridgeConfig } from './config.js';
 
 const seed = {
@@ -11,15 +11,7 @@ const seed = {
   subnet: '10.244.0.0/24',
 };
 
-function code(f: () => unknown): number | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CniError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const code = cniCodeOf;
 
 describe('parseBridgeConfig', () => {
   it("keeps the seed's config working, with the pool moved into a host-local style section", () => {

@@ -1,5 +1,6 @@
 import { isAbsolute, normalize } from 'node:path';
 import { CniError, ErrorCode } from '@minicni/spec';
+import { parseIpamChoice as kitIpamChoice, type IpamChoice } from '@minicni/kit';
 
 /** The bridge plugin's settings after defaults and validation. */
 export interface BridgeConfig {
@@ -16,11 +17,7 @@ export interface BridgeConfig {
   logFile: string | undefined;
 }
 
-export type IpamChoice =
-  /** Built in (@minicni/ipam), host-local compatible; `section` is a host-local style ipam object. */
-  | { kind: 'builtin'; section: Record<string, unknown> }
-  /** An external IPAM plugin from CNI_PATH, e.g. host-local. */
-  | { kind: 'delegate'; type: string };
+export type { IpamChoice };
 
 export const DEFAULTS = {
   bridge: 'minicni0',
@@ -70,18 +67,9 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
 }
 
 function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
-  const ipam = raw.ipam;
-  if (ipam !== undefined && (typeof ipam !== 'object' || ipam === null || Array.isArray(ipam))) {
-    throw invalid('"ipam" must be an object');
-  }
-  const section: Record<string, unknown> = { ...(ipam as Record<string, unknown> | undefined) };
-  const type = section.type;
-  if (type !== undefined && type !== 'minicni') {
-    if (typeof type !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(type)) {
-      throw invalid('"ipam.type" must be a plugin name (letters, digits, ".", "_", "-"; no "/")');
-    }
-    return { kind: 'delegate', type };
-  }
+  const choice = kitIpamChoice(raw.ipam === undefined ? {} : raw.ipam, { untypedIsBuiltin: true });
+  if (choice.kind === 'delegate') return choice;
+  const section = choice.section;
   // The seed kept its pool at the top level; so may anyone who wants the simplest config.
   for (const key of [
     'subnet',
@@ -107,7 +95,6 @@ function parseIpamChoice(raw: Record<string, unknown>): IpamChoice {
   } else {
     section.dataDir = DEFAULTS.dataDir;
   }
-  delete section.type;
   return { kind: 'builtin', section };
 }
 

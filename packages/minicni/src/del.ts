@@ -1,38 +1,13 @@
 import type { DelContext } from '@minicni/spec';
-import { NetlinkError, teardownPodVeth } from '@minicni/netlink';
+import { delVethAttachment } from '@minicni/kit';
 import { parseBridgeConfig } from './config.js';
 import type { NodeEnv } from './node-env.js';
-import { asCniError } from './errors.js';
-import { hostVethName } from './host-veth.js';
-import { openPodIpam } from './pod-ipam.js';
+import { HOST_VETH } from './host-veth.js';
 
 /**
- * DEL: best effort and idempotent. The address is released by owner even when the netns or the
- * veth is already gone; a second DEL finds nothing to do and succeeds. Node rules are per network
- * and stay (the uninstall command removes them).
+ * DEL: the kit's veth DEL (pod end, host end, addresses by owner; best effort and idempotent).
+ * Node rules are per network and stay (the uninstall command removes them).
  */
 export async function del(ctx: DelContext, node: NodeEnv): Promise<void> {
-  const cfg = parseBridgeConfig(ctx.config);
-  const errors: unknown[] = [];
-  try {
-    if (ctx.netns) await teardownPodVeth({ podNetns: ctx.netns, ifname: ctx.ifname });
-  } catch (err) {
-    errors.push(err);
-  }
-  try {
-    // The pod netns may be gone while a process still holds it: the host end then survives.
-    using host = node.openHost();
-    await host.links.delete(hostVethName(ctx.containerId, ctx.ifname));
-  } catch (err) {
-    if (!(err instanceof NetlinkError && err.code === 'ENODEV')) errors.push(err);
-  }
-  const ipam = await openPodIpam(cfg.ipam, ctx);
-  try {
-    await ipam.release();
-  } catch (err) {
-    errors.push(err);
-  } finally {
-    await ipam.close();
-  }
-  if (errors.length) throw asCniError(errors[0]);
+  await delVethAttachment(ctx, node, { hostVeth: HOST_VETH, ipam: parseBridgeConfig(ctx.config).ipam });
 }

@@ -3,14 +3,9 @@ export { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginOptions } from './pl
 export { nodeEnv, type NodeEnv, type NodeEnvOptions } from './node-env.js';
 export { parseBridgeConfig, DEFAULTS, type BridgeConfig, type IpamChoice } from './config.js';
 export { hostVethName } from './host-veth.js';
-export { CHECK_MISMATCH } from './check.js';
+export { CHECK_MISMATCH } from '@minicni/kit';
 export {
-  servePlugin,
-  parseRequest,
-  requestLengthSoFar,
-  encodeResponse,
+  serveBridgePlugin,
   DEFAULT_SOCKET,
-  ServerStartError,
-  type PluginServer,
   type PluginServerOptions,
-} from './server.js';
+} from './serve.js';

@@ -8,7 +8,8 @@ import { bridgePlugin, SUPPORTED_VERSIONS } from './plugin.js';
 import { nodeEnv } from './node-env.js';
 import { removeNodeRules } from '@minicni/netfilter';
 import { extractSeaAddon } from './sea-addon.js';
-import { DEFAULT_SOCKET, servePlugin } from './server.js';
+import { serveCommand } from '@minicni/fastpath';
+import { DEFAULT_SOCKET } from './serve.js';
 
 async function main(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -22,21 +23,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (sub === 'serve') {
-    const i = rest.indexOf('--socket');
-    const socketPath = i >= 0 ? rest[i + 1] : DEFAULT_SOCKET;
-    if (!socketPath) throw new Error('--socket needs a path');
     const addon = extractSeaAddon(sea);
     if (addon) setAddonPath(addon);
-    const server = await servePlugin({
-      socketPath,
-      log: (line) => process.stderr.write(`minicni serve: ${line}\n`),
+    await serveCommand(rest, {
+      name: 'minicni',
+      handlers: bridgePlugin(),
+      run: { supportedVersions: SUPPORTED_VERSIONS },
     });
-    process.stderr.write(`minicni serve: listening on ${server.socketPath}\n`);
-    const stop = (): void => {
-      void server.close().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
     return;
   }
   if (sub === 'uninstall') {
@@ -51,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   }
   process.stderr.write(
     'usage: minicni                  (as a CNI plugin: CNI_COMMAND and friends in the environment)\n' +
-      '       minicni serve [--socket PATH]        serve the plugin to minicni-shim (default ' +
+      '       minicni serve [--socket PATH]        serve the plugin to the fast-path shim (default ' +
       `${DEFAULT_SOCKET})\n` +
       '       minicni uninstall [--network NAME]   remove the node rules minicni installed\n' +
       '       minicni version\n',

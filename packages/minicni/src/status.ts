@@ -4,7 +4,6 @@ import { CniError, ErrorCode, type StatusContext } from '@minicni/spec';
 import { delegateStatus } from '@minicni/spec/invoke';
 import { openIpam } from '@minicni/ipam';
 import { parseBridgeConfig } from './config.js';
-import { asCniError } from './errors.js';
 
 /**
  * STATUS (CNI 1.1): ready (exit 0) only when the node is set up (the agent's readiness file, when
@@ -29,9 +28,7 @@ export async function status(ctx: StatusContext): Promise<void> {
   }
   // The config first (a bad range is error 7), then the store, without creating anything: STATUS
   // only looks. A store not made yet is writable when its nearest existing parent is.
-  const ipam = await openIpam({ config: cfg.ipam.section, network: ctx.config.name }).catch((e: unknown) => {
-    throw asCniError(e);
-  });
+  const ipam = await openIpam({ config: cfg.ipam.section, network: ctx.config.name });
   const dataDir = String(cfg.ipam.section.dataDir);
   try {
     await access(await nearestExisting(dataDir), constants.W_OK);

@@ -1,24 +1,13 @@
-// The fast path: the native shim (packages/netlink/native/cni-shim.c, built by `pnpm build`)
-// forwarding CNI calls to the plugin served in this process by servePlugin(), acting on a
-// throwaway node netns.
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
-import { createRequire } from 'node:module';
+// The bridge plugin behind the fast path: the shim (@minicni/fastpath, built by `pnpm build`)
+// forwarding CNI calls to minicni served in this process by serveBridgePlugin(), acting on a
+// throwaway node netns. The shim and server on their own (fallbacks, the wire, the socket rules)
+// are tested in packages/fastpath/test/shim.root.test.ts.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   cniEnv,
-  exec,
   nodeNetns,
   podNetns,
   runPluginInNode,
@@ -27,10 +16,10 @@ import {
   type TestNetns,
 } from '@minicni/testkit';
 import { HOST_VETH_PATTERN } from '../src/host-veth.js';
-import { servePlugin, type PluginServer } from '../src/server.js';
+import { serveBridgePlugin } from '../src/serve.js';
+import { builtShimPath, type PluginServer } from '@minicni/fastpath';
 
-const netlinkDir = dirname(createRequire(import.meta.url).resolve('@minicni/netlink/package.json'));
-const SHIM = join(netlinkDir, 'native', 'build', 'Release', 'minicni-shim');
+const SHIM = builtShimPath();
 
 function shimPresent(): void {
   if (!existsSync(SHIM)) throw new Error(`${SHIM} is missing: run \`pnpm build\` first`);
@@ -44,7 +33,7 @@ class Fixture implements AsyncDisposable {
   constructor(readonly node: TestNetns) {}
 
   async start(): Promise<this> {
-    this.server = await servePlugin({
+    this.server = await serveBridgePlugin({
       socketPath: this.socket,
       plugin: { netns: this.node.path, stampDir: join(this.dir, 'stamps') },
     });
@@ -90,7 +79,7 @@ class Fixture implements AsyncDisposable {
 
 const fds = () => readdirSync('/proc/self/fd').length;
 
-describe('fast path: minicni-shim -> servePlugin', () => {
+describe('fast path: the shim -> minicni served by serveBridgePlugin', () => {
   it('ADD, CHECK and DEL through the shim wire a pod and leave nothing behind', async () => {
     shimPresent();
     await using node = await nodeNetns();
@@ -196,42 +185,15 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     }
   }, 120_000);
 
-  it('finds the socket in the config when the environment does not name it; the environment wins', async () => {
-    shimPresent();
-    await using node = await nodeNetns();
-    await using f = await new Fixture(node).start();
-    const noFallback = { MINICNI_STANDALONE: '/bin/false' };
-    const viaConfig = await runPluginInNode(
-      node,
-      SHIM,
-      { command: 'VERSION', extraEnv: noFallback },
-      { cniVersion: '1.0.0', agentSocket: f.socket },
-    );
-    expect(viaConfig.code, viaConfig.stdout).toBe(0);
-    expect(viaConfig.json).toMatchObject({ cniVersion: '1.0.0' });
-    const envWins = await f.call(
-      { command: 'VERSION' },
-      { cniVersion: '1.0.0', agentSocket: join(f.dir, 'nobody.sock') },
-      noFallback,
-    );
-    expect(envWins.code, envWins.stdout).toBe(0);
-    expect(f.server.served).toBe(2);
-    // A config socket nobody listens on, no env: the fallback runs (here /bin/false: exit 1).
-    const dead = await runPluginInNode(
-      node,
-      SHIM,
-      { command: 'VERSION', extraEnv: noFallback },
-      { cniVersion: '1.0.0', agentSocket: join(f.dir, 'nobody.sock') },
-    );
-    expect(dead.code).toBe(1);
-    expect(f.server.served).toBe(2);
-  });
-
   it('with neither the environment nor the config naming a socket, the shim uses /run/minicni/plugin.sock', async () => {
     shimPresent();
     await using node = await nodeNetns();
     await using pod = await podNetns();
     await using f = await new Fixture(node).start();
+    // Installed as `minicni`, as on a node: the name picks /run/minicni/plugin.sock.
+    const installed = join(f.dir, 'bin', 'minicni');
+    mkdirSync(dirname(installed));
+    copyFileSync(SHIM, installed);
     // The shim runs in a mount namespace of its own whose /run is a fresh tmpfs with the
     // fixture's socket directory bound onto /run/minicni: the default path as on a real node,
     // while the machine's /run is never touched. The fallback is /bin/false (exit 1), so only
@@ -249,7 +211,7 @@ describe('fast path: minicni-shim -> servePlugin', () => {
           'mount -t tmpfs tmpfs /run && mkdir /run/minicni && mount --bind "$1" /run/minicni && exec "$2"',
           'sh',
           dirname(f.socket),
-          SHIM,
+          installed,
         ],
         {
           env: cniEnv({ ...call, extraEnv: { MINICNI_STANDALONE: '/bin/false' } }),
@@ -270,205 +232,5 @@ describe('fast path: minicni-shim -> servePlugin', () => {
     expect(del.code, del.stdout + del.stderr).toBe(0);
     expect(f.reserved()).toEqual([]);
     expect(f.server.served).toBe(3);
-  });
-
-  it('with no server it runs the standalone plugin with the same argv, env and stdin', async () => {
-    shimPresent();
-    const dir = mkdtempSync(join(tmpdir(), 'mct-fallback-'));
-    try {
-      const out = join(dir, 'seen');
-      const standalone = join(dir, 'standalone');
-      writeFileSync(
-        standalone,
-        `#!/bin/sh\n{ echo "argv:$*"; env | grep '^CNI_' | sort; echo stdin:; cat; } > ${out}\necho '{"ok":true}'\nexit 3\n`,
-      );
-      chmodSync(standalone, 0o755);
-      const r = await exec(SHIM, ['one', 'two'], {
-        env: {
-          CNI_COMMAND: 'ADD',
-          CNI_CONTAINERID: 'c1',
-          MINICNI_AGENT_SOCKET: join(dir, 'nobody-listens.sock'),
-          MINICNI_STANDALONE: standalone,
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-        },
-        stdin: '{"cniVersion":"1.0.0","name":"x"}',
-      });
-      expect(r.code).toBe(3);
-      expect(r.stdout.trim()).toBe('{"ok":true}');
-      expect(readFileSync(out, 'utf8')).toBe(
-        'argv:one two\nCNI_COMMAND=ADD\nCNI_CONTAINERID=c1\nstdin:\n{"cniVersion":"1.0.0","name":"x"}',
-      );
-      // Neither the agent nor the standalone plugin: a CNI error in the config's version.
-      const none = await exec(SHIM, [], {
-        env: {
-          CNI_COMMAND: 'ADD',
-          MINICNI_AGENT_SOCKET: join(dir, 'x.sock'),
-          MINICNI_STANDALONE: join(dir, 'no'),
-        },
-        stdin: '{"cniVersion":"0.4.0"}',
-      });
-      expect(none.code).toBe(1);
-      expect(JSON.parse(none.stdout)).toMatchObject({ cniVersion: '0.4.0', code: 999 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('answers CNI error 11 when the agent drops the call before answering', async () => {
-    shimPresent();
-    const dir = mkdtempSync(join(tmpdir(), 'mct-drop-'));
-    const sock = join(dir, 'drop.sock');
-    const srv = createServer((s) => {
-      s.on('error', () => {}); // the shim's hang-up is what is tested, not this socket's
-      s.once('data', () => s.destroy());
-    });
-    await new Promise<void>((r) => srv.listen(sock, r));
-    try {
-      const r = await exec(SHIM, [], {
-        env: { CNI_COMMAND: 'ADD', MINICNI_AGENT_SOCKET: sock, MINICNI_STANDALONE: '/bin/false' },
-        stdin: '{"cniVersion":"1.0.0","name":"n"}',
-      });
-      expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0', code: 11 });
-    } finally {
-      await new Promise((r) => srv.close(r));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('refuses a socket that answers something else, or that another user serves', async () => {
-    shimPresent();
-    const dir = mkdtempSync(join(tmpdir(), 'mct-foreign-'));
-    const foreign = join(dir, 'foreign.sock');
-    const srv = createServer((s) => {
-      // The shim stops reading at the first bytes that are not ours and hangs up; a reply it left
-      // unread makes the kernel reset this end (ECONNRESET), which is expected here.
-      s.on('error', () => {});
-      s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
-    });
-    await new Promise<void>((r) => srv.listen(foreign, r));
-    try {
-      // VERSION through the shim to `socket`, with a fallback that can only fail.
-      const versionVia = (socket: string) =>
-        exec(SHIM, [], {
-          env: { CNI_COMMAND: 'VERSION', MINICNI_STANDALONE: '/bin/false', MINICNI_AGENT_SOCKET: socket },
-          stdin: '{"cniVersion":"1.0.0"}',
-        });
-      const r = await versionVia(foreign);
-      expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({
-        code: 999,
-        msg: expect.stringMatching(/not a minicni reply/),
-      });
-
-      // A server run by nobody (uid 65534) that would answer like ours: refused before a byte.
-      chmodSync(dir, 0o777);
-      const squat = join(dir, 'squat.sock');
-      const reply =
-        "b'MCNI1\\n' + (0).to_bytes(4,'big') + (2).to_bytes(4,'big') + b'{}' + (0).to_bytes(4,'big')";
-      const py =
-        'import socket,sys\n' +
-        's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("up", flush=True)\n' +
-        `c,_=s.accept(); c.sendall(${reply}); c.close()\n`;
-      const child = spawn(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c', py, squat],
-        {
-          // Its BrokenPipeError (the shim hangs up without reading) is expected: not shown.
-          stdio: ['ignore', 'pipe', 'ignore'],
-        },
-      );
-      await new Promise<void>((res, rej) => {
-        child.stdout.once('data', () => res());
-        child.once('exit', (code) => rej(new Error(`the squatting server exited (${code})`)));
-      });
-      try {
-        const q = await versionVia(squat);
-        expect(q.code).toBe(1);
-        expect(JSON.parse(q.stdout)).toMatchObject({
-          code: 999,
-          msg: expect.stringMatching(/served by another user/),
-          details: expect.stringMatching(/uid 65534/),
-        });
-      } finally {
-        child.kill('SIGKILL');
-      }
-    } finally {
-      await new Promise((r) => srv.close(r));
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('answers a request that arrives one byte at a time', async () => {
-    await using node = await nodeNetns();
-    await using f = await new Fixture(node).start();
-    const env = Buffer.from('CNI_COMMAND=VERSION\0');
-    const stdin = Buffer.from('{"cniVersion":"1.0.0"}');
-    const u32 = (v: number) => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(v);
-      return b;
-    };
-    const req = Buffer.concat([Buffer.from('MCNI1\n'), u32(env.length), env, u32(stdin.length), stdin]);
-    const reply = await new Promise<Buffer>((resolve, reject) => {
-      const got: Buffer[] = [];
-      const c = createConnection(f.socket, () => {
-        let i = 0;
-        const next = (): void => {
-          if (i === req.length) return void c.end();
-          c.write(req.subarray(i, ++i));
-          setTimeout(next, 1);
-        };
-        next();
-      });
-      c.on('data', (d) => got.push(d));
-      c.on('end', () => resolve(Buffer.concat(got)));
-      c.on('error', reject);
-    });
-    expect(reply.subarray(0, 6).toString()).toBe('MCNI1\n');
-    expect(reply.readUInt32BE(6)).toBe(0);
-    const out = reply.subarray(14, 14 + reply.readUInt32BE(10)).toString();
-    expect(JSON.parse(out)).toMatchObject({ cniVersion: '1.0.0', supportedVersions: expect.any(Array) });
-    expect(f.server.served).toBe(1);
-  });
-
-  it('keeps serving after a garbage client; refuses a second server; replaces a stale socket', async () => {
-    shimPresent();
-    await using node = await nodeNetns();
-    await using f = await new Fixture(node).start();
-    await new Promise<void>((resolve) => {
-      const c = createConnection(f.socket, () => c.write('GET / HTTP/1.1\r\n\r\n'));
-      c.on('close', () => resolve());
-      c.on('error', () => resolve());
-    });
-    const v = await f.call({ command: 'VERSION' }, '{"cniVersion":"1.1.0"}');
-    expect(v.code).toBe(0);
-    await expect(servePlugin({ socketPath: f.socket })).rejects.toThrow(/another server is listening/);
-    await f.server.close();
-    expect(existsSync(f.socket)).toBe(false);
-    // A socket file whose server died (bound, never listening) is taken over.
-    const bound = await exec('python3', [
-      '-c',
-      'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
-      f.socket,
-    ]);
-    expect(bound.code, bound.stderr).toBe(0);
-    expect(existsSync(f.socket)).toBe(true);
-    await using again = await servePlugin({ socketPath: f.socket });
-    expect((await f.call({ command: 'VERSION' }, '{"cniVersion":"1.1.0"}')).code).toBe(0);
-    expect(again.served).toBe(1);
-  });
-
-  it('refuses a socket directory others can write and a path that is not a socket', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mct-perm-'));
-    try {
-      chmodSync(dir, 0o777);
-      await expect(servePlugin({ socketPath: join(dir, 'p.sock') })).rejects.toThrow(/writable by others/);
-      chmodSync(dir, 0o700);
-      writeFileSync(join(dir, 'p.sock'), 'not a socket');
-      await expect(servePlugin({ socketPath: join(dir, 'p.sock') })).rejects.toThrow(/is not a socket/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlugin } from '@minicni/spec';
-import type { TestNetns } from '@minicni/testkit';
-import { bridgePlugin } from '../src/plugin.js';
-import { SUPPORTED_VERSIONS } from '../src/plugin.js';
+import { callInProcess, type InProcessOutcome, type PluginCall, type TestNetns } from '@minicni/testkit';
+import { bridgePlugin, SUPPORTED_VERSIONS } from '../src/plugin.js';
 
 export interface Call {
   containerId?: string;
@@ -14,17 +13,7 @@ export interface Call {
   env?: Record<string, string>;
 }
 
-export interface Outcome {
-  code: number;
-  /** stdout parsed (a result or a CNI error). */
-  json: Record<string, unknown> & {
-    code?: number;
-    msg?: string;
-    ips?: { address: string; gateway?: string }[];
-  };
-  stdout: string;
-  stderr: string;
-}
+export type Outcome = InProcessOutcome;
 
 /**
  * Runs the plugin in this process, acting on `node` as its node netns (never on the test
@@ -35,25 +24,11 @@ export class PluginHarness implements Disposable {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'minicni-data-'));
   constructor(readonly node: TestNetns) {}
 
-  async call(command: string, call: Call, config: unknown): Promise<Outcome> {
-    const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: '/usr/lib/cni', ...call.env };
-    if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
-    if (call.netns !== undefined) env.CNI_NETNS = call.netns;
-    if (call.ifname !== undefined) env.CNI_IFNAME = call.ifname;
-    if (call.args !== undefined) env.CNI_ARGS = call.args;
-    let stdout = '';
-    let stderr = '';
-    const code = await runPlugin(bridgePlugin({ netns: this.node.path, stampDir: this.stampDir }), {
-      supportedVersions: SUPPORTED_VERSIONS,
-      io: {
-        env,
-        stdin: typeof config === 'string' ? config : JSON.stringify(config),
-        stdout: (t) => (stdout += t),
-        stderr: (t) => (stderr += t),
-        exit: () => {},
-      },
-    });
-    return { code, json: stdout.trim() ? JSON.parse(stdout) : {}, stdout, stderr };
+  call(command: string, call: Call, config: unknown): Promise<Outcome> {
+    const { env, ...rest } = call;
+    const handlers = bridgePlugin({ netns: this.node.path, stampDir: this.stampDir });
+    const how = { command: command as PluginCall['command'], path: '/usr/lib/cni', ...rest, extraEnv: env };
+    return callInProcess(runPlugin, handlers, SUPPORTED_VERSIONS, how, config);
   }
 
   [Symbol.dispose](): void {

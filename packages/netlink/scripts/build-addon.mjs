@@ -1,4 +1,4 @@
-// Builds the native addon and minicni's CNI shim executable (native/binding.gyp: not at the package root, where pnpm would run
+// Builds the native addon (native/binding.gyp: not at the package root, where pnpm would run
 // an implicit `node-gyp rebuild` on every workspace install) from source with node-gyp against the headers of the Node that runs
 // this script (they ship with Node's own install; nothing is downloaded), then, when asked,
 // copies it into dist/ so the built package carries its addon.
@@ -26,22 +26,4 @@ const r = spawnSync(process.execPath, [gyp, ...args, '--loglevel=warn'], {
   cwd: join(pkg, 'native'),
   stdio: 'inherit',
 });
-if (r.status !== 0) process.exit(r.status ?? 1);
-
-// minicni's fast-path executable (native/cni-shim.c): plain C against libc, linked statically
-// where libc.a is installed (no loader work at each start), else dynamically.
-const shimOut = join(pkg, 'native', 'build', 'Release', 'minicni-shim');
-const cc = process.env.CC ?? 'cc';
-const flags = [
-  '-std=gnu11',
-  '-O2',
-  '-Wall',
-  '-Wextra',
-  '-Werror',
-  '-o',
-  shimOut,
-  join(pkg, 'native', 'cni-shim.c'),
-];
-let s = spawnSync(cc, ['-static', ...flags], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
-if (s.status !== 0) s = spawnSync(cc, flags, { stdio: 'inherit' });
-process.exit(s.status ?? 1);
+process.exit(r.status ?? 1);

@@ -11,9 +11,9 @@ import { sysctl } from './sysctl.js';
 export interface PodVethOptions {
   /** Handle in the node (host) netns, where the host end stays. */
   host: Netlink;
-  /** Path of the pod's netns (CNI_NETNS). */
+  /** Path of the netns the peer end is created in (a container's). */
   podNetns: string;
-  /** Interface name inside the pod (CNI_IFNAME). */
+  /** Interface name inside that netns. */
   ifname: string;
   /** Name of the host end; `veth` + 8 random hex digits when absent. */
   hostIfname?: string;

@@ -1,21 +1,28 @@
-// minicni's fast path: the executable a runtime runs as /opt/cni/bin/minicni when the node agent
-// serves the plugin. It forwards one CNI call (the CNI_* environment and the config on stdin) over
-// a root-only unix socket to the plugin running inside the agent, and relays the answer (stdout,
-// stderr, exit status). A Node start costs ~40 ms; this costs ~1 ms.
+// The fast path's shim (@minicni/fastpath): the executable a runtime runs as /opt/cni/bin/X for a
+// plugin X that a long-running process serves. It forwards one CNI call (the CNI_* environment and
+// the config on stdin) over a root-only unix socket to that process, and relays the answer
+// (stdout, stderr, exit status). A Node start costs ~40 ms; this costs ~1 ms. It knows nothing of
+// any one plugin: X is the name of the file it runs as.
 //
-// The socket is MINICNI_AGENT_SOCKET, else the config's "agentSocket" field, else
-// /run/minicni/plugin.sock. When nothing listens on it (no agent on this node, or it is
-// restarting) it execs the standalone plugin (the single executable) with the same argv,
-// environment and stdin, so a node never depends on the agent being up. When the agent accepted the call but the connection broke before
-// the answer, the outcome is unknown: it answers CNI error 11 (try again later) and the runtime
-// retries, as it does for any failed ADD (DEL first, then ADD again).
+// The socket is MINICNI_AGENT_SOCKET, else the config's "agentSocket" field, else /run/X/plugin.sock.
+// Fallback rules:
+// - Nothing listens (no server on this node, or it is restarting), or the server speaks another
+//   protocol version (it ran nothing and said so): exec X-standalone from the same directory
+//   (MINICNI_STANDALONE names another file) with the same argv, environment and stdin, so a node
+//   never depends on the server being up, and shim and server can be upgraded one at a time.
+// - The server accepted the call but the connection broke before the answer: the outcome is
+//   unknown, so it answers CNI error 11 (try again later) and the runtime retries, as it does for
+//   any failed ADD (DEL first, then ADD again).
+// - The socket is served by another user, or answers something that is not a reply: CNI error 999.
 //
-// Wire format (all integers unsigned 32-bit big-endian):
-//   request:  "MCNI1\n", u32 env bytes, env ("KEY=VALUE\0" for each CNI_* variable),
+// Wire format (integers unsigned big-endian; the 6-byte header is the same in every version):
+//   header:   "MCNI", u16 protocol version (2)
+//   request:  header, u32 env bytes, env ("KEY=VALUE\0" for each CNI_* variable),
 //             u32 stdin bytes, stdin
-//   response: "MCNI1\n", u32 exit status, u32 stdout bytes, stdout, u32 stderr bytes, stderr
+//   response: header, u32 exit status, u32 stdout bytes, stdout, u32 stderr bytes, stderr
+//   A server that does not speak the request's version answers its own header alone and closes.
 // The server must run as the shim's own user (SO_PEERCRED), else the call is refused.
-// The agent's side is packages/minicni/src/server.ts.
+// The server's side is packages/fastpath/src/server.ts and wire.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -27,8 +34,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/minicni/plugin.sock"
-#define STANDALONE_NAME "minicni-standalone"
+#define MAGIC "MCNI"
+#define PROTOCOL_VERSION 2
+#define HEADER_LEN 6
+#define STANDALONE_SUFFIX "-standalone"
 #define MAX_STDIN (16u << 20)
 #define MAX_REPLY (64u << 20)
 
@@ -132,6 +141,13 @@ static void fail(const struct buf *in, int code, const char *msg, const char *de
   exit(1);
 }
 
+// This executable's own path (symlinks resolved): X-standalone sits beside it, /run/X is X's.
+static void self_path(const struct buf *in, char *path, size_t len) {
+  ssize_t n = readlink("/proc/self/exe", path, len - sizeof STANDALONE_SUFFIX);
+  if (n <= 0) fail(in, 999, "minicni-shim: cannot find its own path", strerror(errno));
+  path[n] = 0;
+}
+
 // Run the standalone plugin in our place: same argv[1..], environment and stdin.
 static void exec_standalone(char **argv, const struct buf *in, const char *why) {
   char path[4096];
@@ -139,11 +155,8 @@ static void exec_standalone(char **argv, const struct buf *in, const char *why) 
   if (env && *env) {
     snprintf(path, sizeof path, "%s", env);
   } else {
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof STANDALONE_NAME - 1);
-    if (n <= 0) fail(in, 999, "minicni-shim: cannot find its own directory", strerror(errno));
-    path[n] = 0;
-    char *slash = strrchr(path, '/');
-    snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "%s", STANDALONE_NAME);
+    self_path(in, path, sizeof path);
+    strcat(path, STANDALONE_SUFFIX);
   }
   // The config was read already: hand it over in a memory file rewound to its start.
   int mfd = memfd_create("minicni-stdin", MFD_CLOEXEC);
@@ -153,8 +166,8 @@ static void exec_standalone(char **argv, const struct buf *in, const char *why) 
   argv[0] = path;
   execv(path, argv);
   char details[4600];
-  snprintf(details, sizeof details, "agent: %s; standalone plugin %s: %s", why, path, strerror(errno));
-  fail(in, 999, "minicni-shim: neither the node agent nor the standalone plugin can be run", details);
+  snprintf(details, sizeof details, "server: %s; standalone plugin %s: %s", why, path, strerror(errno));
+  fail(in, 999, "minicni-shim: neither the plugin server nor the standalone plugin can be run", details);
 }
 
 static int read_exact(int fd, void *p, size_t n) {
@@ -187,14 +200,18 @@ int main(int argc, char **argv) {
   }
 
   // The socket: MINICNI_AGENT_SOCKET, else the config's "agentSocket" (which reaches every call,
-  // whatever environment the runtime's process has), else the default.
+  // whatever environment the runtime's process has), else /run/X/plugin.sock.
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   const char *sock = getenv("MINICNI_AGENT_SOCKET");
   if (sock && *sock) {
     if (strlen(sock) >= sizeof addr.sun_path) exec_standalone(argv, &in, "socket path too long");
     strcpy(addr.sun_path, sock);
   } else if (!string_field(&in, "agentSocket", addr.sun_path, sizeof addr.sun_path)) {
-    strcpy(addr.sun_path, DEFAULT_SOCKET);
+    char self[4096];
+    self_path(&in, self, sizeof self);
+    const char *name = strrchr(self, '/') + 1;
+    if ((size_t)snprintf(addr.sun_path, sizeof addr.sun_path, "/run/%s/plugin.sock", name) >= sizeof addr.sun_path)
+      exec_standalone(argv, &in, "default socket path too long");
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) exec_standalone(argv, &in, strerror(errno));
@@ -208,32 +225,42 @@ int main(int argc, char **argv) {
   struct ucred cred;
   socklen_t credlen = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0)
-    fail(&in, 999, "minicni-shim: cannot read the agent socket's peer credentials", strerror(errno));
+    fail(&in, 999, "minicni-shim: cannot read the plugin socket's peer credentials", strerror(errno));
   if (cred.uid != geteuid()) {
     char details[200];
     snprintf(details, sizeof details, "%.120s is served by uid %u", addr.sun_path, (unsigned)cred.uid);
-    fail(&in, 999, "minicni-shim: refusing an agent socket served by another user", details);
+    fail(&in, 999, "minicni-shim: refusing a plugin socket served by another user", details);
   }
 
   struct buf req = {0}, env = {0};
   for (char **e = environ; *e; e++) {
     if (strncmp(*e, "CNI_", 4) == 0) buf_put(&env, *e, strlen(*e) + 1);
   }
-  buf_put(&req, "MCNI1\n", 6);
+  unsigned char header[HEADER_LEN] = {'M', 'C', 'N', 'I', PROTOCOL_VERSION >> 8, PROTOCOL_VERSION & 0xff};
+  buf_put(&req, header, HEADER_LEN);
   buf_u32(&req, (uint32_t)env.len);
   if (env.len) buf_put(&req, env.data, env.len);
   buf_u32(&req, (uint32_t)in.len);
   if (in.len) buf_put(&req, in.data, in.len);
-  // A write error means the agent went away: the answer is read (or found missing) below.
+  // A write error means the server went away: the answer is read (or found missing) below.
   (void)write_all(fd, req.data, req.len);
   shutdown(fd, SHUT_WR);
 
-  unsigned char head[14];
-  const char *broke = "minicni agent closed the connection before answering (restarting?); try again";
-  if (read_exact(fd, head, 14) < 0) fail(&in, 11, broke, "no reply header");
-  if (memcmp(head, "MCNI1\n", 6) != 0)
-    fail(&in, 999, "minicni-shim: the agent socket answered something that is not a minicni reply", addr.sun_path);
-  uint32_t status = get_u32(head + 6), outlen = get_u32(head + 10);
+  unsigned char head[HEADER_LEN + 8];
+  const char *broke = "the plugin server closed the connection before answering (restarting?); try again";
+  if (read_exact(fd, head, HEADER_LEN) < 0) fail(&in, 11, broke, "no reply header");
+  if (memcmp(head, MAGIC, 4) != 0)
+    fail(&in, 999, "minicni-shim: the plugin socket answered something that is not a minicni reply", addr.sun_path);
+  unsigned version = (unsigned)head[4] << 8 | head[5];
+  if (version != PROTOCOL_VERSION) {
+    // The server ran nothing: the standalone plugin answers this call instead.
+    char why[120];
+    snprintf(why, sizeof why, "it speaks protocol %u, this shim %u", version, PROTOCOL_VERSION);
+    close(fd);
+    exec_standalone(argv, &in, why);
+  }
+  if (read_exact(fd, head + HEADER_LEN, 8) < 0) fail(&in, 11, broke, "no reply header");
+  uint32_t status = get_u32(head + HEADER_LEN), outlen = get_u32(head + HEADER_LEN + 4);
   if (outlen > MAX_REPLY) fail(&in, 11, broke, "reply too large");
   char *out = malloc(outlen + 1);
   if (!out) die_oom();

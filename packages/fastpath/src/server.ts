@@ -1,25 +1,32 @@
-// The agent side of minicni's fast path: the plugin served from a long-running process over a
-// root-only unix socket, so a CNI call costs a ~1 ms native shim start instead of a ~40 ms Node
-// start. The shim (packages/netlink/native/cni-shim.c) sends the CNI_* environment and the
-// config; each call runs the very same handlers a standalone run does, through runPlugin with
-// injected I/O, and the answer goes back as stdout, stderr and an exit status.
+// The server side of the fast path: any plugin written on runPlugin, served from a long-running
+// process over a root-only unix socket, so a CNI call costs a ~1 ms native shim start instead of
+// a ~40 ms Node start. The shim (native/shim.c) sends the CNI_* environment and the config; each
+// call runs the very same handlers a standalone run does, through runPlugin with injected I/O,
+// and the answer goes back as stdout, stderr and an exit status (wire.ts).
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import type * as Net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { runPlugin } from '@minicni/spec';
-import { bridgePlugin, SUPPORTED_VERSIONS, type BridgePluginOptions } from './plugin.js';
-
-export const DEFAULT_SOCKET = '/run/minicni/plugin.sock';
-const MAGIC = Buffer.from('MCNI1\n');
-const MAX_ENV = 64 << 10;
-const MAX_STDIN = 16 << 20;
+import { runPlugin, type PluginHandlers, type RunPluginOptions } from '@minicni/spec';
+import {
+  encodeResponse,
+  HEADER_LEN,
+  MAX_ENV,
+  MAX_STDIN,
+  parseRequest,
+  requestLengthSoFar,
+  versionReply,
+  WireVersionError,
+  type Request,
+} from './wire.js';
 
 export interface PluginServerOptions {
-  /** Unix socket path (default /run/minicni/plugin.sock); its directory is made 0700. */
-  socketPath?: string;
-  /** How the served plugin reaches the node (default: this process's own netns). */
-  plugin?: BridgePluginOptions;
+  /** The plugin's verbs, as given to runPlugin. */
+  handlers: PluginHandlers;
+  /** runPlugin's options for every call: `supportedVersions` at least (`io` is the server's). */
+  run: Omit<RunPluginOptions, 'io'>;
+  /** Unix socket path (`defaultSocket(name)` for the shim installed as `name`); its directory is made 0700. */
+  socketPath: string;
   /** A client that has not sent its whole request after this long is dropped (default 30 s). */
   requestTimeoutMs?: number;
   /** One line per problem that is not a CNI call's own error (default: none). */
@@ -40,63 +47,10 @@ export class ServerStartError extends Error {
   readonly code = 'SERVER_START_FAILED';
 }
 
-interface Request {
-  env: Record<string, string>;
-  stdin: Buffer;
-}
-
-/** Parses one complete request; undefined while bytes are missing; throws on a malformed one. */
-export function parseRequest(buf: Buffer): Request | undefined {
-  const need = requestLengthSoFar(buf);
-  if (buf.length < need) return undefined;
-  if (buf.length > need) throw new Error('bytes after the end of the request');
-  const envStart = MAGIC.length + 4;
-  const envEnd = envStart + buf.readUInt32BE(MAGIC.length);
-  const env: Record<string, string> = {};
-  for (const entry of buf.toString('utf8', envStart, envEnd).split('\0')) {
-    if (!entry) continue;
-    const eq = entry.indexOf('=');
-    // Only CNI_* variables cross: the served plugin never takes PATH or anything else from a call.
-    if (eq > 4 && entry.startsWith('CNI_')) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return { env, stdin: buf.subarray(envEnd + 4, need) };
-}
-
-/**
- * The length the request starting `buf` has at least, from the length fields received so far
- * (the whole length once both are in): the server parses only when that much has come. Throws
- * as soon as the bytes so far cannot start a request (wrong magic, a block over its limit).
- */
-export function requestLengthSoFar(buf: Buffer): number {
-  const head = Math.min(buf.length, MAGIC.length);
-  if (!MAGIC.subarray(0, head).equals(buf.subarray(0, head))) throw new Error('not a minicni shim request');
-  let need = MAGIC.length + 4;
-  if (buf.length < need) return need;
-  const envLen = buf.readUInt32BE(MAGIC.length);
-  if (envLen > MAX_ENV) throw new Error(`environment block of ${envLen} bytes is over the limit`);
-  need += envLen + 4;
-  if (buf.length < need) return need;
-  const stdinLen = buf.readUInt32BE(need - 4);
-  if (stdinLen > MAX_STDIN) throw new Error(`config of ${stdinLen} bytes is over the limit`);
-  return need + stdinLen;
-}
-
-export function encodeResponse(status: number, stdout: string, stderr: string): Buffer {
-  const out = Buffer.from(stdout);
-  const err = Buffer.from(stderr);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(status >>> 0, 0);
-  head.writeUInt32BE(out.length, 4);
-  const errLen = Buffer.alloc(4);
-  errLen.writeUInt32BE(err.length, 0);
-  return Buffer.concat([MAGIC, head, out, errLen, err]);
-}
-
-/** Serves the bridge plugin on a unix socket until closed. */
-export async function servePlugin(opts: PluginServerOptions = {}): Promise<PluginServer> {
-  const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
+/** Serves a plugin on a unix socket until closed. */
+export async function servePlugin(opts: PluginServerOptions): Promise<PluginServer> {
+  const { socketPath, handlers } = opts;
   const log = opts.log ?? (() => {});
-  const handlers = bridgePlugin(opts.plugin);
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
   let served = 0;
   const inFlight = new Set<Promise<void>>();
@@ -113,7 +67,7 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
     let stdout = '';
     let stderr = '';
     const status = await runPlugin(handlers, {
-      supportedVersions: SUPPORTED_VERSIONS,
+      ...opts.run,
       io: {
         env: req.env,
         stdin: req.stdin,
@@ -147,13 +101,21 @@ export async function servePlugin(opts: PluginServerOptions = {}): Promise<Plugi
       if (size < need) return;
       let req: Request | undefined;
       try {
-        if (size > MAGIC.length + 8 + MAX_ENV + MAX_STDIN) throw new Error('request too large');
+        if (size > HEADER_LEN + 8 + MAX_ENV + MAX_STDIN) throw new Error('request too large');
         const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         chunks.length = 0;
         chunks.push(buf);
         need = requestLengthSoFar(buf);
         if (size >= need) req = parseRequest(buf);
       } catch (err) {
+        if (err instanceof WireVersionError) {
+          // Nothing ran: our header tells the shim to fall back to the standalone plugin.
+          log(`${err.message}: told it to run the standalone plugin`);
+          started = true;
+          idle.delete(sock);
+          sock.end(versionReply());
+          return;
+        }
         log(`bad request: ${(err as Error).message}`);
         sock.destroy();
         return;

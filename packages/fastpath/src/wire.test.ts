@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { encodeResponse, parseRequest, requestLengthSoFar } from './server.js';
+import {
+  encodeResponse,
+  parseRequest,
+  PROTOCOL_VERSION,
+  requestLengthSoFar,
+  versionReply,
+  WireVersionError,
+} from './wire.js';
+
+/** The 6-byte header every frame starts with: "MCNI", u16 version. */
+function head(version = PROTOCOL_VERSION): Buffer {
+  const b = Buffer.from('MCNI\0\0');
+  b.writeUInt16BE(version, 4);
+  return b;
+}
 
 function request(env: string[], stdin: string): Buffer {
   const e = Buffer.from(env.map((x) => `${x}\0`).join(''));
@@ -9,7 +23,7 @@ function request(env: string[], stdin: string): Buffer {
     b.writeUInt32BE(v);
     return b;
   };
-  return Buffer.concat([Buffer.from('MCNI1\n'), n(e.length), e, n(s.length), s]);
+  return Buffer.concat([head(), n(e.length), e, n(s.length), s]);
 }
 
 describe('shim wire format', () => {
@@ -45,15 +59,15 @@ describe('shim wire format', () => {
     expect(() => parseRequest(Buffer.from('GET / HTTP/1.1\r\n'))).toThrow(/not a minicni shim request/);
     expect(() => parseRequest(Buffer.from('X'))).toThrow(/not a minicni shim request/);
     expect(() => parseRequest(Buffer.concat([request([], '{}'), Buffer.from('x')]))).toThrow(/after the end/);
-    const big = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
+    const big = Buffer.concat([head(), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
     expect(() => parseRequest(big)).toThrow(/over the limit/);
-    const bigStdin = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.alloc(4), Buffer.from([0x7f, 0, 0, 0])]);
+    const bigStdin = Buffer.concat([head(), Buffer.alloc(4), Buffer.from([0x7f, 0, 0, 0])]);
     expect(() => parseRequest(bigStdin)).toThrow(/over the limit/);
   });
 
   it('encodes the magic, status, stdout and stderr with their lengths', () => {
     const b0 = encodeResponse(1, '{"code":7}', 'ünï');
-    expect(b0.toString('latin1', 0, 6)).toBe('MCNI1\n');
+    expect(b0.subarray(0, 6)).toEqual(head());
     const b = b0.subarray(6);
     expect(b.readUInt32BE(0)).toBe(1);
     const outLen = b.readUInt32BE(4);
@@ -61,5 +75,20 @@ describe('shim wire format', () => {
     const errLen = b.readUInt32BE(8 + outLen);
     expect(b.toString('utf8', 12 + outLen, 12 + outLen + errLen)).toBe('ünï');
     expect(b.length).toBe(12 + outLen + errLen);
+  });
+
+  it('carries the protocol version in every frame and knows another version from garbage', () => {
+    expect(PROTOCOL_VERSION).toBe(2);
+    expect(encodeResponse(0, '', '').readUInt16BE(4)).toBe(PROTOCOL_VERSION);
+    // The first request of protocol 1 ("MCNI1\n") reads as version 0x310a: another version, not garbage.
+    const v1 = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.alloc(8)]);
+    expect(() => requestLengthSoFar(v1)).toThrow(WireVersionError);
+    expect(() => parseRequest(request(['CNI_COMMAND=ADD'], '{}').fill(0, 4, 6))).toThrow(
+      expect.objectContaining({ version: 0, message: 'the shim speaks protocol 0, this server 2' }),
+    );
+    // Until the version bytes are in, a request of any version may still come.
+    expect(requestLengthSoFar(Buffer.from('MCNI'))).toBe(10);
+    // Another version's answer is our header alone: the shim falls back and runs nothing here.
+    expect(versionReply()).toEqual(head());
   });
 });
