@@ -32,13 +32,13 @@ describe('leak check: which links are ours', () => {
     }
   });
 
-  it('names a pattern for each plugin prefix that the plugins give ownerVethName/ownerVethPattern', () => {
+  it('names a pattern for each plugin prefix that the plugins give ownerVethName/ownerVethPattern or the kit hostVethNaming', () => {
     const used = new Set<string>();
     for (const top of ['packages', 'examples']) {
       for (const pkg of readdirSync(join(ROOT, top))) {
         for (const file of sourceFiles(join(ROOT, top, pkg, 'src'))) {
           for (const m of readFileSync(file, 'utf8').matchAll(
-            /ownerVeth(?:Name|Pattern)\(\s*'([a-z]{1,3})'/g,
+            /(?:ownerVeth(?:Name|Pattern)|hostVethNaming)\(\s*'([a-z]{1,3})'/g,
           )) {
             used.add(m[1]!);
           }
