@@ -1,17 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { nsenterExec, spawnExec, type PluginExec } from '@minicni/spec/invoke';
+import { toolRunner, type ToolOutcome, type ToolRun } from '@minicni/spec/invoke';
 import { Netlink, sysctl } from '@minicni/netlink';
 
-/** How a tool ran in the node netns; a tool that cannot start reads as exit 127. */
-export interface ToolOutcome {
-  /** Exit status; null when a signal ended it. */
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { ToolOutcome };
 
 /** Runs a tool (iptables-restore, say) in the node netns, `stdin` on its standard input. */
-export type NodeRun = (file: string, args: readonly string[], stdin?: string) => Promise<ToolOutcome>;
+export type NodeRun = ToolRun;
 
 /**
  * Where a plugin acts as "the node": its own netns when a runtime runs it, or a given netns
@@ -49,18 +43,6 @@ export function nodeEnv(opts: NodeEnvOptions = {}): NodeEnv {
     setSysctl,
     enableForwarding: (family) =>
       setSysctl(family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding', 1),
-    run: opts.run ?? runVia(netns ? nsenterExec(netns) : spawnExec),
-  };
-}
-
-/** Tools through spec's process runner (the same one delegation uses). */
-function runVia(exec: PluginExec): NodeRun {
-  return async (file, args, stdin) => {
-    try {
-      const r = await exec({ file, args, env: process.env, stdin: stdin ?? '' });
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      return { code: 127, stdout: '', stderr: `${file}: ${(err as Error).message}` };
-    }
+    run: opts.run ?? toolRunner(netns),
   };
 }

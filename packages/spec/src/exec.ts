@@ -59,3 +59,31 @@ export function nsenterExec(netnsPath: string, inner: PluginExec = spawnExec): P
   return (req) =>
     inner({ ...req, file: 'nsenter', args: [`--net=${netnsPath}`, '--', req.file, ...(req.args ?? [])] });
 }
+
+/** How a tool ran; a tool that cannot start reads as exit 127, as in a shell. */
+export interface ToolOutcome {
+  /** Exit status; null when a signal ended it. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool (iptables-restore, say) with `stdin` on its standard input. */
+export type ToolRun = (file: string, args: readonly string[], stdin?: string) => Promise<ToolOutcome>;
+
+/**
+ * Tools run through a process runner, with this process's environment: in this netns, or in the
+ * netns at `netns` (a path) through nsenter. A tool that cannot start is exit 127, not a throw,
+ * so callers read one outcome whatever went wrong.
+ */
+export function toolRunner(netns?: string, exec?: PluginExec): ToolRun {
+  const run = exec ?? (netns ? nsenterExec(netns) : spawnExec);
+  return async (file, args, stdin) => {
+    try {
+      const r = await run({ file, args, env: process.env, stdin: stdin ?? '' });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      return { code: 127, stdout: '', stderr: `${file}: ${(err as Error).message}` };
+    }
+  };
+}
