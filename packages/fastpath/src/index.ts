@@ -1,5 +1,5 @@
 // @minicni/fastpath: any plugin written on runPlugin, served behind the native shim.
 export { servePlugin, ServerStartError, type PluginServer, type PluginServerOptions } from './server.js';
-export { serveCommand, type ServeCommandOptions } from './serve-command.js';
+export { serveCommand, SERVE_THREADPOOL_SIZE, type ServeCommandOptions } from './serve-command.js';
 export { builtShimPath, defaultSocket, standaloneName } from './names.js';
 export { PROTOCOL_VERSION } from './wire.js';
