@@ -8,8 +8,16 @@ import { durationFlag, main, USAGE, type CliIo } from './cli.js';
 function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()) {
   const out: string[] = [];
   const err: string[] = [];
-  const cli: CliIo = { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), stopSignal: stop };
-  return { cli, out: () => out.join(''), err: () => err.join('') };
+  // Never the host's nft from the unit tier: record what would be run.
+  const nft: { args: readonly string[]; stdin: string | undefined }[] = [];
+  const cli: CliIo = {
+    env,
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    stopSignal: stop,
+    nft: async (args, stdin) => void nft.push({ args, stdin }),
+  };
+  return { cli, out: () => out.join(''), err: () => err.join(''), nft };
 }
 
 describe('minicni-agent CLI', () => {
@@ -138,8 +146,12 @@ describe('minicni-agent CLI', () => {
     expect(existsSync(join(bin, 'minicni'))).toBe(true);
     const u = io();
     expect(await main(['uninstall', ...base], u.cli)).toBe(0);
-    expect(u.out()).toMatch(/removed 2 file\(s\)/);
+    expect(u.out()).toMatch(/removed 2 file\(s\).* and the policy table/);
     expect(existsSync(join(bin, 'minicni'))).toBe(false);
+    // The policy table goes too, in one transaction that is no error when it is absent.
+    expect(u.nft).toEqual([
+      { args: ['-f', '-'], stdin: 'table inet minicni-policy\ndelete table inet minicni-policy\n' },
+    ]);
   });
 
   it('run with a nodes file serves metrics, writes the readiness file after the first sync, and stops on the signal', async () => {
@@ -190,6 +202,10 @@ describe('minicni-agent CLI', () => {
     expect(await running).toBe(0);
     expect(applied).toEqual([]);
     expect(r.err()).toMatch(/"msg":"agent stopped; routes left in place"/);
+    // A static node list means no policy source: policy is off, and off removes the table.
+    expect(r.nft.map((c) => c.stdin)).toEqual([
+      'table inet minicni-policy\ndelete table inet minicni-policy\n',
+    ]);
   });
 
   it('rejects bad run flags before touching anything', async () => {
@@ -198,12 +214,15 @@ describe('minicni-agent CLI', () => {
       [['--resync', '5'], /--resync must be a duration/],
       [['--vxlan-vni', '0'], /--vxlan-vni must be an integer/],
       [['--metrics-address', 'nope'], /must be host:port/],
+      [['--network-policy', 'maybe'], /--network-policy must be on or off/],
+      [['--network-policy', 'on'], /--network-policy on needs the Kubernetes API/],
     ] as const) {
       const r = io({ NODE_NAME: 'n' });
       expect(
         await main(['run', '--nodes-file', '/nonexistent', '--dataplane', 'iproute2', ...args], r.cli),
       ).toBe(2);
       expect(r.err()).toMatch(re);
+      expect(r.nft).toEqual([]);
     }
     expect(durationFlag('1.5s', 0, 'x')).toBe(1500);
     expect(durationFlag('2m', 0, 'x')).toBe(120_000);
