@@ -1,6 +1,7 @@
 import { compileNodeRuleset } from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
 import { isAgentError } from './errors.js';
+import type { InformerStats } from './informer.js';
 import { silentLogger, type Logger } from './node-source.js';
 import type { NftRunner } from './policy-nft.js';
 import type { PolicyCaches } from './policy-sources.js';
@@ -15,12 +16,17 @@ export interface PolicyControllerOptions {
 }
 
 /** What /metrics reports about policy enforcement. */
-export interface PolicyStatus {
+export interface PolicyStatus extends PolicyCounters {
   /** Every cache listed once and this node's addresses known: a ruleset can be compiled. */
   synced: boolean;
   /** Changes seen and not yet in an applied ruleset. */
   pending: number;
   policies: number;
+  informers: Record<'pods' | 'namespaces' | 'policies', InformerStats>;
+}
+
+/** The controller's own counters. */
+interface PolicyCounters {
   applies: number;
   applyFailures: number;
   /** Compile (+ apply when the text changed) passes that succeeded, and their total time. */
@@ -28,10 +34,6 @@ export interface PolicyStatus {
   syncSecondsTotal: number;
   lastSyncSeconds?: number;
   lastAppliedMs?: number;
-  informers: Record<
-    'pods' | 'namespaces' | 'policies',
-    { lists: number; watches: number; gone: number; failures: number }
-  >;
 }
 
 /**
@@ -51,14 +53,7 @@ export class PolicyController {
   #pending = 0;
   #worker: Promise<void> | undefined;
   #lastText: string | undefined;
-  readonly #status = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 } as {
-    applies: number;
-    applyFailures: number;
-    syncs: number;
-    syncSecondsTotal: number;
-    lastSyncSeconds?: number;
-    lastAppliedMs?: number;
-  };
+  readonly #status: PolicyCounters = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 };
 
   constructor(opts: PolicyControllerOptions) {
     this.#o = opts;
