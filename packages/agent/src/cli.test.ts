@@ -208,6 +208,56 @@ describe('minicni-agent CLI', () => {
     ]);
   });
 
+  it('run against the API enforces NetworkPolicy by default: one ruleset through nft, a br_netfilter warning', async () => {
+    await using api = await FakeKubeApi.start();
+    api.addNode({ name: 'n1', internalIPs: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'] });
+    api.addNamespace('x');
+    api.addPod({ namespace: 'x', name: 'a', node: 'n1', ips: ['10.244.1.10'] });
+    api.put('networkpolicies', {
+      metadata: { namespace: 'x', name: 'deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    let stop!: () => void;
+    const r = io({}, new Promise<void>((x) => (stop = x)));
+    r.cli.netlinkDataplane = async () => ({
+      read: async () => ({ routes: [], neighbours: [], fdb: [] }),
+      apply: async () => {},
+      routeTo: async () => undefined,
+      addressMtu: async () => 1500,
+    });
+    r.cli.bridgeNetfilter = () => 'net.bridge.bridge-nf-call-iptables not 1: test';
+    const running = main(
+      [
+        'run',
+        '--server',
+        api.url,
+        '--node-name',
+        'n1',
+        '--mode',
+        'host-gw',
+        '--metrics-address',
+        'off',
+        '--ready-file',
+        join(dir, 'ready'),
+        '--rules-dir',
+        dir,
+      ],
+      r.cli,
+    );
+    const end = Date.now() + 5000;
+    while (r.nft.length === 0 && Date.now() < end) await new Promise((x) => setTimeout(x, 10));
+    stop();
+    expect(await running, r.err()).toBe(0);
+    expect(r.nft).toHaveLength(1);
+    expect(r.nft[0]!.args).toEqual(['-f', '-']);
+    expect(r.nft[0]!.stdin).toMatch(/set node4 \{[^}]*192\.168\.50\.1/);
+    expect(r.nft[0]!.stdin).toMatch(/map ingress4 \{[^}]*10\.244\.1\.10 : jump/);
+    expect(r.err()).toMatch(
+      /"level":"warn","msg":"network policy: net.bridge.bridge-nf-call-iptables not 1: test"/,
+    );
+  });
+
   it('rejects bad run flags before touching anything', async () => {
     for (const [args, re] of [
       [['--mode', 'bgp'], /--mode must be one of host-gw, vxlan, auto/],

@@ -24,7 +24,7 @@ import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client
 import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
-import { removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
+import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
 import { policyInformers } from './policy-sources.js';
 
 export const USAGE = `usage: minicni-agent <install|uninstall|run> [flags]
@@ -111,6 +111,8 @@ export interface CliIo {
   netlinkDataplane?: () => Promise<Dataplane>;
   /** Runs nft (policy table); injected so the CLI can be tested without touching the host. */
   nft?: NftRunner;
+  /** Checks the host's br_netfilter settings (default: `bridgeNetfilterProblem`, /proc). */
+  bridgeNetfilter?: () => string | undefined;
 }
 
 /** The CLI. Returns the exit code: 0 ok, 1 failure, 2 bad usage. Never throws. */
@@ -273,7 +275,10 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     logger: log,
   });
   await agent.start();
-  if (!policy) {
+  if (policy) {
+    const problem = (io.bridgeNetfilter ?? bridgeNetfilterProblem)();
+    if (problem) log('warn', `network policy: ${problem}`);
+  } else {
     await removePolicyTable(nft);
     log('info', 'network policy off: table inet minicni-policy removed');
   }

@@ -16,7 +16,13 @@ export {
   type PolicyCaches,
   type PolicyInformerOptions,
 } from './policy-sources.js';
-export { removePolicyTable, spawnNft, spawnNftVia, type NftRunner } from './policy-nft.js';
+export {
+  bridgeNetfilterProblem,
+  removePolicyTable,
+  spawnNft,
+  spawnNftVia,
+  type NftRunner,
+} from './policy-nft.js';
 export {
   KubeClient,
   KubeApiError,

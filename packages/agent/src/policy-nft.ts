@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_TABLE } from '@minicni/policy';
 import { AgentError } from './errors.js';
 
@@ -41,4 +42,28 @@ export function spawnNftVia(
  */
 export function removePolicyTable(nft: NftRunner, table = DEFAULT_TABLE): Promise<void> {
   return nft(['-f', '-'], `table inet ${table}\ndelete table inet ${table}\n`);
+}
+
+/**
+ * Why pod traffic on one bridge could bypass the policy table, or undefined when it cannot:
+ * bridged frames reach the inet forward hook only with br_netfilter loaded and
+ * `net.bridge.bridge-nf-call-iptables` / `-ip6tables` set to 1 (kubeadm's preflight asks for
+ * the same). The agent reports it; it does not change the host's sysctls itself.
+ */
+export function bridgeNetfilterProblem(
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): string | undefined {
+  const off: string[] = [];
+  for (const name of ['bridge-nf-call-iptables', 'bridge-nf-call-ip6tables']) {
+    let value: string;
+    try {
+      value = read(`/proc/sys/net/bridge/${name}`).trim();
+    } catch {
+      return 'br_netfilter is not loaded: traffic between pods on one bridge is not policed';
+    }
+    if (value !== '1') off.push(`net.bridge.${name}`);
+  }
+  return off.length
+    ? `${off.join(' and ')} not 1: traffic between pods on one bridge is not policed for that family`
+    : undefined;
 }
