@@ -8,6 +8,7 @@ import { DEFAULT_IPAM_DATA_DIR, ipamUsage } from './ipam-usage.js';
 import { renderMetrics } from './metrics.js';
 import type { NodeInfo } from './node-info.js';
 import { silentLogger, type Logger, type NodeSource } from './node-source.js';
+import type { PolicyController } from './policy-controller.js';
 import { Reconciler } from './reconciler.js';
 
 export interface AgentOptions {
@@ -25,6 +26,8 @@ export interface AgentOptions {
   ipamDataDir?: string;
   /** Counters of the node source, for /metrics. */
   sourceStats?: () => { lists: number; watches: number; gone: number; failures: number };
+  /** NetworkPolicy enforcement; started and stopped with the agent, fed this node's addresses. */
+  policy?: PolicyController;
   logger?: Logger;
 }
 
@@ -80,16 +83,20 @@ export class Agent {
       });
     }
     this.reconciler.start();
+    o.policy?.start();
     o.source.start((nodes) => {
       this.#log('info', 'node set changed', { nodes: nodes.size });
       this.#self = nodes.get(o.nodeName);
       this.reconciler.setNodes(nodes);
+      o.policy?.setNodeIps(this.#self?.internalIPs ?? []);
     });
     this.#log('info', 'agent started', { node: o.nodeName, mode: o.mode, metrics: this.#server?.address });
   }
 
   async stop(): Promise<void> {
     await this.#o.source.stop();
+    // The policy table stays: pods stay isolated across an agent restart.
+    await this.#o.policy?.stop();
     await this.reconciler.stop();
     await this.#server?.close();
     this.#log('info', 'agent stopped; routes left in place');
@@ -106,6 +113,7 @@ export class Agent {
       ready: this.#ready,
       ipam,
       ...(this.#o.sourceStats ? { source: this.#o.sourceStats() } : {}),
+      ...(this.#o.policy ? { policy: this.#o.policy.status } : {}),
       process: {
         rssBytes: mem,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,

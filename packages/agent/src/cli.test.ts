@@ -8,8 +8,16 @@ import { durationFlag, main, USAGE, type CliIo } from './cli.js';
 function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()) {
   const out: string[] = [];
   const err: string[] = [];
-  const cli: CliIo = { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t), stopSignal: stop };
-  return { cli, out: () => out.join(''), err: () => err.join('') };
+  // Never the host's nft from the unit tier: record what would be run.
+  const nft: { args: readonly string[]; stdin: string | undefined }[] = [];
+  const cli: CliIo = {
+    env,
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    stopSignal: stop,
+    nft: async (args, stdin) => void nft.push({ args, stdin }),
+  };
+  return { cli, out: () => out.join(''), err: () => err.join(''), nft };
 }
 
 describe('minicni-agent CLI', () => {
@@ -138,8 +146,12 @@ describe('minicni-agent CLI', () => {
     expect(existsSync(join(bin, 'minicni'))).toBe(true);
     const u = io();
     expect(await main(['uninstall', ...base], u.cli)).toBe(0);
-    expect(u.out()).toMatch(/removed 2 file\(s\)/);
+    expect(u.out()).toMatch(/removed 2 file\(s\).* and the policy table/);
     expect(existsSync(join(bin, 'minicni'))).toBe(false);
+    // The policy table goes too, in one transaction that is no error when it is absent.
+    expect(u.nft).toEqual([
+      { args: ['-f', '-'], stdin: 'table inet minicni-policy\ndelete table inet minicni-policy\n' },
+    ]);
   });
 
   it('run with a nodes file serves metrics, writes the readiness file after the first sync, and stops on the signal', async () => {
@@ -190,6 +202,60 @@ describe('minicni-agent CLI', () => {
     expect(await running).toBe(0);
     expect(applied).toEqual([]);
     expect(r.err()).toMatch(/"msg":"agent stopped; routes left in place"/);
+    // A static node list means no policy source: policy is off, and off removes the table.
+    expect(r.nft.map((c) => c.stdin)).toEqual([
+      'table inet minicni-policy\ndelete table inet minicni-policy\n',
+    ]);
+  });
+
+  it('run against the API enforces NetworkPolicy by default: one ruleset through nft, a br_netfilter warning', async () => {
+    await using api = await FakeKubeApi.start();
+    api.addNode({ name: 'n1', internalIPs: ['192.168.50.1'], podCIDRs: ['10.244.1.0/24'] });
+    api.addNamespace('x');
+    api.addPod({ namespace: 'x', name: 'a', node: 'n1', ips: ['10.244.1.10'] });
+    api.put('networkpolicies', {
+      metadata: { namespace: 'x', name: 'deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    let stop!: () => void;
+    const r = io({}, new Promise<void>((x) => (stop = x)));
+    r.cli.netlinkDataplane = async () => ({
+      read: async () => ({ routes: [], neighbours: [], fdb: [] }),
+      apply: async () => {},
+      routeTo: async () => undefined,
+      addressMtu: async () => 1500,
+    });
+    r.cli.bridgeNetfilter = () => 'net.bridge.bridge-nf-call-iptables not 1: test';
+    const running = main(
+      [
+        'run',
+        '--server',
+        api.url,
+        '--node-name',
+        'n1',
+        '--mode',
+        'host-gw',
+        '--metrics-address',
+        'off',
+        '--ready-file',
+        join(dir, 'ready'),
+        '--rules-dir',
+        dir,
+      ],
+      r.cli,
+    );
+    const end = Date.now() + 5000;
+    while (r.nft.length === 0 && Date.now() < end) await new Promise((x) => setTimeout(x, 10));
+    stop();
+    expect(await running, r.err()).toBe(0);
+    expect(r.nft).toHaveLength(1);
+    expect(r.nft[0]!.args).toEqual(['-f', '-']);
+    expect(r.nft[0]!.stdin).toMatch(/set node4 \{[^}]*192\.168\.50\.1/);
+    expect(r.nft[0]!.stdin).toMatch(/map ingress4 \{[^}]*10\.244\.1\.10 : jump/);
+    expect(r.err()).toMatch(
+      /"level":"warn","msg":"network policy: net.bridge.bridge-nf-call-iptables not 1: test"/,
+    );
   });
 
   it('rejects bad run flags before touching anything', async () => {
@@ -198,12 +264,15 @@ describe('minicni-agent CLI', () => {
       [['--resync', '5'], /--resync must be a duration/],
       [['--vxlan-vni', '0'], /--vxlan-vni must be an integer/],
       [['--metrics-address', 'nope'], /must be host:port/],
+      [['--network-policy', 'maybe'], /--network-policy must be on or off/],
+      [['--network-policy', 'on'], /--network-policy on needs the Kubernetes API/],
     ] as const) {
       const r = io({ NODE_NAME: 'n' });
       expect(
         await main(['run', '--nodes-file', '/nonexistent', '--dataplane', 'iproute2', ...args], r.cli),
       ).toBe(2);
       expect(r.err()).toMatch(re);
+      expect(r.nft).toEqual([]);
     }
     expect(durationFlag('1.5s', 0, 'x')).toBe(1500);
     expect(durationFlag('2m', 0, 'x')).toBe(120_000);

@@ -23,12 +23,16 @@ import { DEFAULT_IPAM_DATA_DIR } from './ipam-usage.js';
 import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
 import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
+import { PolicyController } from './policy-controller.js';
+import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
+import { policyInformers } from './policy-sources.js';
 
 export const USAGE = `usage: minicni-agent <install|uninstall|run> [flags]
 
   install     write this node's CNI config and copy the plugin binaries (atomically)
-  uninstall   remove the config, the binaries and the readiness file
-  run         keep routes to every other node's pod CIDRs (host-gw, vxlan or auto)
+  uninstall   remove the config, the binaries, the readiness file and the policy table
+  run         keep routes to every other node's pod CIDRs (host-gw, vxlan or auto) and
+              enforce NetworkPolicy (table inet minicni-policy)
 
 node and credentials (install, run):
   --node-name NAME         this node (default: $NODE_NAME)
@@ -59,6 +63,8 @@ run:
   --vxlan-device NAME      default ${DEFAULT_VXLAN.name}
   --vxlan-vni N            default ${DEFAULT_VXLAN.vni}
   --vxlan-port N           default ${DEFAULT_VXLAN.port}
+  --network-policy on|off  enforce NetworkPolicy from the API (default on; off with --nodes-file);
+                           off deletes the policy table
 uninstall:
   --plugin-name NAME       binary name to remove from the bin dir, repeatable (default: minicni)
 `;
@@ -89,6 +95,7 @@ const OPTIONS = {
   'vxlan-device': { type: 'string' },
   'vxlan-vni': { type: 'string' },
   'vxlan-port': { type: 'string' },
+  'network-policy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -102,6 +109,10 @@ export interface CliIo {
   stopSignal: Promise<void>;
   /** Opens the netlink dataplane; injected so the CLI can be tested without the addon. */
   netlinkDataplane?: () => Promise<Dataplane>;
+  /** Runs nft (policy table); injected so the CLI can be tested without touching the host. */
+  nft?: NftRunner;
+  /** Checks the host's br_netfilter settings (default: `bridgeNetfilterProblem`, /proc). */
+  bridgeNetfilter?: () => string | undefined;
 }
 
 /** The CLI. Returns the exit code: 0 ok, 1 failure, 2 bad usage. Never throws. */
@@ -137,7 +148,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           readyFile: offOr(flags['ready-file'], DEFAULT_READY_FILE) ?? '',
           logger: log,
         });
-        io.stdout(`removed ${removed.length} file(s)${removed.length ? `: ${removed.join(', ')}` : ''}\n`);
+        await removePolicyTable(io.nft ?? spawnNft);
+        io.stdout(
+          `removed ${removed.length} file(s)${removed.length ? `: ${removed.join(', ')}` : ''} and the policy table\n`,
+        );
         return 0;
       }
       case 'run':
@@ -222,15 +236,24 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     vni: intFlag(flags['vxlan-vni'], DEFAULT_VXLAN.vni, 'vxlan-vni', 1, 0xffffff),
     port: intFlag(flags['vxlan-port'], DEFAULT_VXLAN.port, 'vxlan-port', 1, 65535),
   };
+  const policyOn = networkPolicyOf(flags);
+  const resyncMs = durationFlag(flags.resync, 2000, 'resync');
+  const nodesFile = flags['nodes-file'];
+  const client = nodesFile ? undefined : kubeClient(flags, io.env);
   let source: NodeSource;
   let sourceStats: (() => { lists: number; watches: number; gone: number; failures: number }) | undefined;
-  if (flags['nodes-file']) {
-    source = new FileNodeSource(flags['nodes-file'], { logger: log });
-  } else {
-    const kube = new KubeNodeSource(kubeClient(flags, io.env), { logger: log });
+  if (client) {
+    const kube = new KubeNodeSource(client, { logger: log });
     source = kube;
     sourceStats = () => kube.stats;
+  } else {
+    source = new FileNodeSource(nodesFile!, { logger: log });
   }
+  const nft = io.nft ?? spawnNft;
+  const policy =
+    policyOn && client
+      ? new PolicyController({ nodeName, caches: policyInformers(client, { logger: log }), nft, logger: log })
+      : undefined;
   const dataplane = await openDataplane(flags.dataplane ?? 'netlink', io, log);
   const agent = new Agent({
     nodeName,
@@ -238,11 +261,12 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     source,
     dataplane,
     vxlan,
-    resyncMs: durationFlag(flags.resync, 2000, 'resync'),
+    resyncMs,
     metricsAddress: offOr(flags['metrics-address'], DEFAULT_METRICS_ADDRESS),
     readyFile: offOr(flags['ready-file'], DEFAULT_READY_FILE),
     ipamDataDir: flags['ipam-data-dir'] ?? DEFAULT_IPAM_DATA_DIR,
     ...(sourceStats ? { sourceStats } : {}),
+    ...(policy ? { policy } : {}),
     logger: log,
   });
   const repair = new RulesRepair({
@@ -251,6 +275,13 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     logger: log,
   });
   await agent.start();
+  if (policy) {
+    const problem = (io.bridgeNetfilter ?? bridgeNetfilterProblem)();
+    if (problem) log('warn', `network policy: ${problem}`);
+  } else {
+    await removePolicyTable(nft);
+    log('info', 'network policy off: table inet minicni-policy removed');
+  }
   repair.start();
   await io.stopSignal;
   repair.stop();
@@ -282,6 +313,20 @@ function kubeClient(flags: Flags, env: NodeJS.ProcessEnv): KubeClient {
       })
     : inClusterCredentials(env);
   return new KubeClient(creds);
+}
+
+/** `--network-policy`: on by default with the API; a static node list has no policies to watch. */
+function networkPolicyOf(flags: Flags): boolean {
+  const v = flags['network-policy'] ?? (flags['nodes-file'] ? 'off' : 'on');
+  if (v !== 'on' && v !== 'off')
+    throw new AgentError('INVALID_ARGUMENT', '--network-policy must be on or off');
+  if (v === 'on' && flags['nodes-file']) {
+    throw new AgentError(
+      'INVALID_ARGUMENT',
+      '--network-policy on needs the Kubernetes API (pods, namespaces, policies); --nodes-file has none',
+    );
+  }
+  return v === 'on';
 }
 
 function nodeNameOf(flags: Flags, env: NodeJS.ProcessEnv): string {

@@ -11,7 +11,8 @@ export type AgentErrorCode =
   | 'API_REQUEST'
   | 'API_GONE'
   | 'INSTALL_IO'
-  | 'DATAPLANE';
+  | 'DATAPLANE'
+  | 'POLICY';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

@@ -6,6 +6,23 @@ export { nodeInfoFromKube } from './node-info.js';
 export type { NodeSource, Logger } from './node-source.js';
 export { FileNodeSource, parseNodesFile, type FileNodeSourceOptions } from './file-node-source.js';
 export { KubeNodeSource, getKubeNode, type KubeNodeSourceOptions } from './kube-node-source.js';
+export { Informer, objectKeyOf, type InformerOptions, type InformerStats } from './informer.js';
+export { PolicyController, type PolicyControllerOptions, type PolicyStatus } from './policy-controller.js';
+export {
+  policyInformers,
+  isolateNamespace,
+  POLICY_PATHS,
+  type PolicyCache,
+  type PolicyCaches,
+  type PolicyInformerOptions,
+} from './policy-sources.js';
+export {
+  bridgeNetfilterProblem,
+  removePolicyTable,
+  spawnNft,
+  spawnNftVia,
+  type NftRunner,
+} from './policy-nft.js';
 export {
   KubeClient,
   KubeApiError,

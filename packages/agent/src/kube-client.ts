@@ -233,6 +233,6 @@ function apiError(status: number, path: string, body: string): KubeApiError {
     /* not a Status object */
   }
   const hint =
-    status === 401 || status === 403 ? ' (check the token and the ClusterRole: get/list/watch nodes)' : '';
+    status === 401 || status === 403 ? ' (check the token and the ClusterRole in deploy/minicni.yaml)' : '';
   return new KubeApiError(status, `GET ${path}: HTTP ${status}: ${detail}${hint}`);
 }

@@ -27,6 +27,53 @@ const status: ReconcileStatus = {
 };
 
 describe('metrics', () => {
+  it('renders the NetworkPolicy controller: pending changes, applies, failures, sync time, per informer', () => {
+    const stats = (n: number) => ({ lists: n, watches: n + 1, gone: 0, failures: n });
+    const text = renderMetrics({
+      status,
+      ready: true,
+      ipam: [],
+      policy: {
+        synced: true,
+        pending: 2,
+        policies: 7,
+        applies: 5,
+        applyFailures: 1,
+        syncs: 4,
+        syncSecondsTotal: 0.0425,
+        lastSyncSeconds: 0.012,
+        informers: { pods: stats(1), namespaces: stats(2), policies: stats(3) },
+      },
+      process: { rssBytes: 1, cpuSeconds: 0, startTimeSeconds: 0 },
+    });
+    const lines = text.split('\n');
+    for (const want of [
+      'minicni_agent_policy_synced 1',
+      'minicni_agent_policy_pending_changes 2',
+      'minicni_agent_policy_networkpolicies 7',
+      'minicni_agent_policy_applies_total 5',
+      'minicni_agent_policy_applies_failed_total 1',
+      'minicni_agent_policy_syncs_total 4',
+      'minicni_agent_policy_sync_seconds_total 0.043',
+      'minicni_agent_policy_last_sync_duration_seconds 0.012',
+      'minicni_agent_policy_lists_total{resource="namespaces"} 2',
+      'minicni_agent_policy_watches_total{resource="policies"} 4',
+      'minicni_agent_policy_watch_failures_total{resource="pods"} 1',
+      '# TYPE minicni_agent_policy_pending_changes gauge',
+      '# TYPE minicni_agent_policy_applies_total counter',
+    ]) {
+      expect(lines).toContain(want);
+    }
+    expect(
+      renderMetrics({
+        status,
+        ready: true,
+        ipam: [],
+        process: { rssBytes: 1, cpuSeconds: 0, startTimeSeconds: 0 },
+      }),
+    ).not.toContain('minicni_agent_policy');
+  });
+
   it('renders peers by path, routes, counters and IPAM use in the Prometheus text format', () => {
     const text = renderMetrics({
       status,

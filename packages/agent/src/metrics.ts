@@ -1,4 +1,5 @@
 import type { RangeUsage } from './ipam-usage.js';
+import type { PolicyStatus } from './policy-controller.js';
 import type { ReconcileStatus } from './reconciler.js';
 
 export interface MetricsInput {
@@ -6,6 +7,7 @@ export interface MetricsInput {
   ready: boolean;
   ipam: RangeUsage[];
   source?: { lists: number; watches: number; gone: number; failures: number };
+  policy?: PolicyStatus;
   process: { rssBytes: number; cpuSeconds: number; startTimeSeconds: number };
 }
 
@@ -68,6 +70,7 @@ export function renderMetrics(m: MetricsInput): string {
       [{}, m.source.failures],
     ]);
   }
+  if (m.policy) policyMetrics(m.policy, metric);
   metric(
     'minicni_ipam_allocated_addresses',
     'gauge',
@@ -90,6 +93,55 @@ export function renderMetrics(m: MetricsInput): string {
     [{}, m.process.startTimeSeconds],
   ]);
   return `${lines.join('\n')}\n`;
+}
+
+type MetricFn = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => void;
+
+function policyMetrics(p: PolicyStatus, metric: MetricFn): void {
+  metric(
+    'minicni_agent_policy_synced',
+    'gauge',
+    'Whether pods, namespaces, policies and this node are known.',
+    [[{}, p.synced ? 1 : 0]],
+  );
+  metric('minicni_agent_policy_pending_changes', 'gauge', 'Changes seen and not yet in an applied ruleset.', [
+    [{}, p.pending],
+  ]);
+  metric('minicni_agent_policy_networkpolicies', 'gauge', 'NetworkPolicies in the cache.', [
+    [{}, p.policies],
+  ]);
+  metric('minicni_agent_policy_applies_total', 'counter', 'Rulesets handed to nft -f.', [[{}, p.applies]]);
+  metric(
+    'minicni_agent_policy_applies_failed_total',
+    'counter',
+    'Syncs that failed to compile or apply (the previous ruleset stays; retried).',
+    [[{}, p.applyFailures]],
+  );
+  metric('minicni_agent_policy_syncs_total', 'counter', 'Successful syncs (compile, and apply if changed).', [
+    [{}, p.syncs],
+  ]);
+  metric('minicni_agent_policy_sync_seconds_total', 'counter', 'Time spent in successful syncs.', [
+    [{}, p.syncSecondsTotal],
+  ]);
+  if (p.lastSyncSeconds !== undefined) {
+    metric(
+      'minicni_agent_policy_last_sync_duration_seconds',
+      'gauge',
+      'Duration of the last successful sync.',
+      [[{}, p.lastSyncSeconds]],
+    );
+  }
+  const per = (k: 'lists' | 'watches' | 'gone' | 'failures') =>
+    Object.entries(p.informers).map(([resource, s]): Sample => [{ resource }, s[k]]);
+  metric('minicni_agent_policy_lists_total', 'counter', 'Full lists from the API server.', per('lists'));
+  metric('minicni_agent_policy_watches_total', 'counter', 'Watches opened.', per('watches'));
+  metric('minicni_agent_policy_watch_expired_total', 'counter', 'Watches ended by 410 Gone.', per('gone'));
+  metric(
+    'minicni_agent_policy_watch_failures_total',
+    'counter',
+    'Failed list/watch attempts.',
+    per('failures'),
+  );
 }
 
 function labelText(labels: Record<string, string | number>): string {

@@ -10,6 +10,8 @@ import { main } from '../src/cli.js';
 import type { ActualState, Dataplane } from '../src/dataplane.js';
 import { KubeClient } from '../src/kube-client.js';
 import { KubeNodeSource } from '../src/kube-node-source.js';
+import { PolicyController } from '../src/policy-controller.js';
+import { POLICY_PATHS, policyInformers } from '../src/policy-sources.js';
 import { clusterRoleRules } from './manifest.js';
 
 const key = (a: RbacAttributes) => `${a.apiGroup || 'core'} ${a.resource} ${a.verb}`;
@@ -35,7 +37,8 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 
 /**
  * Every API call the agent's code makes on a node's life: the installer reading its Node, the
- * agent listing and watching Nodes, a watch that breaks (resume), and a compacted history (410,
+ * agent listing and watching Nodes, Pods, Namespaces and NetworkPolicies (the policy
+ * controller, as `run` builds it), watches that break (resume), and a compacted history (410,
  * relist). What it sends is recorded by the API stand-in as method and path.
  */
 async function callsOfTheAgent(): Promise<RbacAttributes[]> {
@@ -56,8 +59,15 @@ async function callsOfTheAgent(): Promise<RbacAttributes[]> {
     );
     expect(code, err.join('')).toBe(0);
 
-    const source = new KubeNodeSource(new KubeClient({ server: api.url, token: () => 'tk' }), {
-      backoff: new Backoff({ baseMs: 5, maxMs: 10 }),
+    api.addNamespace('x');
+    api.addPod({ namespace: 'x', name: 'a', node: 'n1', ips: ['10.244.1.10'] });
+    const client = new KubeClient({ server: api.url, token: () => 'tk' });
+    const source = new KubeNodeSource(client, { backoff: new Backoff({ baseMs: 5, maxMs: 10 }) });
+    let applies = 0;
+    const policy = new PolicyController({
+      nodeName: 'n1',
+      caches: policyInformers(client, { backoff: () => new Backoff({ baseMs: 5, maxMs: 10 }) }),
+      nft: async () => void applies++,
     });
     const agent = new Agent({
       nodeName: 'n1',
@@ -68,21 +78,32 @@ async function callsOfTheAgent(): Promise<RbacAttributes[]> {
       readyFile: join(dir, 'ready'),
       resyncMs: 50,
       sourceStats: () => source.stats,
+      policy,
     });
     await agent.start();
     try {
-      await until(() => agent.ready && api.activeWatches > 0, 'the first watch');
+      const all = ['nodes', 'pods', 'namespaces', 'networkpolicies'] as const;
+      const watching = () => all.every((r) => api.watchesOf(r) === 1);
+      await until(() => agent.ready && watching() && applies === 1, 'the first watches and a ruleset');
       api.breakWatches();
       api.addNode({ name: 'n2', internalIPs: ['192.168.50.2'], podCIDRs: ['10.244.2.0/24'] });
-      await until(() => api.activeWatches > 0, 'a resumed watch');
-      // A change missed while the watch is down, then history compacted past it: 410, relist.
+      api.addPod({ namespace: 'x', name: 'b', node: 'n2', ips: ['10.244.2.10'] });
+      await until(watching, 'resumed watches');
+      // Changes missed while the watches are down, then history compacted past them: 410, relist.
       api.breakWatches();
       api.addNode({ name: 'n3', internalIPs: ['192.168.50.3'], podCIDRs: ['10.244.3.0/24'] });
+      api.put('networkpolicies', {
+        metadata: { namespace: 'x', name: 'deny' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
       api.compact();
-      const lists = () =>
-        api.calls.filter((c) => c.url.split('?')[0] === '/api/v1/nodes' && !c.url.includes('watch')).length;
+      const paths = ['/api/v1/nodes', ...Object.values(POLICY_PATHS)];
+      const lists = () => paths.map((p) => api.calls.filter((c) => c.url === p).length);
       const before = lists();
-      await until(() => lists() > before && api.activeWatches > 0, 'a relist after 410');
+      await until(
+        () => lists().every((n, i) => n > before[i]!) && watching() && policy.status.policies === 1,
+        'relists after 410',
+      );
     } finally {
       await agent.stop();
     }

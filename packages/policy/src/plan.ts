@@ -202,7 +202,10 @@ class Planner {
     for (const dest of peers.pods ?? this.#index.pods()) {
       if (dest.hostNetwork) continue;
       const ports = named.flatMap((p) => resolvePort(p, dest));
-      if (ports.length && dest.ips.length) out.push({ addrs: podAddrs(this.#index, dest), ports });
+      // A pod reached only through an ipBlock is a destination on its addresses inside it only.
+      const inBlock = peers.inBlockOnly?.get(objectKey(dest));
+      const addrs = inBlock ?? podAddrs(this.#index, dest);
+      if (ports.length && (addrs[4].length || addrs[6].length)) out.push({ addrs, ports });
     }
   }
 
@@ -215,7 +218,7 @@ class Planner {
     type: PolicyType,
     i: number,
     rule: PolicyRule,
-  ): { addrs?: Addrs; pods?: readonly Pod[] } {
+  ): { addrs?: Addrs; pods?: readonly Pod[]; inBlockOnly?: ReadonlyMap<string, Addrs> } {
     if (!rule.peers) return {};
     const key = `${objectKey(policy)}\0${type}\0${i}`;
     const hit = this.#peerCache.get(key);
@@ -233,16 +236,21 @@ class Planner {
       }
     }
     const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
+    const inBlockOnly = new Map<string, Addrs>();
     if (namedEgress && blocks.length) {
       for (const pod of this.#index.pods()) {
         if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
-        const inside = this.#index
-          .addressesOf(pod)
-          .some((ip) => blocks.some((b) => b.family === ip.family && b.set.has(ip.value)));
-        if (inside) matched.set(objectKey(pod), pod);
+        const inside = emptyAddrs();
+        for (const ip of this.#index.addressesOf(pod)) {
+          if (blocks.some((b) => b.family === ip.family && b.set.has(ip.value)))
+            inside[ip.family].push({ lo: ip.value, hi: ip.value });
+        }
+        if (!inside[4].length && !inside[6].length) continue;
+        matched.set(objectKey(pod), pod);
+        inBlockOnly.set(objectKey(pod), inside);
       }
     }
-    const result = { addrs, pods: [...matched.values()] };
+    const result = { addrs, pods: [...matched.values()], inBlockOnly };
     this.#peerCache.set(key, result);
     return result;
   }

@@ -29,26 +29,75 @@ export interface NodeSpecInput {
   legacyPodCIDR?: boolean;
 }
 
+/** The resources the stand-in serves: what a CNI agent lists and watches. */
+export type FakeResource = 'nodes' | 'namespaces' | 'pods' | 'networkpolicies';
+
+interface ResourceInfo {
+  group: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const RESOURCES: Record<FakeResource, ResourceInfo> = {
+  nodes: { group: 'api/v1', kind: 'Node', namespaced: false },
+  namespaces: { group: 'api/v1', kind: 'Namespace', namespaced: false },
+  pods: { group: 'api/v1', kind: 'Pod', namespaced: true },
+  networkpolicies: { group: 'apis/networking.k8s.io/v1', kind: 'NetworkPolicy', namespaced: true },
+};
+
+/** Any API object: only its metadata is the stand-in's business. */
+export interface FakeObject {
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+/** A pod as the scheduler and kubelet leave it: on a node, Running, with its addresses. */
+export interface PodSpecInput {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  node?: string;
+  ips?: string[];
+  /** Named container ports (`protocol` defaults to TCP). */
+  ports?: { name: string; containerPort: number; protocol?: string }[];
+}
+
 interface Event {
   rv: number;
+  resource: FakeResource;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  node: FakeNode;
+  object: FakeObject;
 }
 
 interface Watcher {
   res: ServerResponse;
   socket: Socket;
+  resource: FakeResource;
+  namespace: string | undefined;
 }
 
+const keyOf = (o: FakeObject) =>
+  o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+
 /**
- * A local stand-in for the Kubernetes API server's Node endpoints: list, get, and watch
- * (newline-delimited events, BOOKMARK, an ERROR event with a 410 Status for a compacted
- * resourceVersion), with knobs to break watches mid-stream. Plain HTTP on loopback.
+ * A local stand-in for the Kubernetes API server's endpoints for nodes, namespaces, pods and
+ * networking.k8s.io/v1 networkpolicies: list (cluster-wide and, for pods and policies, per
+ * namespace), get, and watch (newline-delimited events, BOOKMARK, an ERROR event with a 410
+ * Status for a compacted resourceVersion), with knobs to break watches mid-stream. One
+ * resourceVersion counter for all, as etcd has. Plain HTTP on loopback, or HTTPS.
  */
 export class FakeKubeApi implements AsyncDisposable {
   readonly #server: Server;
   readonly #token: string | undefined;
-  readonly #nodes = new Map<string, FakeNode>();
+  readonly #objects = new Map<FakeResource, Map<string, FakeObject>>(
+    Object.keys(RESOURCES).map((r) => [r as FakeResource, new Map()]),
+  );
   readonly #history: Event[] = [];
   readonly #watchers = new Set<Watcher>();
   #rv = 100;
@@ -83,38 +132,95 @@ export class FakeKubeApi implements AsyncDisposable {
     return String(this.#rv);
   }
 
+  /** Open watches, of every resource or of one. */
   get activeWatches(): number {
     return this.#watchers.size;
   }
 
+  watchesOf(resource: FakeResource): number {
+    return [...this.#watchers].filter((w) => w.resource === resource).length;
+  }
+
   addNode(input: NodeSpecInput): FakeNode {
-    const node = makeNode(input, ++this.#rv);
-    this.#nodes.set(input.name, node);
-    this.#record('ADDED', node);
+    const node = makeNode(input, this.#rv + 1);
+    this.put('nodes', node as unknown as FakeObject);
     return node;
   }
 
   updateNode(input: NodeSpecInput): FakeNode {
-    const old = this.#nodes.get(input.name);
+    const old = this.#objects.get('nodes')!.get(input.name);
     if (!old) throw new Error(`no node ${input.name}`);
-    const node = makeNode(input, ++this.#rv, old.metadata.uid);
-    this.#nodes.set(input.name, node);
-    this.#record('MODIFIED', node);
+    const node = makeNode(input, this.#rv + 1, old.metadata.uid);
+    this.put('nodes', node as unknown as FakeObject);
     return node;
   }
 
   deleteNode(name: string): void {
-    const old = this.#nodes.get(name);
-    if (!old) throw new Error(`no node ${name}`);
-    this.#nodes.delete(name);
-    const node = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.#rv) } };
-    this.#record('DELETED', node);
+    this.delete('nodes', name);
   }
 
   /** Changes a node without telling any watch (a missed event only a relist repairs). */
   silentlyDeleteNode(name: string): void {
-    this.#nodes.delete(name);
+    this.#objects.get('nodes')!.delete(name);
     this.#rv++;
+  }
+
+  /** A namespace with labels (plus the `kubernetes.io/metadata.name` label the server adds). */
+  addNamespace(name: string, labels: Record<string, string> = {}): FakeObject {
+    return this.put('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+
+  addPod(input: PodSpecInput): FakeObject {
+    return this.put('pods', makePod(input));
+  }
+
+  /**
+   * Creates or replaces an object (ADDED or MODIFIED to watches), stamping a new
+   * resourceVersion, and a uid and creationTimestamp when missing. Returns what is stored.
+   */
+  put(resource: FakeResource, obj: FakeObject): FakeObject {
+    const info = RESOURCES[resource];
+    if (info.namespaced !== Boolean(obj.metadata.namespace)) {
+      throw new Error(
+        `${resource} ${obj.metadata.name}: namespace ${info.namespaced ? 'missing' : 'not allowed'}`,
+      );
+    }
+    const store = this.#objects.get(resource)!;
+    const key = keyOf(obj);
+    const old = store.get(key);
+    const rv = ++this.#rv;
+    const stored: FakeObject = {
+      apiVersion: info.group === 'api/v1' ? 'v1' : info.group.slice('apis/'.length),
+      kind: info.kind,
+      ...structuredClone(obj),
+      metadata: {
+        uid: old?.metadata.uid ?? `uid-${key.replace('/', '-')}-${rv}`,
+        creationTimestamp: '2026-11-28T00:00:00Z',
+        ...structuredClone(obj.metadata),
+        resourceVersion: String(rv),
+      },
+    };
+    store.set(key, stored);
+    this.#record(resource, old ? 'MODIFIED' : 'ADDED', stored);
+    return stored;
+  }
+
+  /** Deletes `name` or `namespace/name` (DELETED to watches). */
+  delete(resource: FakeResource, key: string): void {
+    const store = this.#objects.get(resource)!;
+    const old = store.get(key);
+    if (!old) throw new Error(`no ${resource} ${key}`);
+    store.delete(key);
+    this.#record(resource, 'DELETED', {
+      ...old,
+      metadata: { ...old.metadata, resourceVersion: String(++this.#rv) },
+    });
   }
 
   /** Forgets history: watches resuming from an older resourceVersion now get 410 Gone. */
@@ -125,11 +231,15 @@ export class FakeKubeApi implements AsyncDisposable {
 
   /** Sends a BOOKMARK carrying the current resourceVersion to every open watch. */
   bookmark(): void {
-    const line = JSON.stringify({
-      type: 'BOOKMARK',
-      object: { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } },
-    });
-    for (const w of this.#watchers) w.res.write(`${line}\n`);
+    for (const w of this.#watchers) {
+      const { group, kind } = RESOURCES[w.resource];
+      const apiVersion = group === 'api/v1' ? 'v1' : group.slice('apis/'.length);
+      const line = JSON.stringify({
+        type: 'BOOKMARK',
+        object: { kind, apiVersion, metadata: { resourceVersion: String(this.#rv) } },
+      });
+      w.res.write(`${line}\n`);
+    }
   }
 
   /** Cuts every open watch in the middle of a line, as a dying proxy would. */
@@ -152,11 +262,31 @@ export class FakeKubeApi implements AsyncDisposable {
     await this.close();
   }
 
-  #record(type: Event['type'], node: FakeNode): void {
-    const ev: Event = { rv: this.#rv, type, node };
-    this.#history.push(ev);
-    const line = `${JSON.stringify({ type, object: node })}\n`;
-    for (const w of this.#watchers) w.res.write(line);
+  #record(resource: FakeResource, type: Event['type'], object: FakeObject): void {
+    this.#history.push({ rv: this.#rv, resource, type, object });
+    const line = `${JSON.stringify({ type, object })}\n`;
+    for (const w of this.#watchers) {
+      if (w.resource === resource && (!w.namespace || w.namespace === object.metadata.namespace)) {
+        w.res.write(line);
+      }
+    }
+  }
+
+  /** `{resource, namespace?, name?}` for a path the stand-in serves, else undefined. */
+  #route(pathname: string): { resource: FakeResource; namespace?: string; name?: string } | undefined {
+    const m =
+      /^\/(api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/([^/]+)(?=\/(?:pods|networkpolicies)(?:\/|$)))?\/([a-z]+)(?:\/([^/]+))?$/.exec(
+        pathname,
+      );
+    if (!m) return undefined;
+    const resource = m[3] as FakeResource;
+    const info = RESOURCES[resource] as ResourceInfo | undefined;
+    if (!info || info.group !== m[1]) return undefined;
+    return {
+      resource,
+      ...(m[2] ? { namespace: decodeURIComponent(m[2]) } : {}),
+      ...(m[4] ? { name: decodeURIComponent(m[4]) } : {}),
+    };
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
@@ -167,26 +297,28 @@ export class FakeKubeApi implements AsyncDisposable {
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     }
     if (req.method !== 'GET') return sendStatus(res, 405, 'MethodNotAllowed', 'only GET here');
-    const m = /^\/api\/v1\/nodes(?:\/([^/]+))?$/.exec(url.pathname);
-    if (!m) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource`);
-    const name = m[1] ? decodeURIComponent(m[1]) : undefined;
+    const route = this.#route(url.pathname);
+    if (!route) return sendStatus(res, 404, 'NotFound', `the server could not find the requested resource`);
+    const { resource, namespace, name } = route;
+    const store = this.#objects.get(resource)!;
     if (name) {
-      const node = this.#nodes.get(name);
-      if (!node) return sendStatus(res, 404, 'NotFound', `nodes "${name}" not found`);
-      return sendJson(res, 200, node);
+      const obj = store.get(namespace ? `${namespace}/${name}` : name);
+      if (!obj) return sendStatus(res, 404, 'NotFound', `${resource} "${name}" not found`);
+      return sendJson(res, 200, obj);
     }
     if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') {
-      return this.#watch(url, res);
+      return this.#watch(url, res, resource, namespace);
     }
+    const { group, kind } = RESOURCES[resource];
     sendJson(res, 200, {
-      kind: 'NodeList',
-      apiVersion: 'v1',
+      kind: `${kind}List`,
+      apiVersion: group === 'api/v1' ? 'v1' : group.slice('apis/'.length),
       metadata: { resourceVersion: String(this.#rv) },
-      items: [...this.#nodes.values()],
+      items: [...store.values()].filter((o) => !namespace || o.metadata.namespace === namespace),
     });
   }
 
-  #watch(url: URL, res: ServerResponse): void {
+  #watch(url: URL, res: ServerResponse, resource: FakeResource, namespace: string | undefined): void {
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     if (this.closeWatchesAtOnce) {
@@ -207,12 +339,15 @@ export class FakeKubeApi implements AsyncDisposable {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       return;
     }
+    const mine = (o: FakeObject) => !namespace || o.metadata.namespace === namespace;
     // resourceVersion 0 or absent = start with the current state as ADDED events.
     const replay = from
-      ? this.#history.filter((e) => e.rv > from)
-      : [...this.#nodes.values()].map((node) => ({ rv: this.#rv, type: 'ADDED' as const, node }));
-    for (const e of replay) res.write(`${JSON.stringify({ type: e.type, object: e.node })}\n`);
-    const w: Watcher = { res, socket: res.socket! };
+      ? this.#history.filter((e) => e.rv > from && e.resource === resource && mine(e.object))
+      : [...this.#objects.get(resource)!.values()]
+          .filter(mine)
+          .map((object) => ({ type: 'ADDED' as const, object }));
+    for (const e of replay) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    const w: Watcher = { res, socket: res.socket!, resource, namespace };
     this.#watchers.add(w);
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '0');
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
@@ -221,6 +356,30 @@ export class FakeKubeApi implements AsyncDisposable {
       this.#watchers.delete(w);
     });
   }
+}
+
+/** A core/v1 Pod as the API returns it once scheduled and running. */
+export function makePod(input: PodSpecInput): FakeObject {
+  const ips = input.ips ?? [];
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: input.namespace, name: input.name, labels: input.labels ?? {} },
+    spec: {
+      ...(input.node ? { nodeName: input.node } : {}),
+      containers: [
+        {
+          name: 'main',
+          image: 'registry.k8s.io/pause:3.10',
+          ports: (input.ports ?? []).map((p) => ({ protocol: 'TCP', ...p })),
+        },
+      ],
+    },
+    status: {
+      phase: ips.length ? 'Running' : 'Pending',
+      ...(ips.length ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
+    },
+  };
 }
 
 function makeNode(input: NodeSpecInput, rv: number, uid?: string): FakeNode {

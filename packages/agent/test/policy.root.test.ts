@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
+import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
+import { Agent } from '../src/agent.js';
+import { Backoff } from '../src/backoff.js';
+import { main } from '../src/cli.js';
+import type { Dataplane } from '../src/dataplane.js';
+import { KubeClient } from '../src/kube-client.js';
+import { KubeNodeSource } from '../src/kube-node-source.js';
+import { PolicyController } from '../src/policy-controller.js';
+import { spawnNftVia, type NftRunner } from '../src/policy-nft.js';
+import { policyInformers } from '../src/policy-sources.js';
+
+/** Routes are not this test's business: a dataplane that holds nothing. */
+const noRoutes: Dataplane = {
+  read: async () => ({ routes: [], neighbours: [], fdb: [] }),
+  apply: async () => {},
+  routeTo: async () => undefined,
+  addressMtu: async () => 1500,
+};
+
+/** A TCP connect from `from` to 10.244.1.10:8080, decided within 400 ms. */
+async function connects(from: TestNetns): Promise<boolean> {
+  const script = `const s=require('net').connect({host:'10.244.1.10',port:8080,timeout:400});
+s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2));`;
+  const r = await from.exec(process.execPath, ['-e', script]);
+  return r.code === 0;
+}
+
+async function eventually(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function hasTable(node: TestNetns): Promise<boolean> {
+  return (await node.run('nft', ['list', 'tables'])).includes('table inet minicni-policy');
+}
+
+/**
+ * The agent's policy controller, fed by the API stand-in, enforcing on a node netns with a
+ * bridge (br_netfilter on) and two pods: a default-deny-ingress policy drops a probe, deleting
+ * it lets the probe through again, and `run --network-policy off` leaves no table behind.
+ */
+describe('NetworkPolicy enforced by the agent', () => {
+  it('deny, allow again, and off removes the table', async () => {
+    await using api = await FakeKubeApi.start();
+    await using node = await nodeNetns();
+    await using server = await podNetns();
+    await using client = await podNetns();
+    const dir = mkdtempSync(join(tmpdir(), 'agent-policy-'));
+    try {
+      for (const s of ['net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1'])
+        await node.run('sysctl', ['-qw', s]);
+      await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
+      await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
+      await node.run('ip', ['link', 'set', 'br0', 'up']);
+      for (const [i, pod] of [server, client].entries()) {
+        await node.run('ip', [
+          'link',
+          'add',
+          `vp${i}`,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'eth0',
+          'netns',
+          pod.path,
+        ]);
+        await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
+        await pod.run('ip', ['addr', 'add', `10.244.1.${10 + i}/24`, 'dev', 'eth0']);
+        await pod.run('ip', ['link', 'set', 'eth0', 'up']);
+      }
+      // The netns is torn down (its processes killed) when the test ends.
+      spawn(
+        'nsenter',
+        [
+          `--net=${server.path}`,
+          '--',
+          process.execPath,
+          '-e',
+          "require('net').createServer((s)=>s.end()).listen(8080)",
+        ],
+        { stdio: 'ignore' },
+      ).unref();
+      await eventually('the server, before any policy', () => connects(client));
+
+      api.addNode({ name: 'n1', internalIPs: ['10.244.1.1'], podCIDRs: ['10.244.1.0/24'] });
+      api.addNamespace('x');
+      api.addPod({
+        namespace: 'x',
+        name: 'server',
+        node: 'n1',
+        ips: ['10.244.1.10'],
+        labels: { app: 'server' },
+      });
+      api.addPod({ namespace: 'x', name: 'client', node: 'n1', ips: ['10.244.1.11'] });
+      const nft: NftRunner = (args, stdin) =>
+        spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
+      const kube = new KubeClient({ server: api.url });
+      const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
+      const policy = new PolicyController({
+        nodeName: 'n1',
+        caches: policyInformers(kube, { backoff: fast }),
+        nft,
+      });
+      const agent = new Agent({
+        nodeName: 'n1',
+        mode: 'host-gw',
+        source: new KubeNodeSource(kube, { backoff: fast() }),
+        dataplane: noRoutes,
+        metricsAddress: null,
+        readyFile: null,
+        policy,
+      });
+      await agent.start();
+      try {
+        await eventually(
+          'the first ruleset',
+          async () => policy.status.applies === 1 && (await hasTable(node)),
+        );
+        expect(await connects(client)).toBe(true);
+
+        api.put('networkpolicies', {
+          metadata: { namespace: 'x', name: 'default-deny-ingress' },
+          spec: { podSelector: {}, policyTypes: ['Ingress'] },
+        });
+        await eventually('the probe dropped', async () => !(await connects(client)));
+        const ruleset = await node.run('nft', ['list', 'table', 'inet', 'minicni-policy']);
+        expect(ruleset).toMatch(/10\.244\.1\.10 : jump/);
+
+        api.delete('networkpolicies', 'x/default-deny-ingress');
+        await eventually('the probe allowed again', () => connects(client));
+
+        const metrics = await agent.metrics();
+        expect(metrics).toMatch(/^minicni_agent_policy_applies_total 3$/m);
+        expect(metrics).toMatch(/^minicni_agent_policy_applies_failed_total 0$/m);
+        expect(metrics).toMatch(/^minicni_agent_policy_pending_changes 0$/m);
+        expect(metrics).toMatch(/^minicni_agent_policy_last_sync_duration_seconds \d/m);
+      } finally {
+        await agent.stop();
+      }
+      // Stopping the agent leaves the table: pods stay governed across a restart.
+      expect(await hasTable(node)).toBe(true);
+
+      const err: string[] = [];
+      const code = await main(
+        [
+          'run',
+          '--network-policy',
+          'off',
+          '--server',
+          api.url,
+          '--node-name',
+          'n1',
+          '--mode',
+          'host-gw',
+          '--metrics-address',
+          'off',
+          '--ready-file',
+          'off',
+          '--rules-dir',
+          dir,
+        ],
+        {
+          env: {},
+          stdout: () => {},
+          stderr: (t) => err.push(t),
+          stopSignal: Promise.resolve(),
+          netlinkDataplane: async () => noRoutes,
+          nft,
+        },
+      );
+      expect(code, err.join('')).toBe(0);
+      expect(await hasTable(node)).toBe(false);
+      expect(await connects(client)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
