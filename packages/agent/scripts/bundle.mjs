@@ -3,6 +3,7 @@
 // with the netlink addon beside it: what the image ships and what the multi-node test and
 // the demo run inside node namespaces. Usage: node scripts/bundle.mjs [outDir]
 import { build } from 'esbuild';
+import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,11 +29,7 @@ export async function bundleAgent(outDir) {
   await build({
     entryPoints: [join(pkg, 'src', 'bin.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@minicni/source'],
+    ...SOURCE_BUNDLE,
     // Bundled CommonJS dependencies may call require(); give ESM output one.
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -9,6 +9,7 @@
 //   --mode    repeatable (default: host-gw, vxlan and auto)
 // Needs root, and the workspace built (`pnpm build`) for the netlink addon.
 import { build } from 'esbuild';
+import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,11 +42,7 @@ try {
   await build({
     entryPoints: [join(pkg, 'test', 'demo-main.ts')],
     outfile: main,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@minicni/source'],
+    ...SOURCE_BUNDLE,
     external: ['@grpc/*'],
     logLevel: 'warning',
   });

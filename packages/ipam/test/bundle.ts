@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -18,12 +19,8 @@ export async function bundle(entry: string): Promise<string> {
   const outfile = join(outDir, `${entry.replace(/\W+/g, '_')}.mjs`);
   await build({
     entryPoints: [join(here, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
+    ...SOURCE_BUNDLE,
     packages: 'external',
-    conditions: ['@minicni/source'],
     outfile,
     logLevel: 'error',
   });

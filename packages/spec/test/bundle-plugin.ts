@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -15,11 +16,7 @@ export async function buildStaticIpPlugin(binDir: string): Promise<string> {
   const bundle = join(binDir, 'static-ip.mjs');
   await build({
     entryPoints: [join(here, 'static-ip-main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@minicni/source'],
+    ...SOURCE_BUNDLE,
     outfile: bundle,
     logLevel: 'warning',
   });

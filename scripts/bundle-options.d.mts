@@ -1,0 +1,7 @@
+export declare const SOURCE_BUNDLE: Readonly<{
+  bundle: true;
+  platform: 'node';
+  format: 'esm';
+  target: 'node20';
+  conditions: string[];
+}>;
