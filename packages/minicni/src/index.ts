@@ -4,8 +4,4 @@ export { nodeEnv, type NodeEnv, type NodeEnvOptions } from './node-env.js';
 export { parseBridgeConfig, DEFAULTS, type BridgeConfig, type IpamChoice } from './config.js';
 export { hostVethName } from './host-veth.js';
 export { CHECK_MISMATCH } from '@minicni/kit';
-export {
-  serveBridgePlugin,
-  DEFAULT_SOCKET,
-  type PluginServerOptions,
-} from './serve.js';
+export { serveBridgePlugin, DEFAULT_SOCKET, type PluginServerOptions } from './serve.js';
