@@ -201,6 +201,7 @@ struct io_job {
   napi_deferred deferred;
   int fd;
   int is_send;
+  int gather; /* exchange: send, then receive the reply's first datagrams in the same trip */
   void *data; /* send: a copy of the request; recv: the datagram received */
   size_t len;
   int err;
@@ -221,43 +222,91 @@ static void io_send(struct io_job *job) {
   job->len = (size_t)n;
 }
 
-/* One whole datagram, sized by a peek first so nothing is truncated. */
-static void io_recv(struct io_job *job) {
+/* Appends one whole datagram (sized by a peek first, so nothing is truncated) to the job's
+ * buffer at a 4-byte boundary; returns 0, or an errno (EAGAIN: nothing queued, with `flags`
+ * holding MSG_DONTWAIT). */
+static int recv_one(struct io_job *job, int flags) {
   ssize_t size;
   do {
-    size = recv(job->fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+    size = recv(job->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | flags);
   } while (size < 0 && errno == EINTR);
-  if (size < 0) {
-    job->err = errno;
-    job->failed = "recv";
-    return;
-  }
-  job->data = malloc(size > 0 ? (size_t)size : 1);
-  if (job->data == NULL) {
-    job->err = ENOMEM;
-    job->failed = "recv";
-    return;
-  }
+  if (size < 0) return errno;
+  size_t at = (job->len + 3) & ~(size_t)3;
+  void *grown = realloc(job->data, at + (size > 0 ? (size_t)size : 1));
+  if (grown == NULL) return ENOMEM;
+  job->data = grown;
+  memset((char *)job->data + job->len, 0, at - job->len);
   ssize_t n;
   do {
-    n = recv(job->fd, job->data, (size_t)size, 0);
+    n = recv(job->fd, (char *)job->data + at, (size_t)size, flags);
   } while (n < 0 && errno == EINTR);
-  if (n < 0 || n != size) {
-    job->err = n < 0 ? errno : EMSGSIZE;
+  if (n < 0) return errno;
+  if (n != size) return EMSGSIZE;
+  job->len = at + (size_t)n;
+  return 0;
+}
+
+/* Whether the last message in buf[from..len) is a part of a multipart reply (a dump) that has
+ * more parts to come: NLM_F_MULTI set and not the closing NLMSG_DONE. */
+static int more_parts(const char *buf, size_t from, size_t len) {
+  const struct nlmsghdr *last = NULL;
+  for (size_t at = from; at + sizeof(struct nlmsghdr) <= len;) {
+    const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + at);
+    if (h->nlmsg_len < sizeof(struct nlmsghdr)) break;
+    last = h;
+    at += NLMSG_ALIGN(h->nlmsg_len);
+  }
+  return last != NULL && (last->nlmsg_flags & NLM_F_MULTI) && last->nlmsg_type != NLMSG_DONE &&
+         last->nlmsg_type != NLMSG_ERROR;
+}
+
+/* Most datagrams a receive gathers (a dump's parts are ~16-32 KiB each). */
+#define RECV_GATHER_MAX 64
+
+/*
+ * One datagram, waiting for it (up to SO_RCVTIMEO); then, while the reply is a dump with more
+ * parts already queued, those too, without waiting: the kernel makes a dump's next part while
+ * the previous one is read, so gathering them in one threadpool trip keeps a dump as quick as a
+ * synchronous loop, and a dump that churning tables interrupt finishes before they do again.
+ */
+static void io_recv(struct io_job *job) {
+  int err = recv_one(job, 0);
+  if (err != 0) {
+    job->err = err;
     job->failed = "recv";
     return;
   }
-  job->len = (size_t)n;
+  size_t from = 0;
+  for (int i = 1; i < RECV_GATHER_MAX && more_parts(job->data, from, job->len); i++) {
+    size_t before = job->len;
+    err = recv_one(job, MSG_DONTWAIT);
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err != 0) {
+      job->err = err;
+      job->failed = "recv";
+      return;
+    }
+    from = (before + 3) & ~(size_t)3;
+  }
 }
 
 /* Threadpool side: syscalls only, no N-API. */
 static void io_execute(napi_env env, void *arg) {
   (void)env;
   struct io_job *job = arg;
-  if (job->is_send)
+  if (job->is_send) {
     io_send(job);
-  else
+    if (job->gather && job->err == 0) {
+      /* The reply (or a dump's first part) is queued when sendto returns: read it now, with no
+       * trip back to JavaScript in between for a concurrent change to interrupt a dump in. */
+      free(job->data);
+      job->data = NULL;
+      job->len = 0;
+      io_recv(job);
+    }
+  } else {
     io_recv(job);
+  }
 }
 
 /* JavaScript thread: settle the promise and free the job. */
@@ -268,7 +317,7 @@ static void io_complete(napi_env env, napi_status status, void *arg) {
     napi_reject_deferred(env, job->deferred, errno_error(env, job->is_send ? "send" : "recv", ECANCELED));
   } else if (job->err != 0) {
     napi_reject_deferred(env, job->deferred, errno_error(env, job->failed, job->err));
-  } else if (job->is_send) {
+  } else if (job->is_send && !job->gather) {
     napi_create_int32(env, (int32_t)job->len, &out);
     napi_resolve_deferred(env, job->deferred, out);
   } else {
@@ -301,8 +350,8 @@ fail:
   return throw_errno(env, "napi_queue_async_work", ENOMEM);
 }
 
-/* send(fd, bytes: Uint8Array): Promise<number of bytes sent> */
-static napi_value js_send(napi_env env, napi_callback_info info) {
+/* Queues a send of `bytes`; with `gather`, the job also receives the first reply datagrams. */
+static napi_value queue_send(napi_env env, napi_callback_info info, int gather) {
   napi_value argv[2];
   if (get_args(env, info, 2, argv) < 0) return NULL;
   int32_t fd;
@@ -326,10 +375,17 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   job->len = len;
   job->fd = fd;
   job->is_send = 1;
+  job->gather = gather;
   return io_queue(env, job);
 }
 
-/* recv(fd): Promise<Buffer holding one whole datagram> */
+/* send(fd, bytes: Uint8Array): Promise<number of bytes sent> */
+static napi_value js_send(napi_env env, napi_callback_info info) { return queue_send(env, info, 0); }
+
+/* exchange(fd, bytes: Uint8Array): Promise<Buffer: the reply's first datagrams, as recv gives them> */
+static napi_value js_exchange(napi_env env, napi_callback_info info) { return queue_send(env, info, 1); }
+
+/* recv(fd): Promise<Buffer holding one datagram, or a dump's parts already queued after it> */
 static napi_value js_recv(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (get_args(env, info, 1, argv) < 0) return NULL;
@@ -457,6 +513,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setsockoptInt", NULL, js_setsockopt_int, NULL, NULL, NULL, napi_enumerable, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"exchange", NULL, js_exchange, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openInNetns", NULL, js_open_in_netns, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -16,8 +16,19 @@ export interface NativeAddon {
   setsockoptInt(fd: number, level: number, name: number, value: number): void;
   /** Resolves to the number of bytes sent, once the kernel has processed the request. */
   send(fd: number, bytes: Uint8Array): Promise<number>;
-  /** One whole datagram; rejects with EAGAIN when nothing arrived within the socket's receive timeout. */
+  /**
+   * One whole datagram, and when it is part of a dump with more parts already queued, those too,
+   * each starting at a 4-byte boundary (one stream of netlink messages); rejects with EAGAIN when
+   * nothing arrived within the socket's receive timeout.
+   */
   recv(fd: number): Promise<Buffer>;
+  /**
+   * `send`, then what `recv` would give, in one threadpool trip: the reply (or a dump's first
+   * parts) is read as soon as the kernel has queued it, so no concurrent change can interrupt a
+   * dump in the gap a trip back to JavaScript would leave. Optional: a handle falls back to
+   * `send` + `recv` without it (test doubles).
+   */
+  exchange?(fd: number, bytes: Uint8Array): Promise<Buffer>;
   close(fd: number): void;
   /** open(2) of `filePath` performed from inside the netns at `nsPath`. */
   openInNetns(nsPath: string, filePath: string, flags: number, mode: number): number;

@@ -140,15 +140,21 @@ export class NetlinkSocket {
     this.#seq = (this.#seq + 1) >>> 0;
     const seq = this.#seq;
     const bytes = encodeMessage({ type: req.type, flags, seq, pid: 0 }, req.fixed, req.attrs);
+    const exchange = this.#addon.exchange?.bind(this.#addon);
+    let first: Buffer | undefined;
     try {
-      await this.#io(req.operation, (fd) => this.#addon.send(fd, bytes));
+      if (exchange) first = await this.#io(req.operation, (fd) => exchange(fd, bytes));
+      else await this.#io(req.operation, (fd) => this.#addon.send(fd, bytes));
     } catch (err) {
-      throw fromSyscallError(req.operation, err);
+      throw (err as { syscall?: string })?.syscall === 'recv'
+        ? receiveError(req.operation, err)
+        : fromSyscallError(req.operation, err);
     }
     const messages: RawMessage[] = [];
     let interrupted = false;
     for (;;) {
-      const datagram = await this.#receive(req.operation);
+      const datagram = first ?? (await this.#receive(req.operation));
+      first = undefined;
       for (const m of decodeMessages(datagram)) {
         // Replies to an earlier request that timed out are still in the queue: skip them.
         if (m.seq !== seq) continue;
@@ -178,17 +184,7 @@ export class NetlinkSocket {
     try {
       return await this.#io(operation, (fd) => this.#addon.recv(fd));
     } catch (err) {
-      const e = err as { errno?: number };
-      if (e?.errno === ERRNO.EAGAIN) {
-        throw new NetlinkError({
-          operation,
-          errno: ERRNO.ETIMEDOUT,
-          extAck: 'no reply from the kernel',
-          syscall: 'recv',
-          cause: err,
-        });
-      }
-      throw fromSyscallError(operation, err);
+      throw receiveError(operation, err);
     }
   }
 
@@ -227,4 +223,19 @@ export class NetlinkSocket {
 
 function closedError(operation: string, why: string): NetlinkError {
   return new NetlinkError({ operation, errno: ERRNO.EBADF, extAck: why });
+}
+
+/** A failed receive: a receive timeout (EAGAIN) is a lost reply, ETIMEDOUT. */
+function receiveError(operation: string, err: unknown): Error {
+  const e = err as { errno?: number };
+  if (e?.errno === ERRNO.EAGAIN) {
+    return new NetlinkError({
+      operation,
+      errno: ERRNO.ETIMEDOUT,
+      extAck: 'no reply from the kernel',
+      syscall: 'recv',
+      cause: err,
+    });
+  }
+  return fromSyscallError(operation, err);
 }

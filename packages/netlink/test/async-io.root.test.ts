@@ -155,8 +155,10 @@ function silentKernel(): { addon: NativeAddon; closedAt: number[]; recvDoneAt: n
   const real = nativeAddon();
   const closedAt: number[] = [];
   const recvDoneAt: number[] = [];
+  // Without `exchange`, so the handle sends and receives in two calls and the send can be faked.
   const addon: NativeAddon = {
     ...real,
+    exchange: undefined,
     send: async (_fd, bytes) => bytes.length,
     recv: (fd) => real.recv(fd).finally(() => recvDoneAt.push(now())),
     close: (fd) => {

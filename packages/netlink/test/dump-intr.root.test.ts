@@ -9,21 +9,22 @@ import { Netlink, nativeAddon, type NativeAddon } from '../src/index.js';
 function countingAddon(): { addon: NativeAddon; interrupted: () => number } {
   const real = nativeAddon();
   let interrupted = 0;
+  const count = (d: Buffer): Buffer => {
+    for (let at = 0; at + 16 <= d.length;) {
+      const len = d.readUInt32LE(at);
+      if (d.readUInt16LE(at + 6) & NLM_F_DUMP_INTR) {
+        interrupted++;
+        break;
+      }
+      if (len < 16) break;
+      at += align4(len);
+    }
+    return d;
+  };
   const addon: NativeAddon = {
     ...real,
-    async recv(fd) {
-      const d = await real.recv(fd);
-      for (let at = 0; at + 16 <= d.length;) {
-        const len = d.readUInt32LE(at);
-        if (d.readUInt16LE(at + 6) & NLM_F_DUMP_INTR) {
-          interrupted++;
-          break;
-        }
-        if (len < 16) break;
-        at += align4(len);
-      }
-      return d;
-    },
+    recv: async (fd) => count(await real.recv(fd)),
+    exchange: async (fd, bytes) => count(await real.exchange!(fd, bytes)),
   };
   return { addon, interrupted: () => interrupted };
 }
