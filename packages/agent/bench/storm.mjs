@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAgent } from '../scripts/bundle.mjs';
-import { inThrowawayNodeNetns, startProcess } from '../../../scripts/bench-node.mjs';
+import { cniCall, inThrowawayNodeNetns, startProcess } from '@minicni/testkit/bench-node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
@@ -125,25 +125,7 @@ async function inner() {
     };
     const names = Object.keys(plugins);
     let seq = 0;
-    const call = (p, command, ns, id) =>
-      new Promise((res) => {
-        const c = spawn(p.bin, [], {
-          env: {
-            PATH: process.env.PATH,
-            CNI_COMMAND: command,
-            CNI_CONTAINERID: id,
-            CNI_NETNS: `/run/netns/${ns}`,
-            CNI_IFNAME: 'eth0',
-            CNI_PATH: p.path,
-            ...p.env,
-          },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        let out = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.on('close', (code) => res({ code, out }));
-        c.stdin.end(JSON.stringify(p.conf));
-      });
+    const call = cniCall;
 
     // /healthz polled every 10 ms for the whole run by a process of its own (this one is busy
     // spawning the storm), each answer timed; phases are marked so each storm is judged apart.

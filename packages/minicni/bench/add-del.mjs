@@ -5,12 +5,13 @@
 // Prints ADD and DEL medians, the wall time of 100 pods added (and deleted) at once, peak memory
 // per call and processes spawned per ADD, each with the ratio to the reference.
 // Runs as root inside a throwaway node netns that it creates and removes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe } from '../scripts/serve.mjs';
+import { cniCall } from '@minicni/testkit/bench-node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '..', 'dist', 'minicni');
@@ -97,29 +98,7 @@ async function inner() {
     spawnSync('ip', ['netns', 'add', ns]);
     return ns;
   };
-  const call = (p, command, ns, id, wrap = []) =>
-    new Promise((res) => {
-      const t0 = process.hrtime.bigint();
-      const [file, ...args] = [...wrap, p.bin];
-      const c = spawn(file, args, {
-        env: {
-          PATH: process.env.PATH,
-          CNI_COMMAND: command,
-          CNI_CONTAINERID: id,
-          CNI_NETNS: `/run/netns/${ns}`,
-          CNI_IFNAME: 'eth0',
-          CNI_PATH: p.path,
-          ...p.env,
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d) => (out += d));
-      c.stderr.on('data', (d) => (err += d));
-      c.on('close', (code) => res({ code, ms: Number(process.hrtime.bigint() - t0) / 1e6, out, err }));
-      c.stdin.end(JSON.stringify(p.conf));
-    });
+  const call = cniCall;
   const must = (r, what) => {
     if (r.code !== 0) throw new Error(`${what} failed: ${r.out} ${r.err}`);
     return r;

@@ -3,6 +3,7 @@
 // server in place, so the child is the server itself), resolved once it listens. Plain JS, so
 // the .mjs demo and bench scripts share it with the TypeScript tests.
 import { spawn } from 'node:child_process';
+import { stopChild } from './bench-node.mjs';
 
 export async function startServe(bin, socket, netns) {
   const [file, ...pre] = Array.isArray(bin) ? bin : [bin];
@@ -22,13 +23,6 @@ export async function startServe(bin, socket, netns) {
     child,
     socket,
     /** SIGTERM (calls in flight finish, the socket is removed), SIGKILL after 5 s. */
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
   };
 }
