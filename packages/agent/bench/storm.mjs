@@ -125,7 +125,6 @@ async function inner() {
     };
     const names = Object.keys(plugins);
     let seq = 0;
-    const call = cniCall;
 
     // /healthz polled every 10 ms for the whole run by a process of its own (this one is busy
     // spawning the storm), each answer timed; phases are marked so each storm is judged apart.
@@ -147,10 +146,10 @@ async function inner() {
         });
         mark(n);
         let t0 = performance.now();
-        const adds = await Promise.all(nss.map((ns, i) => call(plugins[n], 'ADD', ns, `s${round}-${i}`)));
+        const adds = await Promise.all(nss.map((ns, i) => cniCall(plugins[n], 'ADD', ns, `s${round}-${i}`)));
         walls[n].add.push(performance.now() - t0);
         t0 = performance.now();
-        const dels = await Promise.all(nss.map((ns, i) => call(plugins[n], 'DEL', ns, `s${round}-${i}`)));
+        const dels = await Promise.all(nss.map((ns, i) => cniCall(plugins[n], 'DEL', ns, `s${round}-${i}`)));
         walls[n].del.push(performance.now() - t0);
         walls[n].failed += [...adds, ...dels].filter((r) => r.code !== 0).length;
         const ips = new Set(adds.filter((r) => r.code === 0).map((r) => JSON.parse(r.out).ips[0].address));

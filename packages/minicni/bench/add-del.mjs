@@ -98,7 +98,6 @@ async function inner() {
     spawnSync('ip', ['netns', 'add', ns]);
     return ns;
   };
-  const call = cniCall;
   const must = (r, what) => {
     if (r.code !== 0) throw new Error(`${what} failed: ${r.out} ${r.err}`);
     return r;
@@ -107,8 +106,8 @@ async function inner() {
   // Warm up each plugin (page cache, bridge and node rules created once).
   for (const n of names) {
     const ns = newPod();
-    must(await call(plugins[n], 'ADD', ns, `warm-${n}`), `${n} warm ADD`);
-    must(await call(plugins[n], 'DEL', ns, `warm-${n}`), `${n} warm DEL`);
+    must(await cniCall(plugins[n], 'ADD', ns, `warm-${n}`), `${n} warm ADD`);
+    must(await cniCall(plugins[n], 'DEL', ns, `warm-${n}`), `${n} warm DEL`);
     spawnSync('ip', ['netns', 'del', ns]);
   }
   // Sequential ADD/DEL, interleaved so machine noise hits both alike.
@@ -117,14 +116,14 @@ async function inner() {
     for (const n of names) {
       const ns = newPod();
       pods.push(ns);
-      results[n].add.push(must(await call(plugins[n], 'ADD', ns, `seq-${n}-${i}`), `${n} ADD`).ms);
+      results[n].add.push(must(await cniCall(plugins[n], 'ADD', ns, `seq-${n}-${i}`), `${n} ADD`).ms);
     }
   }
   for (let i = 0; i < RUNS; i++) {
     for (const n of names) {
       results[n].del.push(
         must(
-          await call(plugins[n], 'DEL', pods[i * names.length + names.indexOf(n)], `seq-${n}-${i}`),
+          await cniCall(plugins[n], 'DEL', pods[i * names.length + names.indexOf(n)], `seq-${n}-${i}`),
           `${n} DEL`,
         ).ms,
       );
@@ -137,15 +136,15 @@ async function inner() {
     for (let i = 0; i < 5; i++) {
       const ns = newPod();
       const r = must(
-        await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, ['/usr/bin/time', '-f', '%M']),
+        await cniCall(plugins[n], 'ADD', ns, `mem-${n}-${i}`, ['/usr/bin/time', '-f', '%M']),
         `${n} ADD (time)`,
       );
       results[n].rss.push(Number(r.err.trim().split('\n').pop()));
       if (i === 0) {
         const log = join(work, `strace-${n}`);
-        await call(plugins[n], 'DEL', ns, `mem-${n}-${i}`);
+        await cniCall(plugins[n], 'DEL', ns, `mem-${n}-${i}`);
         must(
-          await call(plugins[n], 'ADD', ns, `mem-${n}-${i}`, [
+          await cniCall(plugins[n], 'ADD', ns, `mem-${n}-${i}`, [
             'strace',
             '-f',
             '-qq',
@@ -160,7 +159,7 @@ async function inner() {
         results[n].spawns =
           text.split('\n').filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l)).length - 1;
       }
-      must(await call(plugins[n], 'DEL', ns, `mem-${n}-${i}`), `${n} DEL`);
+      must(await cniCall(plugins[n], 'DEL', ns, `mem-${n}-${i}`), `${n} DEL`);
       spawnSync('ip', ['netns', 'del', ns]);
     }
   }
@@ -169,12 +168,12 @@ async function inner() {
   for (const n of names) {
     const nss = Array.from({ length: PARALLEL }, newPod);
     let t0 = Date.now();
-    const adds = await Promise.all(nss.map((ns, i) => call(plugins[n], 'ADD', ns, `par-${n}-${i}`)));
+    const adds = await Promise.all(nss.map((ns, i) => cniCall(plugins[n], 'ADD', ns, `par-${n}-${i}`)));
     results[n].parAdd = Date.now() - t0;
     const failedAdds = adds.filter((r) => r.code !== 0);
     const ips = new Set(adds.filter((r) => r.code === 0).map((r) => JSON.parse(r.out).ips[0].address));
     t0 = Date.now();
-    const dels = await Promise.all(nss.map((ns, i) => call(plugins[n], 'DEL', ns, `par-${n}-${i}`)));
+    const dels = await Promise.all(nss.map((ns, i) => cniCall(plugins[n], 'DEL', ns, `par-${n}-${i}`)));
     results[n].parDel = Date.now() - t0;
     results[n].parOk =
       `${adds.length - failedAdds.length}/${PARALLEL} ok, ${ips.size} distinct IPs, ${dels.filter((r) => r.code === 0).length} DEL ok`;
