@@ -2,6 +2,9 @@
 // processes (an agent, a plugin server) started inside it and stopped at the end, and a CNI call
 // the way a runtime makes one. Plain JS, so the .mjs benches and the TypeScript tests share it.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -90,4 +93,32 @@ export function cniCall(plugin, command, netns, containerId, wrap = []) {
     c.on('close', (code) => resolve({ code, ms: Number(process.hrtime.bigint() - t0) / 1e6, out, err }));
     c.stdin.end(JSON.stringify(plugin.conf));
   });
+}
+
+/** The machine a figure was measured on, as every bench result records it. */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: os.release(),
+    node: process.version,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/**
+ * Writes one bench's result to `docs/bench/<name>.json` (committed; the charts in
+ * docs/performance.md are rendered from these files), with the date and the machine, and
+ * returns the path. `MINICNI_BENCH_OUT` names another directory (a scratch run).
+ */
+export function writeBenchResult(name, result) {
+  const dir =
+    process.env.MINICNI_BENCH_OUT ?? fileURLToPath(new URL('../../../docs/bench/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  const body = { bench: name, date: new Date().toISOString(), machine: machine(), ...result };
+  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  return file;
 }
