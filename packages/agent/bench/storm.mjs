@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAgent } from '../scripts/bundle.mjs';
-import { cniCall, inThrowawayNodeNetns, startProcess } from '@minicni/testkit/bench-node';
+import { cniCall, inThrowawayNodeNetns, startProcess, writeBenchResult } from '@minicni/testkit/bench-node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
@@ -137,6 +137,8 @@ async function inner() {
     const phases = [];
     const mark = (name) => phases.push({ name, at: Date.now() });
     const walls = Object.fromEntries(names.map((n) => [n, { add: [], del: [], failed: 0 }]));
+    // Every call's own time, per plugin and command: the distribution the charts show.
+    const calls = Object.fromEntries(names.map((n) => [n, { add: [], del: [] }]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of names) {
         const nss = Array.from({ length: PARALLEL }, () => {
@@ -152,6 +154,8 @@ async function inner() {
         const dels = await Promise.all(nss.map((ns, i) => cniCall(plugins[n], 'DEL', ns, `s${round}-${i}`)));
         walls[n].del.push(performance.now() - t0);
         walls[n].failed += [...adds, ...dels].filter((r) => r.code !== 0).length;
+        calls[n].add.push(...adds.map((r) => r.ms));
+        calls[n].del.push(...dels.map((r) => r.ms));
         const ips = new Set(adds.filter((r) => r.code === 0).map((r) => JSON.parse(r.out).ips[0].address));
         if (ips.size !== PARALLEL) walls[n].failed += PARALLEL - ips.size;
         mark('between');
@@ -174,7 +178,6 @@ async function inner() {
     const fast = walls['minicni fast path'];
     const ref = walls.reference;
     const result = {
-      machine: `${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, node ${process.version}`,
       parallel: PARALLEL,
       rounds: ROUNDS,
       addWallMs: { fastPath: med(fast.add), reference: med(ref.add), ratio: med(fast.add) / med(ref.add) },
@@ -204,7 +207,7 @@ async function inner() {
       }),
     ];
     console.log(lines.join('\n'));
-    if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`wrote ${writeBenchResult('storm', { ...result, wallsMs: walls, callMs: calls })}`);
   } finally {
     for (const p of procs) await p.stop();
     rmSync(work, { recursive: true, force: true });

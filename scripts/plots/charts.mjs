@@ -1,0 +1,87 @@
+// The charts of docs/performance.md: for each, the bench whose JSON feeds it and the Vega-Lite
+// spec built from that JSON. Shared look: one width, a white background, the machine and date
+// of the run in the subtitle, so a chart read on its own still says where it was measured.
+
+const WIDTH = 520;
+
+/** "2 × AMD EPYC, Node v20.20.2, 2026-12-03": the run a chart comes from. */
+function subtitle(result) {
+  const m = result.machine ?? {};
+  return `${m.cpus ?? '?'} × ${m.cpuModel ?? '?'}, kernel ${m.kernel ?? '?'}, Node ${m.node ?? '?'}, ${String(result.date ?? '').slice(0, 10)}`;
+}
+
+function base(result, title) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: subtitle(result), anchor: 'start' },
+    background: 'white',
+    config: { font: 'sans-serif', view: { stroke: null } },
+  };
+}
+
+/** Rows { series, command, ms } from { series: { add: [ms], del: [ms] } }. */
+function callRows(bySeries) {
+  const rows = [];
+  for (const [series, cmds] of Object.entries(bySeries)) {
+    for (const [command, xs] of Object.entries(cmds)) {
+      if (!Array.isArray(xs)) continue;
+      for (const ms of xs) rows.push({ series, command: command.toUpperCase(), ms });
+    }
+  }
+  return rows;
+}
+
+/** A box per series and command (min-max whiskers), log time axis: distributions side by side. */
+function boxes(result, title, rows, yTitle) {
+  return {
+    ...base(result, title),
+    data: { values: rows },
+    facet: { column: { field: 'command', type: 'nominal', title: null } },
+    spec: {
+      width: WIDTH / 2,
+      height: 260,
+      mark: { type: 'boxplot', extent: 'min-max', size: 28 },
+      encoding: {
+        x: { field: 'series', type: 'nominal', title: null, axis: { labelAngle: -20 } },
+        y: { field: 'ms', type: 'quantitative', title: yTitle, scale: { type: 'log' } },
+        color: { field: 'series', type: 'nominal', legend: null },
+      },
+    },
+  };
+}
+
+export const CHARTS = [
+  {
+    name: 'storm-calls',
+    bench: 'storm',
+    spec: (r) =>
+      boxes(
+        r,
+        `${r.parallel} pods at once: each call's time (${r.rounds} bursts, agent running)`,
+        callRows(r.callMs),
+        'ms per call (log)',
+      ),
+  },
+  {
+    name: 'storm-walls',
+    bench: 'storm',
+    spec: (r) => ({
+      ...base(r, `${r.parallel} pods at once: wall time of the burst (median of ${r.rounds})`),
+      width: WIDTH,
+      height: 160,
+      data: {
+        values: ['add', 'del'].flatMap((cmd) => [
+          { series: 'minicni fast path', command: cmd.toUpperCase(), ms: r[`${cmd}WallMs`].fastPath },
+          { series: 'reference', command: cmd.toUpperCase(), ms: r[`${cmd}WallMs`].reference },
+        ]),
+      },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'command', type: 'nominal', title: null },
+        yOffset: { field: 'series' },
+        x: { field: 'ms', type: 'quantitative', title: 'ms, whole burst' },
+        color: { field: 'series', type: 'nominal', title: null },
+      },
+    }),
+  },
+];
