@@ -50,6 +50,29 @@ function boxes(result, title, rows, yTitle) {
   };
 }
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Rows { series, command, pods, ms }: the median over rounds of the call made with `pods` there. */
+function densityRows(r) {
+  const rows = [];
+  for (const [series, cmds] of Object.entries(r.callMs)) {
+    for (const [command, rounds] of Object.entries(cmds)) {
+      for (let i = 0; i < r.pods; i++) {
+        rows.push({
+          series,
+          command: command.toUpperCase(),
+          pods: i + 1,
+          ms: median(rounds.map((xs) => xs[i])),
+        });
+      }
+    }
+  }
+  return rows;
+}
+
 export const CHARTS = [
   {
     name: 'storm-calls',
@@ -81,6 +104,25 @@ export const CHARTS = [
         yOffset: { field: 'series' },
         x: { field: 'ms', type: 'quantitative', title: 'ms, whole burst' },
         color: { field: 'series', type: 'nominal', title: null },
+      },
+    }),
+  },
+  {
+    name: 'density',
+    bench: 'density',
+    spec: (r) => ({
+      ...base(r, `Node density: each call's time by the pods on the node (median of ${r.rounds} rounds)`),
+      data: { values: densityRows(r) },
+      facet: { column: { field: 'command', type: 'nominal', title: null } },
+      spec: {
+        width: WIDTH / 2,
+        height: 240,
+        mark: { type: 'line', strokeWidth: 1.2 },
+        encoding: {
+          x: { field: 'pods', type: 'quantitative', title: 'pods on the node' },
+          y: { field: 'ms', type: 'quantitative', title: 'ms per call (log)', scale: { type: 'log' } },
+          color: { field: 'series', type: 'nominal', title: null },
+        },
       },
     }),
   },
