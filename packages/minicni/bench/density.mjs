@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe } from '../scripts/serve.mjs';
-import { cniCall, inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
+import { benchNetnsName, cniCall, inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '..', 'dist', 'minicni');
@@ -105,7 +105,6 @@ async function inner() {
       fds: readdirSync(`/proc/${server.child.pid}/fd`).length,
     };
   };
-  let seq = 0;
   const must = (r, what) => {
     if (r.code !== 0) throw new Error(`${what} failed: ${r.out} ${r.err}`);
     return r;
@@ -113,7 +112,7 @@ async function inner() {
   try {
     // Warm up: the bridge and the node rules are created by a node's first pod, not measured here.
     for (const n of names) {
-      const ns = `mcnidpw${process.pid.toString(36)}`;
+      const ns = benchNetnsName('mcnidpw');
       spawnSync('ip', ['netns', 'add', ns]);
       must(await cniCall(plugins[n], 'ADD', ns, 'warm'), `${n} warm ADD`);
       must(await cniCall(plugins[n], 'DEL', ns, 'warm'), `${n} warm DEL`);
@@ -123,7 +122,7 @@ async function inner() {
       for (const n of names) {
         const p = plugins[n];
         const nss = Array.from({ length: PODS }, () => {
-          const ns = `mcnidp${(seq++).toString(36)}${process.pid.toString(36)}`;
+          const ns = benchNetnsName('mcnidp');
           spawnSync('ip', ['netns', 'add', ns]);
           return ns;
         });

@@ -2,7 +2,7 @@
 // processes (an agent, a plugin server) started inside it and stopped at the end, and a CNI call
 // the way a runtime makes one. Plain JS, so the .mjs benches and the TypeScript tests share it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 /**
  * Runs the calling bench script again inside a new netns named `<prefix>-<pid>`, deleted after,
  * and returns false; in that inner run (`--inner` argument) returns true: the bench does its work
- * only then. The machine's own network is never touched.
+ * only then. The machine's own network is never touched. Around the inner run sits the benches'
+ * leak check (`benchLeaks`): whatever the bench left behind is reported, removed, and fails the
+ * run. The inner run names its pod netns with `benchNetnsName()` so the check can find them.
  */
 export function inThrowawayNodeNetns(scriptUrl, prefix) {
   if (process.argv[2] === '--inner') {
@@ -18,17 +20,114 @@ export function inThrowawayNodeNetns(scriptUrl, prefix) {
     return true;
   }
   const node = `${prefix}-${process.pid.toString(36)}`;
+  const tag = process.pid.toString(36);
+  const before = machineSnapshot();
   spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
+  const inode = netnsInode(node);
+  let leaks = [];
   try {
     const script = fileURLToPath(scriptUrl);
     const r = spawnSync('nsenter', [`--net=/run/netns/${node}`, '--', process.execPath, script, '--inner'], {
       stdio: 'inherit',
+      env: { ...process.env, MINICNI_BENCH_TAG: tag },
     });
     process.exitCode = r.status ?? 1;
   } finally {
+    leaks = benchLeaks({ node, inode, tag, before });
     spawnSync('ip', ['netns', 'del', node]);
   }
+  if (leaks.length) {
+    console.error(`[bench leak-check] left behind, now removed:\n  ${leaks.join('\n  ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log(
+      '[bench leak-check] no process, pod netns, stamp, link or firewall rule of the bench left behind',
+    );
+  }
   return false;
+}
+
+/** A pod netns name for a bench: `<prefix><n>-<tag>`, found by the leak check if left behind. */
+let benchSeq = 0;
+export function benchNetnsName(prefix) {
+  return `${prefix}${(benchSeq++).toString(36)}-${process.env.MINICNI_BENCH_TAG ?? process.pid.toString(36)}`;
+}
+
+const STAMP_DIR = '/run/minicni/rules';
+const OUR_MARKERS = ['minicni', 'MINICNI', 'mcni'];
+
+function netnsInode(name) {
+  try {
+    return statSync(`/run/netns/${name}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function lines(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** The machine netns's links and firewall lines of ours, to compare after the bench. */
+function machineSnapshot() {
+  const links = lines('ip', ['-o', 'link', 'show']).map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '');
+  const rules = ['iptables-save', 'ip6tables-save']
+    .flatMap((t) => lines(t, []))
+    .concat(lines('nft', ['list', 'ruleset']))
+    .filter((l) => OUR_MARKERS.some((m) => l.includes(m)))
+    .map((l) => l.trim().replace(/\[\d+:\d+\]$/, ''));
+  return {
+    links: new Set(links.filter((n) => OUR_MARKERS.some((m) => n.startsWith(m)))),
+    rules: new Set(rules),
+  };
+}
+
+/**
+ * What a bench left: processes still in its node netns (killed), its pod netns (deleted), the
+ * minicni stamps and locks named after its node netns (removed), and links or firewall rules of
+ * ours new in the machine's own netns (reported only: nothing of the machine's is changed here).
+ */
+export function benchLeaks({ node, inode, tag, before }) {
+  const leaks = [];
+  const pids = lines('ip', ['netns', 'pids', node]);
+  for (const pid of pids) {
+    const cmd = readFileSafe(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim();
+    leaks.push(`process ${pid} in the node netns: ${cmd}`);
+    spawnSync('kill', ['-9', pid]);
+  }
+  for (const ns of lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0])) {
+    if (ns !== node && ns.endsWith(`-${tag}`)) {
+      leaks.push(`pod netns ${ns}`);
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  }
+  if (inode !== undefined) {
+    let names = [];
+    try {
+      names = readdirSync(STAMP_DIR);
+    } catch {
+      // no stamp dir
+    }
+    // The plugin's records of the node's rules (and their locks) name the node netns's inode:
+    // that netns is deleted next, so its records go with it, as a node's go when it is wiped.
+    for (const n of names.filter((x) => Number(/^(\d+)(?:-|\.lock)/.exec(x)?.[1]) === inode)) {
+      rmSync(join(STAMP_DIR, n), { force: true });
+    }
+  }
+  const after = machineSnapshot();
+  for (const l of after.links) if (!before.links.has(l)) leaks.push(`link ${l} in the machine's netns`);
+  for (const r of after.rules)
+    if (!before.rules.has(r)) leaks.push(`firewall rule in the machine's netns: ${r}`);
+  return leaks;
+}
+
+function readFileSafe(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
