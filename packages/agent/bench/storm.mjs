@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleAgent } from '../scripts/bundle.mjs';
-import { cniCall, inThrowawayNodeNetns, startProcess, writeBenchResult } from '@minicni/testkit/bench-node';
+import {
+  benchNetnsName,
+  cniCall,
+  inThrowawayNodeNetns,
+  startProcess,
+  writeBenchResult,
+} from '@minicni/testkit/bench-node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
@@ -124,7 +130,6 @@ async function inner() {
       },
     };
     const names = Object.keys(plugins);
-    let seq = 0;
 
     // /healthz polled every 10 ms for the whole run by a process of its own (this one is busy
     // spawning the storm), each answer timed; phases are marked so each storm is judged apart.
@@ -142,7 +147,7 @@ async function inner() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of names) {
         const nss = Array.from({ length: PARALLEL }, () => {
-          const ns = `mcnistp${(seq++).toString(36)}${process.pid.toString(36)}`;
+          const ns = benchNetnsName('mcnistp');
           spawnSync('ip', ['netns', 'add', ns]);
           return ns;
         });
