@@ -126,4 +126,28 @@ export const CHARTS = [
       },
     }),
   },
+  {
+    name: 'soak',
+    bench: 'soak',
+    spec: (r) => ({
+      ...base(r, `Soak: the served plugin over ${r.shimCycles} ADD/DEL cycles (${r.concurrency} in flight)`),
+      data: {
+        values: r.server.samples.flatMap((x) => [
+          { cycles: x.cycles, measure: 'RSS, MiB', value: x.rssKiB / 1024 },
+          { cycles: x.cycles, measure: 'open fds', value: x.fds },
+        ]),
+      },
+      facet: { row: { field: 'measure', type: 'nominal', title: null } },
+      resolve: { scale: { y: 'independent' } },
+      spec: {
+        width: WIDTH,
+        height: 120,
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'cycles', type: 'quantitative', title: 'cycles done' },
+          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: true } },
+        },
+      },
+    }),
+  },
 ];

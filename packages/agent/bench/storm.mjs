@@ -7,22 +7,12 @@
 // ratios to the reference, and the agent's /healthz latency (p50, p99, max) during the storms.
 // Runs as root; everything it makes (netns, processes, temp dirs) goes at the end.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { bundleAgent } from '../scripts/bundle.mjs';
-import {
-  benchNetnsName,
-  cniCall,
-  inThrowawayNodeNetns,
-  startProcess,
-  writeBenchResult,
-} from '@minicni/testkit/bench-node';
+import { dirname, join } from 'node:path';
+import { benchNetnsName, cniCall, inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
+import { MINICNI, SHIM, startServedNode } from './served-node.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '../../minicni/dist/minicni');
-const SHIM = process.env.MINICNI_SHIM ?? resolve(here, '../../minicni/dist/minicni-shim');
 const REF_DIR = '/usr/lib/cni';
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -50,53 +40,14 @@ process.stdin.on('end', () => (on = false)).resume();
 })();
 `;
 
-for (const f of [MINICNI, SHIM]) if (!existsSync(f)) throw new Error(`${f} is missing: run pnpm build`);
 if (inThrowawayNodeNetns(import.meta.url, 'mcnistorm')) await inner();
 
 async function inner() {
   const work = mkdtempSync(join(tmpdir(), 'minicni-storm-'));
   const procs = [];
-  process.on('exit', () => {
-    for (const p of procs) p.child.kill('SIGKILL');
-  });
   try {
-    // The agent: routes from a nodes file (this node alone), metrics and /healthz on loopback.
-    const bundle = await bundleAgent(join(work, 'agent'));
-    writeFileSync(
-      join(work, 'nodes.json'),
-      JSON.stringify({
-        nodes: [{ name: 'n1', internalIPs: ['10.244.250.11'], podCIDRs: ['10.244.1.0/24'] }],
-      }),
-    );
-    const ready = join(work, 'ready');
-    const agent = startProcess(
-      process.execPath,
-      [
-        bundle,
-        'run',
-        '--node-name',
-        'n1',
-        '--nodes-file',
-        join(work, 'nodes.json'),
-        '--mode',
-        'host-gw',
-        '--metrics-address',
-        '127.0.0.1:9153',
-        '--ready-file',
-        ready,
-        '--ipam-data-dir',
-        join(work, 'sh'),
-        '--rules-dir',
-        join(work, 'rules'),
-      ],
-      () => existsSync(ready),
-    );
-    procs.push(agent);
-    // The plugin served beside it, as the DaemonSet's `plugin` container runs it.
-    const socket = join(work, 'run', 'plugin.sock');
-    const server = startProcess(MINICNI, ['serve', '--socket', socket], () => existsSync(socket));
-    procs.push(server);
-    await Promise.all([agent.started, server.started]);
+    const { socket, procs: started } = await startServedNode(work);
+    procs.push(...started);
 
     const plugins = {
       'minicni fast path': {
