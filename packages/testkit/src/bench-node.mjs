@@ -2,7 +2,7 @@
 // processes (an agent, a plugin server) started inside it and stopped at the end, and a CNI call
 // the way a runtime makes one. Plain JS, so the .mjs benches and the TypeScript tests share it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,9 @@ export function inThrowawayNodeNetns(scriptUrl, prefix) {
   const node = `${prefix}-${process.pid.toString(36)}`;
   const tag = process.pid.toString(36);
   const before = machineSnapshot();
+  // The test kit's fixtures a bench uses (TestNetns, testName) record what they make here.
+  const registryDir = mkdtempSync(join(os.tmpdir(), 'minicni-bench-registry-'));
+  const registry = join(registryDir, 'netns');
   spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
   const inode = netnsInode(node);
   let leaks = [];
@@ -29,12 +32,13 @@ export function inThrowawayNodeNetns(scriptUrl, prefix) {
     const script = fileURLToPath(scriptUrl);
     const r = spawnSync('nsenter', [`--net=/run/netns/${node}`, '--', process.execPath, script, '--inner'], {
       stdio: 'inherit',
-      env: { ...process.env, MINICNI_BENCH_TAG: tag },
+      env: { ...process.env, MINICNI_BENCH_TAG: tag, MINICNI_TEST_REGISTRY: registry },
     });
     process.exitCode = r.status ?? 1;
   } finally {
-    leaks = benchLeaks({ node, inode, tag, before });
+    leaks = benchLeaks({ node, inode, tag, before, registry });
     spawnSync('ip', ['netns', 'del', node]);
+    rmSync(registryDir, { recursive: true, force: true });
   }
   if (leaks.length) {
     console.error(`[bench leak-check] left behind, now removed:\n  ${leaks.join('\n  ')}`);
@@ -88,8 +92,23 @@ function machineSnapshot() {
  * minicni stamps and locks named after its node netns (removed), and links or firewall rules of
  * ours new in the machine's own netns (reported only: nothing of the machine's is changed here).
  */
-export function benchLeaks({ node, inode, tag, before }) {
+export function benchLeaks({ node, inode, tag, before, registry }) {
   const leaks = [];
+  const inodes = new Set(inode === undefined ? [] : [inode]);
+  const fixtures = registry
+    ? readFileSafe(registry)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '))
+    : [];
+  const living = new Set(lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0]));
+  for (const [name, ino] of fixtures) {
+    inodes.add(Number(ino));
+    if (!living.has(name)) continue;
+    leaks.push(`fixture netns ${name}`);
+    for (const pid of lines('ip', ['netns', 'pids', name])) spawnSync('kill', ['-9', pid]);
+    spawnSync('ip', ['netns', 'del', name]);
+  }
   const pids = lines('ip', ['netns', 'pids', node]);
   for (const pid of pids) {
     const cmd = readFileSafe(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim();
@@ -102,7 +121,7 @@ export function benchLeaks({ node, inode, tag, before }) {
       spawnSync('ip', ['netns', 'del', ns]);
     }
   }
-  if (inode !== undefined) {
+  {
     let names = [];
     try {
       names = readdirSync(STAMP_DIR);
@@ -111,7 +130,7 @@ export function benchLeaks({ node, inode, tag, before }) {
     }
     // The plugin's records of the node's rules (and their locks) name the node netns's inode:
     // that netns is deleted next, so its records go with it, as a node's go when it is wiped.
-    for (const n of names.filter((x) => Number(/^(\d+)(?:-|\.lock)/.exec(x)?.[1]) === inode)) {
+    for (const n of names.filter((x) => inodes.has(Number(/^(\d+)(?:-|\.lock)/.exec(x)?.[1])))) {
       rmSync(join(STAMP_DIR, n), { force: true });
     }
   }

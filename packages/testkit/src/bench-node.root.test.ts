@@ -45,4 +45,14 @@ spawnSync('ip', ['netns', 'add', benchNetnsName('mcniblp')]);`);
     const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     expect(netns).not.toMatch(/mcnibl/);
   });
+
+  it("reports a test kit fixture's netns the bench left (recorded in the bench's registry)", () => {
+    const r = runBench(`const { appendFileSync, statSync } = await import('node:fs');
+const name = 'mcniblfix' + process.pid.toString(36);
+spawnSync('ip', ['netns', 'add', name]);
+appendFileSync(process.env.MINICNI_TEST_REGISTRY, name + ' ' + statSync('/run/netns/' + name).ino + '\\n');`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/fixture netns mcniblfix/);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toMatch(/mcniblfix/);
+  });
 });
