@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   iproute2 iptables nftables iputils-ping procps util-linux kmod
   containernetworking-plugins podman containerd runc busybox-static
-  etcd-server hyperfine jq python3 make g++ time strace openssl valgrind iperf3 sockperf
+  etcd-server hyperfine jq python3 make g++ time strace openssl valgrind iperf3 sockperf ethtool
 )
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 

@@ -2,3 +2,5 @@
 export function findAddon(): string;
 /** Bundles the agent CLI into `<outDir>/minicni-agent.mjs` with the addon beside it; returns the bundle path. */
 export function bundleAgent(outDir: string): Promise<string>;
+/** Bundles a TypeScript module of the workspace into `outDir` and imports it. */
+export function importBundled(entry: string, outDir: string): Promise<Record<string, unknown>>;

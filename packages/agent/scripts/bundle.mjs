@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import process from 'node:process';
 
@@ -39,6 +39,24 @@ export async function bundleAgent(outDir) {
   });
   copyFileSync(findAddon(), join(outDir, ADDON));
   return outfile;
+}
+
+/**
+ * Bundles a TypeScript module of the workspace (a demo's or a bench's body, which import the test
+ * kit and the blocks from source) to `<outDir>/<name>.mjs` and imports it: plain Node runs it,
+ * no test runner and no build of the test kit needed.
+ */
+export async function importBundled(entry, outDir) {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${basename(entry).replace(/\.ts$/, '')}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile,
+    ...SOURCE_BUNDLE,
+    external: ['@grpc/*'],
+    logLevel: 'warning',
+  });
+  return import(pathToFileURL(outfile).href);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

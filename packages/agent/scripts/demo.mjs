@@ -8,15 +8,13 @@
 //             packages/minicni/dist/minicni if built, else /usr/lib/cni's bridge + host-local)
 //   --mode    repeatable (default: host-gw, vxlan and auto)
 // Needs root, and the workspace built (`pnpm build`) for the netlink addon.
-import { build } from 'esbuild';
-import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
-import { bundleAgent } from './bundle.mjs';
+import { bundleAgent, importBundled } from './bundle.mjs';
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -38,15 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), 'minicni-agent-demo-'));
 let code = 1;
 try {
   const bundle = await bundleAgent(join(dir, 'agent'));
-  const main = join(dir, 'demo-main.mjs');
-  await build({
-    entryPoints: [join(pkg, 'test', 'demo-main.ts')],
-    outfile: main,
-    ...SOURCE_BUNDLE,
-    external: ['@grpc/*'],
-    logLevel: 'warning',
-  });
-  const { runDemo } = await import(pathToFileURL(main).href);
+  const { runDemo } = await importBundled(join(pkg, 'test', 'demo-main.ts'), dir);
   const failed = await runDemo({ bundle, plugin, modes, log: (t) => process.stdout.write(t) });
   code = failed === 0 ? 0 : 1;
 } catch (e) {

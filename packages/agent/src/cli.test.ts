@@ -50,6 +50,14 @@ describe('minicni-agent CLI', () => {
     expect(bad.err()).toBe(
       'minicni-agent install: "10.244.5.9/24" has host bits set; did you mean 10.244.5.0/24? [INVALID_CIDR]\n',
     );
+    const cluster = io({ NODE_NAME: 'n1' });
+    const withCluster = ['install', '--pod-cidr', '10.244.5.0/24', '--cni-conf-dir', dir];
+    expect(await main([...withCluster, '--cluster-cidr', '10.244.0.0/16,fd00::/48'], cluster.cli)).toBe(0);
+    const conf = JSON.parse(readFileSync(join(dir, '10-minicni.conflist'), 'utf8'));
+    expect(conf.plugins[0].clusterCIDRs).toEqual(['10.244.0.0/16', 'fd00::/48']);
+    const badCluster = io({ NODE_NAME: 'n1' });
+    expect(await main([...withCluster, '--cluster-cidr', '10.244.1.0/16'], badCluster.cli)).toBe(1);
+    expect(badCluster.err()).toMatch(/host bits set.*\[INVALID_CIDR\]/);
     const noName = io();
     expect(await main(['install', '--pod-cidr', '10.244.5.0/24'], noName.cli)).toBe(2);
     expect(noName.err()).toMatch(/NODE_NAME/);

@@ -42,6 +42,8 @@ node and credentials (install, run):
   --ca-file FILE           CA bundle for the API server (with --server)
 install:
   --pod-cidr CIDR          this node's pod CIDR, repeatable (default: the Node's spec.podCIDRs)
+  --cluster-cidr CIDR      the cluster's pod network (__CLUSTER_CIDRS__, never masqueraded),
+                           repeatable or comma-separated (default: this node's pod CIDRs)
   --template FILE          CNI config template (default: $CNI_NETWORK_CONFIG, else built in)
   --cni-conf-dir DIR       default ${DEFAULT_CONF_DIR}
   --conf-name NAME         default ${DEFAULT_CONF_NAME}
@@ -76,6 +78,7 @@ const OPTIONS = {
   'token-file': { type: 'string' },
   'ca-file': { type: 'string' },
   'pod-cidr': { type: 'string', multiple: true },
+  'cluster-cidr': { type: 'string', multiple: true },
   template: { type: 'string' },
   'cni-conf-dir': { type: 'string' },
   'conf-name': { type: 'string' },
@@ -187,6 +190,9 @@ async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     ...(podCIDRs.length === 0 ? { kube: kubeClient(flags, io.env) } : {}),
     template,
     podMtu,
+    ...(flags['cluster-cidr']
+      ? { clusterCIDRs: flags['cluster-cidr'].flatMap((c) => c.split(',')).filter((c) => c.trim()) }
+      : {}),
     confDir: flags['cni-conf-dir'] ?? DEFAULT_CONF_DIR,
     confName: flags['conf-name'] ?? DEFAULT_CONF_NAME,
     binDir: flags['cni-bin-dir'] ?? DEFAULT_BIN_DIR,

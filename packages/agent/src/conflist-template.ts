@@ -6,7 +6,9 @@ import { AgentError } from './errors.js';
  * The default network config. It keeps the seed's fields (bridge, mtu, subnet) so the seed's
  * ConfigMap keeps working, but as a conflist: plain .conf files are deprecated since CNI 1.0.
  * `readinessFile` is the file the agent writes once routes are programmed; the plugin's STATUS
- * reports not ready while it is missing.
+ * reports not ready while it is missing. `clusterCIDRs` are the destinations never masqueraded:
+ * pod to pod across nodes keeps its source address (Kubernetes' network model, and what
+ * NetworkPolicy peers are matched by).
  */
 export const DEFAULT_TEMPLATE = `{
   "cniVersion": "1.0.0",
@@ -17,6 +19,7 @@ export const DEFAULT_TEMPLATE = `{
       "bridge": "minicni0",
       "mtu": __POD_MTU__,
       "subnet": __NODE_SUBNET__,
+      "clusterCIDRs": __CLUSTER_CIDRS__,
       "readinessFile": "/run/minicni/ready"
     }
   ]
@@ -29,13 +32,16 @@ export interface TemplateValues {
   podCIDRs: string[];
   /** `__POD_MTU__`: the pods' MTU (see pod-mtu.ts); 1500 when not given. */
   podMtu?: number;
+  /** `__CLUSTER_CIDRS__`: the whole cluster's pod network; this node's pod CIDRs when not given. */
+  clusterCIDRs?: string[];
 }
 
 /**
  * Fills the placeholders and returns the conflist text. Each placeholder becomes a JSON value,
  * whether the template quotes it or not (the seed's template wrote it bare and relied on jq
  * printing the quotes): `__NODE_SUBNET__` (first pod CIDR), `__NODE_SUBNET_V4__`,
- * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`, `__POD_MTU__`.
+ * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`, `__POD_MTU__`,
+ * `__CLUSTER_CIDRS__` (a list: the cluster's pod network, e.g. kubeadm's --pod-network-cidr).
  */
 export function renderConflist(template: string, values: TemplateValues): string {
   const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parsePodCidr(c).family === f);
@@ -46,6 +52,7 @@ export function renderConflist(template: string, values: TemplateValues): string
     NODE_SUBNETS: values.podCIDRs,
     NODE_NAME: values.nodeName,
     POD_MTU: values.podMtu ?? 1500,
+    CLUSTER_CIDRS: values.clusterCIDRs ?? values.podCIDRs,
   };
   const text = template.replace(
     /"__([A-Z0-9_]+)__"|__([A-Z0-9_]+)__/g,

@@ -27,6 +27,19 @@ describe('renderConflist', () => {
     });
   });
 
+  it("fills __CLUSTER_CIDRS__ with the cluster CIDRs, else with the node's own pod CIDRs", () => {
+    const t = '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","c":__CLUSTER_CIDRS__}]}';
+    const given = {
+      nodeName: 'n',
+      podCIDRs: ['10.244.1.0/24'],
+      clusterCIDRs: ['10.244.0.0/16', 'fd00::/48'],
+    };
+    expect(JSON.parse(renderConflist(t, given)).plugins[0].c).toEqual(['10.244.0.0/16', 'fd00::/48']);
+    expect(
+      JSON.parse(renderConflist(t, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] })).plugins[0].c,
+    ).toEqual(['10.244.1.0/24']);
+  });
+
   it('fills quoted placeholders, per-family ones and the list', () => {
     const t = `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","a":"__NODE_SUBNET_V6__","b":__NODE_SUBNETS__,"n":"__NODE_NAME__"}]}`;
     const out = JSON.parse(

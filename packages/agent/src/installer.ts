@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyFileAtomic, sameContent, writeFileAtomic } from './atomic-file.js';
 import { formatSubnet } from '@minicni/ipam';
-import { parsePodCidrs } from './addresses.js';
+import { parsePodCidr, parsePodCidrs } from './addresses.js';
 import { renderConflist } from './conflist-template.js';
 import { AgentError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
@@ -30,6 +30,8 @@ export interface InstallOptions {
   template: string;
   /** The `__POD_MTU__` value (default 1500). */
   podMtu?: number;
+  /** The cluster's pod network (never masqueraded); validated here. */
+  clusterCIDRs?: string[];
   confDir?: string;
   confName?: string;
   binDir?: string;
@@ -74,7 +76,17 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     nodeName: opts.nodeName,
     podCIDRs,
     ...(opts.podMtu === undefined ? {} : { podMtu: opts.podMtu }),
+    ...(opts.clusterCIDRs?.length ? { clusterCIDRs: validateClusterCidrs(opts.clusterCIDRs) } : {}),
   });
+  if (!opts.clusterCIDRs?.length) {
+    log(
+      'warn',
+      "no --cluster-cidr: only this node's pod CIDRs are exempt from masquerading, so pods on other nodes see this node's address instead of the pod's",
+      {
+        podCIDRs,
+      },
+    );
+  }
   const confDir = opts.confDir ?? DEFAULT_CONF_DIR;
   const confPath = join(confDir, opts.confName ?? DEFAULT_CONF_NAME);
   const binDir = opts.binDir ?? DEFAULT_BIN_DIR;
@@ -132,6 +144,11 @@ export function validatePodCidrs(cidrs: readonly string[]): string[] {
   const parsed = parsePodCidrs(cidrs);
   if (parsed.length === 0) throw new AgentError('NO_POD_CIDR', 'no pod CIDR given');
   return parsed.map(formatSubnet);
+}
+
+/** The cluster's pod network: any number of CIDRs of either family, host bits cleared. */
+export function validateClusterCidrs(cidrs: readonly string[]): string[] {
+  return cidrs.map((c) => formatSubnet(parsePodCidr(c)));
 }
 
 /** Reads a template file, with a message that names the flag. */

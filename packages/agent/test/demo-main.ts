@@ -27,6 +27,9 @@ export function podPlugin(path: string): PodPlugin {
       bridge: 'minicni0',
       mtu: 1500,
       subnet: node.podCIDR,
+      // The lab's whole pod network, as deploy/minicni.yaml's cluster-cidr gives it: pod to pod
+      // across nodes is never masqueraded.
+      clusterCIDRs: ['10.244.0.0/16'],
       dataDir,
     }),
   };

@@ -3,6 +3,7 @@ import { renderConflist } from '../src/conflist-template.js';
 import {
   byKind,
   configMapData,
+  containerEnv,
   daemonSetPod,
   deployManifests,
   expandVars,
@@ -133,5 +134,20 @@ describe('deploy/minicni.yaml', () => {
       readinessFile: '/run/minicni/ready',
     });
     expect(['host-gw', 'vxlan', 'auto']).toContain(data.mode);
+  });
+
+  it("exempts the whole pod network from masquerading: the ConfigMap's cluster-cidr reaches the conflist", () => {
+    const data = configMapData(docs);
+    const install = daemonSetPod(docs).initContainers[0]!;
+    const env = containerEnv(install, { nodeName: 'n', configMap: data });
+    const flag = install.args!.map((a) => expandVars(a, env)).find((a) => a.startsWith('--cluster-cidr='));
+    expect(flag).toBe(`--cluster-cidr=${data['cluster-cidr']}`);
+    const clusterCIDRs = flag!.slice('--cluster-cidr='.length).split(',');
+    const out = JSON.parse(
+      renderConflist(data['cni-conf.json']!, { nodeName: 'n', podCIDRs: ['10.244.1.0/24'], clusterCIDRs }),
+    );
+    // Without it, pod to pod across nodes left with the node's address: no NetworkPolicy peer
+    // matched it, and the pods broke Kubernetes' "no NAT between pods" model.
+    expect(out.plugins[0].clusterCIDRs).toEqual(['10.244.0.0/16']);
   });
 });
