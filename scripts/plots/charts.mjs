@@ -150,4 +150,26 @@ export const CHARTS = [
       },
     }),
   },
+  {
+    name: 'dataplane',
+    bench: 'dataplane',
+    spec: (r) => ({
+      ...base(r, `Data plane: one TCP stream (iperf3, ${r.seconds} s), policy with ${r.policies} policies`),
+      width: WIDTH,
+      height: 220,
+      data: {
+        values: r.results.map((x) => ({
+          path: `${x.mode}${x.policy ? ', policy on' : ''}: ${x.path}`,
+          gbit: x.gbitPerSec,
+          kind: x.path.startsWith('node') ? 'underlay (reference)' : x.policy ? 'pods, policy on' : 'pods',
+        })),
+      },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'path', type: 'nominal', sort: null, title: null, axis: { labelLimit: 320 } },
+        x: { field: 'gbit', type: 'quantitative', title: 'Gbit/s' },
+        color: { field: 'kind', type: 'nominal', title: null, legend: { labelLimit: 240 } },
+      },
+    }),
+  },
 ];
