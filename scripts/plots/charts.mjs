@@ -166,7 +166,7 @@ export const CHARTS = [
       },
       mark: 'bar',
       encoding: {
-        y: { field: 'path', type: 'nominal', sort: null, title: null, axis: { labelLimit: 320 } },
+        y: { field: 'path', type: 'nominal', sort: null, title: null, axis: { labelLimit: 420 } },
         x: { field: 'gbit', type: 'quantitative', title: 'Gbit/s' },
         color: { field: 'kind', type: 'nominal', title: null, legend: { labelLimit: 240 } },
       },
