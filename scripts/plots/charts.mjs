@@ -172,4 +172,51 @@ export const CHARTS = [
       },
     }),
   },
+  {
+    name: 'scale-convergence',
+    bench: 'scale',
+    spec: (r) => ({
+      ...base(r, 'Agent convergence: start to every route, FDB and neighbour entry in the kernel'),
+      width: WIDTH,
+      height: 220,
+      data: { values: r.convergence.map((x) => ({ ...x, seconds: x.initialProgrammingMs / 1000 })) },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'nodes', type: 'quantitative', title: 'nodes in the cluster' },
+        y: { field: 'seconds', type: 'quantitative', title: 'seconds' },
+        color: { field: 'mode', type: 'nominal', title: 'mode' },
+      },
+    }),
+  },
+  {
+    name: 'scale-cpu',
+    bench: 'scale',
+    spec: (r) => ({
+      ...base(r, `Agent CPU at ${r.nodes} nodes: idle, and under ${r.heartbeatsPerSec} node heartbeats/s`),
+      width: WIDTH,
+      height: 140,
+      layer: [
+        {
+          data: {
+            values: r.results.flatMap((x) => [
+              { mode: x.mode, state: 'idle', cpu: x.idle.cpuPercent },
+              { mode: x.mode, state: 'heartbeats', cpu: x.heartbeats.cpuPercent },
+            ]),
+          },
+          mark: 'bar',
+          encoding: {
+            y: { field: 'mode', type: 'nominal', title: null },
+            yOffset: { field: 'state' },
+            x: { field: 'cpu', type: 'quantitative', title: '% of one core', scale: { domainMin: 0 } },
+            color: { field: 'state', type: 'nominal', title: null },
+          },
+        },
+        {
+          data: { values: [{ goal: 10 }] },
+          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
+          encoding: { x: { field: 'goal', type: 'quantitative' } },
+        },
+      ],
+    }),
+  },
 ];

@@ -21,7 +21,7 @@ function memoryDataplane() {
         state.routes = [...state.routes.filter((r) => r.dst !== op.route.dst), op.route];
       if (op.op === 'delRoute') state.routes = state.routes.filter((r) => r.dst !== op.route.dst);
     },
-    routeTo: async () => ({ dev: 'eth0' }),
+    routesTo: async (ips) => new Map(ips.map((ip) => [ip, { dev: 'eth0' }])),
     addressMtu: async () => 1500,
   };
   return { dp, state, ops };

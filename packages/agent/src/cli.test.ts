@@ -178,7 +178,7 @@ describe('minicni-agent CLI', () => {
     r.cli.netlinkDataplane = async () => ({
       read: async () => ({ routes: [], neighbours: [], fdb: [] }),
       apply: async (op) => void applied.push(op),
-      routeTo: async () => undefined,
+      routesTo: async () => new Map(),
       addressMtu: async () => 1500,
     });
     const ready = join(dir, 'ready');
@@ -231,7 +231,7 @@ describe('minicni-agent CLI', () => {
     r.cli.netlinkDataplane = async () => ({
       read: async () => ({ routes: [], neighbours: [], fdb: [] }),
       apply: async () => {},
-      routeTo: async () => undefined,
+      routesTo: async () => new Map(),
       addressMtu: async () => 1500,
     });
     r.cli.bridgeNetfilter = () => 'net.bridge.bridge-nf-call-iptables not 1: test';

@@ -28,6 +28,12 @@ export interface VxlanDevice {
   addresses: string[];
 }
 
+/** How the underlay reaches a peer node's address. */
+export interface UnderlayRoute {
+  dev: string;
+  gateway?: string;
+}
+
 /** What the kernel of this node holds that the agent manages. */
 export interface ActualState {
   /** Routes tagged with our protocol, wherever they point. */
@@ -60,8 +66,13 @@ export type DataplaneOp =
 export interface Dataplane {
   read(vxlanDevice: string): Promise<ActualState>;
   apply(op: DataplaneOp): Promise<void>;
-  /** The device the kernel routes to this address through, and the gateway if any. */
-  routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined>;
+  /**
+   * For each address, the device the kernel's underlay routes send it through, and the gateway
+   * if any (undefined: no route). The agent's own routes are not the underlay and are left out.
+   * One call per reconcile pass for every peer at once: at thousands of nodes a lookup per
+   * address (each reading the route table) cost a core.
+   */
+  routesTo(ips: readonly string[]): Promise<Map<string, UnderlayRoute | undefined>>;
   /** MTU of the link holding this local address (to size the vxlan device under it). */
   addressMtu(ip: string): Promise<number | undefined>;
 }

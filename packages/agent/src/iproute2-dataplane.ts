@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { canonicalIp } from '@minicni/ipam';
-import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
+import type { ActualState, Dataplane, DataplaneOp, UnderlayRoute } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
 
@@ -196,11 +196,22 @@ export class Iproute2Dataplane implements Dataplane {
     }
   }
 
-  async routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined> {
-    const r = await this.#json<IpRoute[]>('ip', ['route', 'get', ip]).catch(() => []);
-    const first = r[0];
-    if (!first?.dev) return undefined;
-    return first.gateway ? { dev: first.dev, gateway: first.gateway } : { dev: first.dev };
+  /** One `ip route get` per address: this dataplane is the fallback for small clusters. */
+  async routesTo(ips: readonly string[]): Promise<Map<string, UnderlayRoute | undefined>> {
+    const out = new Map<string, UnderlayRoute | undefined>();
+    for (const ip of ips) {
+      const r = await this.#json<IpRoute[]>('ip', ['route', 'get', ip]).catch(() => []);
+      const first = r[0];
+      out.set(
+        ip,
+        !first?.dev
+          ? undefined
+          : first.gateway
+            ? { dev: first.dev, gateway: first.gateway }
+            : { dev: first.dev },
+      );
+    }
+    return out;
   }
 
   async addressMtu(ip: string): Promise<number | undefined> {

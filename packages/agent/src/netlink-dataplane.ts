@@ -1,6 +1,6 @@
 import type { Netlink, Route } from '@minicni/netlink';
 import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains, tryParseIp } from '@minicni/ipam';
-import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
+import type { ActualState, Dataplane, DataplaneOp, UnderlayRoute } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
 
@@ -13,6 +13,8 @@ const AF_INET6 = 10;
 /** The dataplane through @minicni/netlink: one rtnetlink handle in the agent's netns, no processes. */
 export class NetlinkDataplane implements Dataplane {
   readonly #nl: Netlink;
+  /** The kernel answers with the same address texts pass after pass: canonical forms, memoized. */
+  readonly #canon = new CanonicalCache();
 
   constructor(nl: Netlink) {
     this.#nl = nl;
@@ -25,8 +27,8 @@ export class NetlinkDataplane implements Dataplane {
     const routes = (await nl.routes.list({ table: RT_TABLE_MAIN }))
       .filter((r) => r.protocol === ROUTE_PROTOCOL && r.gateway && r.index !== undefined)
       .map((r) => ({
-        dst: formatSubnet(parseSubnet(r.dst)),
-        via: canonicalIp(r.gateway!),
+        dst: this.#canon.subnet(r.dst),
+        via: this.#canon.ip(r.gateway!),
         dev: nameOf.get(r.index!) ?? `#${r.index}`,
         onlink: r.onlink,
       }));
@@ -40,10 +42,10 @@ export class NetlinkDataplane implements Dataplane {
         (n) =>
           (n.family === AF_INET || n.family === AF_INET6) && n.state & NUD_PERMANENT && n.dst && n.lladdr,
       )
-      .map((n) => ({ ip: canonicalIp(n.dst!), mac: n.lladdr! }));
+      .map((n) => ({ ip: this.#canon.ip(n.dst!), mac: n.lladdr! }));
     const fdb = (await nl.fdb.list({ dev: link.index }))
       .filter((f) => f.dst && f.lladdr)
-      .map((f) => ({ mac: f.lladdr!, dst: canonicalIp(f.dst!) }));
+      .map((f) => ({ mac: f.lladdr!, dst: this.#canon.ip(f.dst!) }));
     return {
       routes,
       vxlan: {
@@ -128,14 +130,29 @@ export class NetlinkDataplane implements Dataplane {
    * The main table's longest-prefix match for `ip` (what `ip route get` answers, minus policy
    * routing, which a node running this agent does not use for node-to-node traffic).
    */
-  async routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined> {
-    const family = tryParseIp(ip)?.family;
-    if (!family) return undefined;
-    const routes = await this.#nl.routes.list({ family, table: RT_TABLE_MAIN });
-    const best = longestMatch(routes, ip);
-    if (!best || best.index === undefined) return undefined;
-    const dev = (await this.#nl.links.get(best.index)).name;
-    return best.gateway ? { dev, gateway: canonicalIp(best.gateway) } : { dev };
+  async routesTo(ips: readonly string[]): Promise<Map<string, UnderlayRoute | undefined>> {
+    const out = new Map<string, UnderlayRoute | undefined>();
+    if (ips.length === 0) return out;
+    // One dump and one parse per route for every address: the underlay is a handful of routes,
+    // the agent's own (thousands at scale) are skipped before any parsing.
+    const underlay = parsedUnicast(
+      (await this.#nl.routes.list({ table: RT_TABLE_MAIN })).filter((r) => r.protocol !== ROUTE_PROTOCOL),
+    );
+    const names = new Map((await this.#nl.links.list()).map((l) => [l.index, l.name]));
+    for (const ip of ips) {
+      const target = this.#canon.parsed(ip);
+      const best = target && bestOf(underlay, target);
+      const dev = best?.index !== undefined ? names.get(best.index) : undefined;
+      out.set(
+        ip,
+        dev === undefined
+          ? undefined
+          : best!.gateway
+            ? { dev, gateway: canonicalIp(best!.gateway) }
+            : { dev },
+      );
+    }
+    return out;
   }
 
   async addressMtu(ip: string): Promise<number | undefined> {
@@ -146,19 +163,75 @@ export class NetlinkDataplane implements Dataplane {
   }
 }
 
-/** Longest prefix, then lowest metric, among unicast routes containing `ip`. */
-export function longestMatch(routes: readonly Route[], ip: string): Route | undefined {
-  const target = parseIp(ip);
-  let best: { r: Route; prefix: number } | undefined;
-  for (const r of routes) {
-    if (r.type !== RTN_UNICAST || r.family !== target.family) continue;
-    // Every dst comes in CIDR form; a route matches on its prefix alone, whatever follows it.
-    const dst = parseSubnet(r.dst, { allowHostBits: true });
-    if (!subnetContains(dst, target)) continue;
-    const { prefix } = dst;
-    if (!best || prefix > best.prefix || (prefix === best.prefix && (r.metric ?? 0) < (best.r.metric ?? 0))) {
-      best = { r, prefix };
+/**
+ * Canonical address and subnet texts by the kernel's text. Every drift-repair pass reads back
+ * each route, neighbour and FDB entry; parsing thousands of them again each time was most of an
+ * idle agent's CPU at 5,000 nodes. Bounded: cleared when it outgrows what one node holds.
+ */
+class CanonicalCache {
+  readonly #ips = new Map<string, string>();
+  readonly #subnets = new Map<string, string>();
+  readonly #parsed = new Map<string, ReturnType<typeof tryParseIp>>();
+
+  ip(text: string): string {
+    return memo(this.#ips, text, canonicalIp);
+  }
+
+  /** The parsed address, or undefined when it is not one. */
+  parsed(text: string): ReturnType<typeof tryParseIp> {
+    let v = this.#parsed.get(text);
+    if (v === undefined && !this.#parsed.has(text)) {
+      if (this.#parsed.size >= CANONICAL_CACHE_MAX) this.#parsed.clear();
+      v = tryParseIp(text);
+      this.#parsed.set(text, v);
+    }
+    return v;
+  }
+
+  subnet(text: string): string {
+    return memo(this.#subnets, text, (t) => formatSubnet(parseSubnet(t)));
+  }
+}
+
+const CANONICAL_CACHE_MAX = 200_000;
+
+function memo(cache: Map<string, string>, key: string, make: (k: string) => string): string {
+  let v = cache.get(key);
+  if (v === undefined) {
+    if (cache.size >= CANONICAL_CACHE_MAX) cache.clear();
+    v = make(key);
+    cache.set(key, v);
+  }
+  return v;
+}
+
+type ParsedRoute = { r: Route; dst: ReturnType<typeof parseSubnet> };
+
+/** The unicast routes, each destination parsed once. */
+function parsedUnicast(routes: readonly Route[]): ParsedRoute[] {
+  // Every dst comes in CIDR form; a route matches on its prefix alone, whatever follows it.
+  return routes
+    .filter((r) => r.type === RTN_UNICAST)
+    .map((r) => ({ r, dst: parseSubnet(r.dst, { allowHostBits: true }) }));
+}
+
+/** Longest prefix, then lowest metric, among the routes containing `target`. */
+function bestOf(routes: readonly ParsedRoute[], target: ReturnType<typeof parseIp>): Route | undefined {
+  let best: ParsedRoute | undefined;
+  for (const p of routes) {
+    if (p.r.family !== target.family || !subnetContains(p.dst, target)) continue;
+    if (
+      !best ||
+      p.dst.prefix > best.dst.prefix ||
+      (p.dst.prefix === best.dst.prefix && (p.r.metric ?? 0) < (best.r.metric ?? 0))
+    ) {
+      best = p;
     }
   }
   return best?.r;
+}
+
+/** Longest prefix, then lowest metric, among unicast routes containing `ip`. */
+export function longestMatch(routes: readonly Route[], ip: string): Route | undefined {
+  return bestOf(parsedUnicast(routes), parseIp(ip));
 }

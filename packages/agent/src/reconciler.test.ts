@@ -64,8 +64,8 @@ class FakeKernel implements Dataplane {
     }
   }
 
-  async routeTo(ip: string) {
-    return this.underlay.get(ip);
+  async routesTo(ips: readonly string[]) {
+    return new Map(ips.map((ip) => [ip, this.underlay.get(ip)]));
   }
 
   async addressMtu() {

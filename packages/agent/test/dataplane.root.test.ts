@@ -132,8 +132,9 @@ describe.each(backends)('%s dataplane in a node netns', (_name, make) => {
       expect(sort(y.neighbours)).toEqual(sort(x.neighbours));
       expect(sort(y.fdb)).toEqual(sort(x.fdb));
       expect(y.vxlan).toEqual(x.vxlan);
-      expect(await two.dp.routeTo('192.168.88.3')).toEqual(await one.dp.routeTo('192.168.88.3'));
-      expect(await two.dp.routeTo('192.168.77.2')).toEqual({ dev: 'eth0' });
+      const peers = ['192.168.88.3', '192.168.77.2', '192.0.2.1'];
+      expect(await two.dp.routesTo(peers)).toEqual(await one.dp.routesTo(peers));
+      expect((await two.dp.routesTo(peers)).get('192.168.77.2')).toEqual({ dev: 'eth0' });
       expect(await two.dp.addressMtu('192.168.77.1')).toBe(1400);
     } finally {
       one.close();

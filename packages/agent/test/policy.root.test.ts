@@ -19,7 +19,7 @@ import { policyInformers } from '../src/policy-sources.js';
 const noRoutes: Dataplane = {
   read: async () => ({ routes: [], neighbours: [], fdb: [] }),
   apply: async () => {},
-  routeTo: async () => undefined,
+  routesTo: async () => new Map(),
   addressMtu: async () => 1500,
 };
 

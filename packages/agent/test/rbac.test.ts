@@ -22,7 +22,7 @@ function memoryDataplane(): Dataplane {
   return {
     read: async () => structuredClone(state),
     apply: async () => {},
-    routeTo: async () => ({ dev: 'eth0' }),
+    routesTo: async (ips) => new Map(ips.map((ip) => [ip, { dev: 'eth0' }])),
     addressMtu: async () => 1500,
   };
 }
