@@ -154,7 +154,7 @@ export const CHARTS = [
     name: 'dataplane',
     bench: 'dataplane',
     spec: (r) => ({
-      ...base(r, `Data plane: one TCP stream (iperf3, ${r.seconds} s), policy with ${r.policies} policies`),
+      ...base(r, `Data plane: one TCP stream (iperf3, ${r.seconds} s, median of ${r.rounds ?? 1} rounds), policy with ${r.policies} policies`),
       width: WIDTH,
       height: 220,
       data: {

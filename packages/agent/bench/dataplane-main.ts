@@ -18,6 +18,8 @@ export interface DataplaneOptions {
   bundle: string;
   plugin: string;
   seconds: number;
+  /** Every path is measured this many times, the paths taking turns; figures are medians. */
+  rounds: number;
   policies: number;
   log: (text: string) => void;
 }
@@ -26,9 +28,17 @@ export interface PathResult {
   path: string;
   mode: string;
   policy: boolean;
+  /** Medians over the rounds. */
   gbitPerSec: number;
   latencyUs: { avg: number; p50: number; p99: number };
+  /** Each round's figures, in the order measured. */
+  samples: { gbitPerSec: number; latencyUs: { avg: number; p50: number; p99: number } }[];
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 const IPERF_PORT = 5201;
 const SOCKPERF_PORT = 11111;
@@ -238,10 +248,17 @@ export async function runDataplane(
   ) => {
     const gbitPerSec = await throughput(from, to, ip, o.seconds);
     const latencyUs = await latency(from, to, ip, Math.max(2, Math.round(o.seconds / 2)));
-    const r = { path, mode, policy, gbitPerSec, latencyUs };
-    results.push(r);
+    let r = results.find((x) => x.path === path && x.mode === mode && x.policy === policy);
+    if (!r) {
+      r = { path, mode, policy, gbitPerSec: 0, latencyUs: { avg: 0, p50: 0, p99: 0 }, samples: [] };
+      results.push(r);
+    }
+    r.samples.push({ gbitPerSec, latencyUs });
+    r.gbitPerSec = median(r.samples.map((x) => x.gbitPerSec));
+    for (const k of ['avg', 'p50', 'p99'] as const)
+      r.latencyUs[k] = median(r.samples.map((x) => x.latencyUs[k]));
     o.log(
-      `${mode.padEnd(8)}${policy ? 'policy  ' : '        '}${path.padEnd(26)}${gbitPerSec.toFixed(2).padStart(7)} Gbit/s  latency avg ${latencyUs.avg.toFixed(1)} µs, p99 ${latencyUs.p99.toFixed(1)} µs\n`,
+      `round ${r.samples.length}  ${mode.padEnd(8)}${policy ? 'policy  ' : '        '}${path.padEnd(26)}${gbitPerSec.toFixed(2).padStart(7)} Gbit/s  latency avg ${latencyUs.avg.toFixed(1)} µs, p99 ${latencyUs.p99.toFixed(1)} µs\n`,
     );
   };
   try {
@@ -255,16 +272,20 @@ export async function runDataplane(
         mtu: number;
       }[];
       for (const l of link) if (/vxlan|minicni/.test(l.ifname)) mtu[`${mode} ${l.ifname}`] = l.mtu;
-      await measure('node -> node (underlay)', mode, false, n1.ns, n2.ns, n2.ip);
-      if (mode === 'host-gw') await measure('pod -> pod, same node', mode, false, p1a.ns, p1b.ns, p1b.ip);
-      await measure('pod -> pod, across nodes', mode, false, p1a.ns, p2.ns, p2.ip);
-      if (mode === 'host-gw') {
-        await loadPolicy(lab, [p1a, p1b, p2], o.policies);
-        try {
-          await measure('pod -> pod, same node', mode, true, p1a.ns, p1b.ns, p1b.ip);
-          await measure('pod -> pod, across nodes', mode, true, p1a.ns, p2.ns, p2.ip);
-        } finally {
-          await unloadPolicy(lab);
+      // The paths take turns, round after round, so a burst of load elsewhere on the machine
+      // lands on all of them rather than on one; each figure is the median of its rounds.
+      for (let round = 0; round < o.rounds; round++) {
+        await measure('node -> node (underlay)', mode, false, n1.ns, n2.ns, n2.ip);
+        if (mode === 'host-gw') await measure('pod -> pod, same node', mode, false, p1a.ns, p1b.ns, p1b.ip);
+        await measure('pod -> pod, across nodes', mode, false, p1a.ns, p2.ns, p2.ip);
+        if (mode === 'host-gw') {
+          await loadPolicy(lab, [p1a, p1b, p2], o.policies);
+          try {
+            await measure('pod -> pod, same node', mode, true, p1a.ns, p1b.ns, p1b.ip);
+            await measure('pod -> pod, across nodes', mode, true, p1a.ns, p2.ns, p2.ip);
+          } finally {
+            await unloadPolicy(lab);
+          }
         }
       }
       for (const a of agents) await a.stop();

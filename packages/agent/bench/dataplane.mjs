@@ -15,6 +15,7 @@ import { MINICNI } from './served-node.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const POLICIES = Number(process.env.BENCH_POLICIES ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 if (inThrowawayNodeNetns(import.meta.url, 'mcnidata')) await inner();
 
@@ -25,36 +26,53 @@ async function inner() {
     const { runDataplane } = await importBundled(resolve(here, 'dataplane-main.ts'), work);
     const log = (t) => process.stdout.write(t);
     log(
-      `iperf3 ${SECONDS} s per path (1 s omitted), sockperf ping-pong ${Math.max(2, Math.round(SECONDS / 2))} s\n`,
+      `iperf3 ${SECONDS} s per path (1 s omitted), sockperf ping-pong ${Math.max(2, Math.round(SECONDS / 2))} s; ${ROUNDS} rounds, the paths taking turns\n`,
     );
     const { results, mtu } = await runDataplane({
       bundle,
       plugin: MINICNI,
       seconds: SECONDS,
+      rounds: ROUNDS,
       policies: POLICIES,
       log,
     });
     const find = (mode, path, policy = false) =>
       results.find((r) => r.mode === mode && r.path === path && r.policy === policy);
+    // Each ratio pairs the two paths round by round (measured one right after the other), then
+    // takes the median: a load burst that slows one round slows both sides of its pair.
+    const median = (xs) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
+    const paired = (a, b, pick = (x) => x.gbitPerSec) =>
+      median(a.samples.map((x, i) => pick(x) / pick(b.samples[i])));
+    const latencyAvg = (x) => x.latencyUs.avg;
     const ratios = {
-      hostGwVsUnderlay:
-        find('host-gw', 'pod -> pod, across nodes').gbitPerSec /
-        find('host-gw', 'node -> node (underlay)').gbitPerSec,
-      vxlanVsUnderlay:
-        find('vxlan', 'pod -> pod, across nodes').gbitPerSec /
-        find('vxlan', 'node -> node (underlay)').gbitPerSec,
-      sameNodeVsUnderlay:
-        find('host-gw', 'pod -> pod, same node').gbitPerSec /
-        find('host-gw', 'node -> node (underlay)').gbitPerSec,
-      policyAcrossNodes:
-        find('host-gw', 'pod -> pod, across nodes', true).gbitPerSec /
-        find('host-gw', 'pod -> pod, across nodes').gbitPerSec,
-      policySameNode:
-        find('host-gw', 'pod -> pod, same node', true).gbitPerSec /
-        find('host-gw', 'pod -> pod, same node').gbitPerSec,
-      policyLatencyAcrossNodes:
-        find('host-gw', 'pod -> pod, across nodes', true).latencyUs.avg /
-        find('host-gw', 'pod -> pod, across nodes').latencyUs.avg,
+      hostGwVsUnderlay: paired(
+        find('host-gw', 'pod -> pod, across nodes'),
+        find('host-gw', 'node -> node (underlay)'),
+      ),
+      vxlanVsUnderlay: paired(
+        find('vxlan', 'pod -> pod, across nodes'),
+        find('vxlan', 'node -> node (underlay)'),
+      ),
+      sameNodeVsUnderlay: paired(
+        find('host-gw', 'pod -> pod, same node'),
+        find('host-gw', 'node -> node (underlay)'),
+      ),
+      policyAcrossNodes: paired(
+        find('host-gw', 'pod -> pod, across nodes', true),
+        find('host-gw', 'pod -> pod, across nodes'),
+      ),
+      policySameNode: paired(
+        find('host-gw', 'pod -> pod, same node', true),
+        find('host-gw', 'pod -> pod, same node'),
+      ),
+      policyLatencyAcrossNodes: paired(
+        find('host-gw', 'pod -> pod, across nodes', true),
+        find('host-gw', 'pod -> pod, across nodes'),
+        latencyAvg,
+      ),
     };
     log(
       [
@@ -69,7 +87,7 @@ async function inner() {
       ].join('\n'),
     );
     log(
-      `wrote ${writeBenchResult('dataplane', { seconds: SECONDS, policies: POLICIES, results, ratios, mtu })}\n`,
+      `wrote ${writeBenchResult('dataplane', { seconds: SECONDS, rounds: ROUNDS, policies: POLICIES, results, ratios, mtu })}\n`,
     );
   } finally {
     rmSync(work, { recursive: true, force: true });
