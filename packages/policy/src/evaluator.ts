@@ -169,7 +169,9 @@ export class Evaluator {
   ): number | false {
     const matched = rule.peers ? rule.peers.findIndex((p) => this.#peerMatches(policy, p, peer)) : -1;
     if (rule.peers && matched < 0) return false;
-    return !rule.ports || rule.ports.some((p) => portAllows(p, destination, port, protocol)) ? matched : false;
+    return !rule.ports || rule.ports.some((p) => portAllows(p, destination, port, protocol))
+      ? matched
+      : false;
   }
 
   #peerMatches(policy: NetworkPolicy, peer: Peer, side: Side): boolean {
