@@ -287,7 +287,13 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   const nft = io.nft ?? spawnNft;
   const policy =
     policyOn && client
-      ? new PolicyController({ nodeName, caches: policyInformers(client, { logger: log }), nft, logger: log })
+      ? new PolicyController({
+          nodeName,
+          caches: policyInformers(client, { logger: log }),
+          nft,
+          countDrops: true,
+          logger: log,
+        })
       : undefined;
   const dataplane = await openDataplane(flags.dataplane ?? 'netlink', io, log);
   const agent = new Agent({
