@@ -338,6 +338,11 @@ async function runExplain(flags: Flags, io: CliIo): Promise<void> {
     );
   // Usage errors first: a bad --port should not wait for the API server.
   parsePortSpec(flags.port!);
+  if (!flags.server && !(io.env.KUBERNETES_SERVICE_HOST && io.env.KUBERNETES_SERVICE_PORT))
+    throw new AgentError(
+      'CREDENTIALS',
+      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --server URL and --token-file FILE',
+    );
   const snapshot = await readPolicySnapshot(kubeClient(flags, io.env));
   const e = explainConnection(snapshot, { from: flags.from!, to: flags.to!, port: flags.port! });
   io.stdout(flags.json ? `${JSON.stringify(e, null, 2)}\n` : formatExplanation(e));

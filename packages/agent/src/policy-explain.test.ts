@@ -279,6 +279,21 @@ describe('minicni-agent policy explain', () => {
     expect(err.join('')).toMatch(
       /^minicni-agent policy explain: GET \/api\/v1\/\w+: HTTP 401: .*check the token.*\[API_REQUEST\]\n$/,
     );
+    // Outside a pod without --server: what to pass instead.
+    const noCreds: string[] = [];
+    const args = ['policy', 'explain', '--from', 'shop/db', '--to', 'shop/web', '--port', '80'];
+    const sink = { env: {}, stdout: () => {}, stopSignal: Promise.resolve() };
+    expect(await main(args, { ...sink, stderr: (t) => noCreds.push(t) })).toBe(1);
+    expect(noCreds.join('')).toBe(
+      'minicni-agent policy explain: not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --server URL and --token-file FILE [CREDENTIALS]\n',
+    );
+    // An API server that does not answer: one line, exit 1.
+    const down: string[] = [];
+    const refused = ['--server', 'http://127.0.0.1:1', ...args.slice(2)];
+    expect(await main(['policy', 'explain', ...refused], { ...sink, stderr: (t) => down.push(t) })).toBe(1);
+    expect(down.join('')).toMatch(
+      /^minicni-agent policy explain: GET \/api\/v1\/\w+: connect ECONNREFUSED .*\[API_REQUEST\]\n$/,
+    );
     // No subcommand, or another one: usage, exit 2.
     const bare = await main(['policy'], {
       env: {},
