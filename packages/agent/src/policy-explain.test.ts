@@ -45,6 +45,13 @@ beforeAll(async () => {
       { from: [{ ipBlock: { cidr: '10.244.1.0/24', except: ['10.244.1.0/28'] } }] },
     ],
   });
+  // A policy the API server would have refused: it stands for one isolating its namespace, as in `run`.
+  api.addNamespace('broken');
+  api.addPod({ namespace: 'broken', name: 'p', node: 'n1', ips: ['10.244.1.50'] });
+  api.put('networkpolicies', {
+    metadata: { namespace: 'broken', name: 'bad' },
+    spec: { podSelector: {}, ingress: [{ ports: [{ port: 70000 }] }] },
+  });
   // db: egress only to DNS.
   np('db-out', {
     podSelector: { matchLabels: { app: 'db' } },
@@ -196,6 +203,19 @@ describe('minicni-agent policy explain', () => {
     const node = await explain('--from', '192.168.50.1', '--to', 'shop/web', '--port', '9999');
     expect(node.out).toContain('special  a pod and its own node always talk\n');
     expect(node.out).toContain('verdict  ALLOW\n');
+  });
+
+  it('a policy that does not convert: reported, and judged as `run` enforces it (its namespace isolated)', async () => {
+    const v = await explainJson('--from', 'ops/probe', '--to', 'broken/p', '--port', '80');
+    expect(v).toMatchObject({ allowed: false, ingress: { isolated: true, policies: ['broken/bad'] } });
+    expect(v.notes).toHaveLength(1);
+    expect(v.notes[0]).toMatch(
+      /^networkpolicy broken\/bad does not convert \(.*70000.*\): stands for a policy isolating its namespace$/,
+    );
+    const text = await explain('--from', 'ops/probe', '--to', 'broken/p', '--port', '80');
+    expect(text.out).toMatch(/\nnote     networkpolicy broken\/bad does not convert .*\n$/);
+    // Elsewhere it changes nothing, and is not mentioned.
+    expect((await explainJson('--from', 'ops/probe', '--to', 'ops/jump', '--port', '80')).notes).toEqual([]);
   });
 
   it('errors: one line, the right exit code, no stack', async () => {

@@ -29,8 +29,11 @@ import { isolateNamespace, POLICY_PATHS } from './policy-sources.js';
 /** One list of the cluster, converted as the agent's informers convert it, and what was left out. */
 export interface PolicySnapshot {
   state: ClusterState;
-  /** Objects that did not convert: how each was treated (as `run` treats it). */
-  notes: string[];
+  /**
+   * Objects that did not convert and how each was treated (as `run` treats it); `namespace` is
+   * set for a policy, which only matters to pods of its namespace.
+   */
+  notes: { text: string; namespace?: string }[];
 }
 
 interface List {
@@ -48,7 +51,7 @@ export async function readPolicySnapshot(client: KubeClient, signal?: AbortSigna
       client.getJson<List>(p, signal),
     ),
   );
-  const notes: string[] = [];
+  const notes: PolicySnapshot['notes'] = [];
   function convert<T>(
     list: List | undefined,
     kind: string,
@@ -63,9 +66,9 @@ export async function readPolicySnapshot(client: KubeClient, signal?: AbortSigna
         const s = stand?.(raw);
         if (s !== undefined) out.push(s);
         const fate = s !== undefined ? 'stands for a policy isolating its namespace' : 'left out';
-        notes.push(
-          `${kind} ${objectKeyOf(raw) ?? '(unnamed)'} does not convert (${(e as Error).message}): ${fate}`,
-        );
+        const key = objectKeyOf(raw) ?? '(unnamed)';
+        const text = `${kind} ${key} does not convert (${(e as Error).message}): ${fate}`;
+        notes.push(s !== undefined && key.includes('/') ? { text, namespace: key.split('/')[0]! } : { text });
       }
     }
     return out;
@@ -182,7 +185,11 @@ export function explainConnection(snapshot: PolicySnapshot, q: ExplainQuery): Ex
       ...(e.pod?.node ? { node: e.pod.node } : {}),
     };
   };
-  const notes = [...snapshot.notes];
+  // A policy's note only matters when one side is a pod of its namespace.
+  const namespaces = new Set([from.pod?.namespace, to.pod?.namespace]);
+  const notes = snapshot.notes
+    .filter((n) => n.namespace === undefined || namespaces.has(n.namespace))
+    .map((n) => n.text);
   for (const [flag, e] of [
     ['--from', from],
     ['--to', to],
