@@ -97,6 +97,9 @@ describe('the agent image', () => {
       'run',
       '--rm',
       '--net-host',
+      // nft reads the (node netns') ruleset as the agent does, which needs CAP_NET_ADMIN.
+      '--cap-add',
+      'CAP_NET_ADMIN',
       IMAGE,
       'mcttools',
       ...imageEntrypoint(tar).slice(0, 1),
