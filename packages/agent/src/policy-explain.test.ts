@@ -213,7 +213,7 @@ describe('minicni-agent policy explain', () => {
       /^networkpolicy broken\/bad does not convert \(.*70000.*\): stands for a policy isolating its namespace$/,
     );
     const text = await explain('--from', 'ops/probe', '--to', 'broken/p', '--port', '80');
-    expect(text.out).toMatch(/\nnote     networkpolicy broken\/bad does not convert .*\n$/);
+    expect(text.out).toMatch(/\nnote {5}networkpolicy broken\/bad does not convert .*\n$/);
     // Elsewhere it changes nothing, and is not mentioned.
     expect((await explainJson('--from', 'ops/probe', '--to', 'ops/jump', '--port', '80')).notes).toEqual([]);
   });
