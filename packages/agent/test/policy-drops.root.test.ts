@@ -90,7 +90,10 @@ describe('policy drop counters', () => {
         metadata: { namespace: 'x', name: 'client-deny-egress' },
         spec: { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'] },
       });
-      await eventually('the second ruleset', async () => policy.status.applies >= 3);
+      // (`applies` counts a ruleset handed to nft, before nft is done: wait for the kernel.)
+      await eventually('the ruleset isolating the client for egress', async () =>
+        (await node.run('nft', ['list', 'map', 'inet', 'minicni-policy', 'egress4'])).includes(CLIENT_IP),
+      );
       expect(await node.run('nft', ['list', 'counter', 'inet', 'minicni-policy', 'ingress-drops'])).toMatch(
         /packets 0 bytes 0/,
       );
