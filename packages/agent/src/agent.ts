@@ -108,12 +108,14 @@ export class Agent {
     const ipam = this.#self
       ? await ipamUsage(this.#o.ipamDataDir ?? DEFAULT_IPAM_DATA_DIR, this.#self.podCIDRs)
       : [];
+    const policyDrops = await this.#o.policy?.drops();
     return renderMetrics({
       status: this.reconciler.status,
       ready: this.#ready,
       ipam,
       ...(this.#o.sourceStats ? { source: this.#o.sourceStats() } : {}),
       ...(this.#o.policy ? { policy: this.#o.policy.status } : {}),
+      ...(policyDrops ? { policyDrops } : {}),
       process: {
         rssBytes: mem,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { durationFlag, main, USAGE, type CliIo } from './cli.js';
+import { AgentError } from './errors.js';
 
 function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()) {
   const out: string[] = [];
@@ -15,7 +16,12 @@ function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
     stopSignal: stop,
-    nft: async (args, stdin) => void nft.push({ args, stdin }),
+    nft: async (args, stdin) => {
+      nft.push({ args, stdin });
+      // As nft answers a counter read before any table exists.
+      if (args[0] === '-j')
+        throw new AgentError('POLICY', `nft ${args.join(' ')} failed (1): Error: No such file or directory`);
+    },
   };
   return { cli, out: () => out.join(''), err: () => err.join(''), nft };
 }
@@ -254,13 +260,18 @@ describe('minicni-agent CLI', () => {
       r.cli,
     );
     const end = Date.now() + 5000;
-    while (r.nft.length === 0 && Date.now() < end) await new Promise((x) => setTimeout(x, 10));
+    const applies = () => r.nft.filter((c) => c.args[0] === '-f');
+    while (applies().length === 0 && Date.now() < end) await new Promise((x) => setTimeout(x, 10));
     stop();
     expect(await running, r.err()).toBe(0);
-    expect(r.nft).toHaveLength(1);
-    expect(r.nft[0]!.args).toEqual(['-f', '-']);
-    expect(r.nft[0]!.stdin).toMatch(/set node4 \{[^}]*192\.168\.50\.1/);
-    expect(r.nft[0]!.stdin).toMatch(/map ingress4 \{[^}]*10\.244\.1\.10 : jump/);
+    // The drop counters are read just before the table is replaced (none yet: no error).
+    expect(r.nft.map((c) => c.args.join(' '))).toEqual([
+      '-j list counters table inet minicni-policy',
+      '-f -',
+    ]);
+    expect(applies()[0]!.stdin).toMatch(/set node4 \{[^}]*192\.168\.50\.1/);
+    expect(applies()[0]!.stdin).toMatch(/map ingress4 \{[^}]*10\.244\.1\.10 : jump/);
+    expect(r.err()).not.toMatch(/drop counters/);
     expect(r.err()).toMatch(
       /"level":"warn","msg":"network policy: net.bridge.bridge-nf-call-iptables not 1: test"/,
     );

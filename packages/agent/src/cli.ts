@@ -26,15 +26,19 @@ import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
 import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
 import { policyInformers } from './policy-sources.js';
+import { explainConnection, formatExplanation, parsePortSpec, readPolicySnapshot } from './policy-explain.js';
+import { isPolicyError } from '@minicni/policy';
 
-export const USAGE = `usage: minicni-agent <install|uninstall|run> [flags]
+export const USAGE = `usage: minicni-agent <install|uninstall|run|policy explain> [flags]
 
-  install     write this node's CNI config and copy the plugin binaries (atomically)
-  uninstall   remove the config, the binaries, the readiness file and the policy table
-  run         keep routes to every other node's pod CIDRs (host-gw, vxlan or auto) and
-              enforce NetworkPolicy (table inet minicni-policy)
+  install         write this node's CNI config and copy the plugin binaries (atomically)
+  uninstall       remove the config, the binaries, the readiness file and the policy table
+  run             keep routes to every other node's pod CIDRs (host-gw, vxlan or auto) and
+                  enforce NetworkPolicy (table inet minicni-policy)
+  policy explain  which NetworkPolicies select each side of a connection, and the verdict
+                  with its reason, from the cluster as the API server has it now
 
-node and credentials (install, run):
+node and credentials (install, run, policy explain):
   --node-name NAME         this node (default: $NODE_NAME)
   --nodes-file FILE        static node list (JSON) instead of the Kubernetes API
   --server URL             API server (default: in-cluster, from KUBERNETES_SERVICE_HOST/PORT)
@@ -69,6 +73,13 @@ run:
                            off deletes the policy table
 uninstall:
   --plugin-name NAME       binary name to remove from the bin dir, repeatable (default: minicni)
+policy explain:
+  --from NS/POD|IP         the client (egress is checked on its node)
+  --to NS/POD|IP           the server (ingress is checked on its node)
+  --port PORT[/PROTO]      80/TCP, 53/UDP, 9000/SCTP, or a named container port of the --to pod
+                           such as http/TCP (protocol TCP by default)
+  --json                   print the explanation as JSON
+  exit 0 when explained (allowed or denied), 1 when it cannot be (API, unknown pod), 2 on bad usage
 `;
 
 const OPTIONS = {
@@ -99,6 +110,10 @@ const OPTIONS = {
   'vxlan-vni': { type: 'string' },
   'vxlan-port': { type: 'string' },
   'network-policy': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  port: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -127,8 +142,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
     flags = parsed.values;
     command = parsed.positionals[0];
-    if (parsed.positionals.length > 1)
-      throw new AgentError('INVALID_ARGUMENT', `unexpected argument "${parsed.positionals[1]}"`);
+    // `policy explain`: a command of two words.
+    const words = command === 'policy' ? 2 : 1;
+    if (command === 'policy') {
+      if (parsed.positionals[1] !== 'explain')
+        throw new AgentError('INVALID_ARGUMENT', 'policy needs a subcommand: policy explain');
+      command = 'policy explain';
+    }
+    if (parsed.positionals.length > words)
+      throw new AgentError('INVALID_ARGUMENT', `unexpected argument "${parsed.positionals[words]}"`);
   } catch (e) {
     io.stderr(`minicni-agent: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -161,6 +183,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         if (flags.install) await runInstall(flags, io, log);
         await runAgent(flags, io, log);
         return 0;
+      case 'policy explain':
+        await runExplain(flags, io);
+        return 0;
       default:
         io.stderr(`minicni-agent: unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -169,6 +194,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (isAgentError(e)) {
       io.stderr(`minicni-agent ${command}: ${e.message} [${e.code}]\n`);
       return e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+    }
+    if (isPolicyError(e)) {
+      io.stderr(`minicni-agent ${command}: ${e.message} [${e.code}]\n`);
+      return 1;
     }
     io.stderr(`minicni-agent ${command}: unexpected failure: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
@@ -258,7 +287,13 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   const nft = io.nft ?? spawnNft;
   const policy =
     policyOn && client
-      ? new PolicyController({ nodeName, caches: policyInformers(client, { logger: log }), nft, logger: log })
+      ? new PolicyController({
+          nodeName,
+          caches: policyInformers(client, { logger: log }),
+          nft,
+          countDrops: true,
+          logger: log,
+        })
       : undefined;
   const dataplane = await openDataplane(flags.dataplane ?? 'netlink', io, log);
   const agent = new Agent({
@@ -292,6 +327,25 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   await io.stopSignal;
   repair.stop();
   await agent.stop();
+}
+
+async function runExplain(flags: Flags, io: CliIo): Promise<void> {
+  const missing = (['from', 'to', 'port'] as const).filter((f) => !flags[f]);
+  if (missing.length)
+    throw new AgentError(
+      'INVALID_ARGUMENT',
+      `missing ${missing.map((f) => `--${f}`).join(', ')}: e.g. policy explain --from ns/client --to ns/server --port 80/TCP`,
+    );
+  // Usage errors first: a bad --port should not wait for the API server.
+  parsePortSpec(flags.port!);
+  if (!flags.server && !(io.env.KUBERNETES_SERVICE_HOST && io.env.KUBERNETES_SERVICE_PORT))
+    throw new AgentError(
+      'CREDENTIALS',
+      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --server URL and --token-file FILE',
+    );
+  const snapshot = await readPolicySnapshot(kubeClient(flags, io.env));
+  const e = explainConnection(snapshot, { from: flags.from!, to: flags.to!, port: flags.port! });
+  io.stdout(flags.json ? `${JSON.stringify(e, null, 2)}\n` : formatExplanation(e));
 }
 
 async function openDataplane(kind: string, io: CliIo, log: Logger): Promise<Dataplane> {

@@ -41,7 +41,7 @@ export interface DesiredInput {
   nodes: ReadonlyMap<string, NodeInfo>;
   mode: Mode;
   vxlan: VxlanSettings;
-  /** The kernel's route to each peer node IP (from Dataplane.routeTo), keyed by IP. */
+  /** The kernel's route to each peer node IP (from Dataplane.routesTo), keyed by IP. */
   underlay: ReadonlyMap<string, { dev: string; gateway?: string } | undefined>;
   /** MTU of the link carrying this node's underlay IP, if known. */
   underlayMtu?: number;

@@ -6,6 +6,7 @@ export type AgentErrorCode =
   | 'INVALID_NODES_FILE'
   | 'INVALID_TEMPLATE'
   | 'NODE_NOT_FOUND'
+  | 'POD_NOT_FOUND'
   | 'NO_POD_CIDR'
   | 'CREDENTIALS'
   | 'API_REQUEST'

@@ -17,6 +17,17 @@ export {
   type PolicyInformerOptions,
 } from './policy-sources.js';
 export {
+  readPolicySnapshot,
+  explainConnection,
+  formatExplanation,
+  parsePortSpec,
+  type PolicySnapshot,
+  type ExplainQuery,
+  type Explanation,
+  type ExplainedEndpoint,
+  type ExplainedDirection,
+} from './policy-explain.js';
+export {
   bridgeNetfilterProblem,
   removePolicyTable,
   spawnNft,

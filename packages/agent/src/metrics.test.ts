@@ -42,8 +42,10 @@ describe('metrics', () => {
         syncs: 4,
         syncSecondsTotal: 0.0425,
         lastSyncSeconds: 0.012,
+        syncBuckets: [0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1],
         informers: { pods: stats(1), namespaces: stats(2), policies: stats(3) },
       },
+      policyDrops: { ingress: { packets: 7, bytes: 420 }, egress: { packets: 2, bytes: 120 } },
       process: { rssBytes: 1, cpuSeconds: 0, startTimeSeconds: 0 },
     });
     const lines = text.split('\n');
@@ -59,11 +61,42 @@ describe('metrics', () => {
       'minicni_agent_policy_lists_total{resource="namespaces"} 2',
       'minicni_agent_policy_watches_total{resource="policies"} 4',
       'minicni_agent_policy_watch_failures_total{resource="pods"} 1',
+      '# TYPE minicni_agent_policy_sync_duration_seconds histogram',
+      'minicni_agent_policy_sync_duration_seconds_bucket{le="0.005"} 0',
+      'minicni_agent_policy_sync_duration_seconds_bucket{le="0.01"} 1',
+      'minicni_agent_policy_sync_duration_seconds_bucket{le="0.025"} 3',
+      'minicni_agent_policy_sync_duration_seconds_bucket{le="10"} 3',
+      'minicni_agent_policy_sync_duration_seconds_bucket{le="+Inf"} 4',
+      'minicni_agent_policy_sync_duration_seconds_sum 0.0425',
+      'minicni_agent_policy_sync_duration_seconds_count 4',
+      '# TYPE minicni_agent_policy_dropped_packets_total counter',
+      'minicni_agent_policy_dropped_packets_total{direction="ingress"} 7',
+      'minicni_agent_policy_dropped_packets_total{direction="egress"} 2',
+      'minicni_agent_policy_dropped_bytes_total{direction="ingress"} 420',
+      'minicni_agent_policy_dropped_bytes_total{direction="egress"} 120',
       '# TYPE minicni_agent_policy_pending_changes gauge',
       '# TYPE minicni_agent_policy_applies_total counter',
     ]) {
       expect(lines).toContain(want);
     }
+    // Prometheus text conventions: every metric has HELP then TYPE once, its samples follow,
+    // histogram buckets are cumulative and end with +Inf equal to _count.
+    const families = lines.filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!);
+    expect(new Set(families).size).toBe(families.length);
+    for (const [i, l] of lines.entries()) {
+      if (l.startsWith('# TYPE ')) expect(lines[i - 1]).toMatch(new RegExp(`^# HELP ${l.split(' ')[2]} \\S`));
+      if (l && !l.startsWith('#')) {
+        const name = l.split(/[{ ]/)[0]!;
+        const family = families.find((f) => name === f || name.replace(/_(bucket|sum|count)$/, '') === f);
+        expect(family, l).toBeDefined();
+        expect(l).toMatch(/^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+$/);
+      }
+    }
+    const buckets = lines
+      .filter((l) => l.startsWith('minicni_agent_policy_sync_duration_seconds_bucket'))
+      .map((l) => Number(l.split(' ')[1]));
+    expect(buckets).toHaveLength(12);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
     expect(
       renderMetrics({
         status,

@@ -1,5 +1,6 @@
 import type { RangeUsage } from './ipam-usage.js';
-import type { PolicyStatus } from './policy-controller.js';
+import { SYNC_BUCKETS, type PolicyStatus } from './policy-controller.js';
+import type { PolicyDrops } from './policy-nft.js';
 import type { ReconcileStatus } from './reconciler.js';
 
 export interface MetricsInput {
@@ -8,6 +9,8 @@ export interface MetricsInput {
   ipam: RangeUsage[];
   source?: { lists: number; watches: number; gone: number; failures: number };
   policy?: PolicyStatus;
+  /** The policy table's drop counters, carried across ruleset replacements (when read). */
+  policyDrops?: PolicyDrops;
   process: { rssBytes: number; cpuSeconds: number; startTimeSeconds: number };
 }
 
@@ -70,7 +73,28 @@ export function renderMetrics(m: MetricsInput): string {
       [{}, m.source.failures],
     ]);
   }
-  if (m.policy) policyMetrics(m.policy, metric);
+  if (m.policy) policyMetrics(m.policy, metric, lines);
+  if (m.policyDrops) {
+    const d = m.policyDrops;
+    metric(
+      'minicni_agent_policy_dropped_packets_total',
+      'counter',
+      'Packets the NetworkPolicy table dropped, by the direction that denied them.',
+      [
+        [{ direction: 'ingress' }, d.ingress.packets],
+        [{ direction: 'egress' }, d.egress.packets],
+      ],
+    );
+    metric(
+      'minicni_agent_policy_dropped_bytes_total',
+      'counter',
+      'Bytes of the packets the NetworkPolicy table dropped, by direction.',
+      [
+        [{ direction: 'ingress' }, d.ingress.bytes],
+        [{ direction: 'egress' }, d.egress.bytes],
+      ],
+    );
+  }
   metric(
     'minicni_ipam_allocated_addresses',
     'gauge',
@@ -97,7 +121,7 @@ export function renderMetrics(m: MetricsInput): string {
 
 type MetricFn = (name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]) => void;
 
-function policyMetrics(p: PolicyStatus, metric: MetricFn): void {
+function policyMetrics(p: PolicyStatus, metric: MetricFn, lines: string[]): void {
   metric(
     'minicni_agent_policy_synced',
     'gauge',
@@ -131,6 +155,17 @@ function policyMetrics(p: PolicyStatus, metric: MetricFn): void {
       [[{}, p.lastSyncSeconds]],
     );
   }
+  const h = 'minicni_agent_policy_sync_duration_seconds';
+  lines.push(
+    `# HELP ${h} Duration of successful syncs (compile, and nft -f when the ruleset changed).`,
+    `# TYPE ${h} histogram`,
+  );
+  let cumulative = 0;
+  for (const [i, le] of [...SYNC_BUCKETS, Infinity].entries()) {
+    cumulative += p.syncBuckets[i] ?? 0;
+    lines.push(`${h}_bucket{le="${le === Infinity ? '+Inf' : String(le)}"} ${cumulative}`);
+  }
+  lines.push(`${h}_sum ${String(p.syncSecondsTotal)}`, `${h}_count ${p.syncs}`);
   const per = (k: 'lists' | 'watches' | 'gone' | 'failures') =>
     Object.entries(p.informers).map(([resource, s]): Sample => [{ resource }, s[k]]);
   metric('minicni_agent_policy_lists_total', 'counter', 'Full lists from the API server.', per('lists'));

@@ -131,7 +131,8 @@ describe('PolicyController', () => {
     for (let i = 0; i < 50; i++) t.caches.policies.set(`y/p${i}`, { ...denyAll('y'), name: `p${i}` });
     t.caches.policies.items.delete('x/deny');
     t.ctl.changed();
-    expect(t.ctl.status.pending).toBe(51);
+    // 51 waiting, plus the change of the pass in flight: none of them is in the kernel yet.
+    expect(t.ctl.status.pending).toBe(52);
     release();
     await t.ctl.idle();
     // The held apply, then exactly one more with everything after it.
@@ -155,6 +156,153 @@ describe('PolicyController', () => {
     expect(t.logs.filter((l) => l.includes('the previous ruleset stays in force'))).toHaveLength(2);
     // Every text handed to nft defines the table again in the same transaction.
     for (const text of t.applied) expect(text).toMatch(/\ntable inet minicni-policy \{/);
+  });
+});
+
+describe('PolicyController: what /metrics reads', () => {
+  /** nft as the kernel would answer: counters that reset when a ruleset replaces the table. */
+  function countingNft() {
+    let table: { ingress: [number, number]; egress: [number, number] } | undefined;
+    const calls: string[] = [];
+    let gate: Promise<void> | undefined;
+    const nft = async (args: readonly string[]): Promise<string | void> => {
+      calls.push(args.join(' '));
+      if (args[0] === '-f') {
+        await gate;
+        table = { ingress: [0, 0], egress: [0, 0] };
+        return '';
+      }
+      expect(args).toEqual(['-j', 'list', 'counters', 'table', 'inet', 'minicni-policy']);
+      if (!table)
+        throw new AgentError(
+          'POLICY',
+          'nft -j list counters table inet minicni-policy failed (1): Error: No such file or directory',
+        );
+      const c = (name: string, [packets, bytes]: [number, number]) => ({
+        counter: { family: 'inet', name, table: 'minicni-policy', handle: 2, packets, bytes },
+      });
+      return JSON.stringify({
+        nftables: [
+          { metainfo: { version: '1.0.6' } },
+          c('ingress-drops', table.ingress),
+          c('egress-drops', table.egress),
+        ],
+      });
+    };
+    return {
+      nft,
+      calls,
+      drop: (dir: 'ingress' | 'egress', packets: number, bytes: number) => {
+        table![dir][0] += packets;
+        table![dir][1] += bytes;
+      },
+      hold: () => {
+        let release!: () => void;
+        gate = new Promise((r) => (release = r));
+        return () => {
+          gate = undefined;
+          release();
+        };
+      },
+    };
+  }
+
+  it('drop counters only go up: what a replaced table had counted is carried over', async () => {
+    const caches = {
+      pods: new MemoryCache<Pod>(),
+      namespaces: new MemoryCache<Namespace>(),
+      policies: new MemoryCache<NetworkPolicy>(),
+    };
+    const k = countingNft();
+    const ctl = new PolicyController({ nodeName: 'n1', caches, nft: k.nft, countDrops: true });
+    ctl.start();
+    // No table yet: zero, not an error.
+    expect(await ctl.drops()).toEqual({
+      ingress: { packets: 0, bytes: 0 },
+      egress: { packets: 0, bytes: 0 },
+    });
+    for (const c of [caches.pods, caches.namespaces, caches.policies]) c.sync();
+    caches.namespaces.set('x', namespaceFromK8s({ metadata: { name: 'x' } }));
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    expect(ctl.status.applies).toBe(1);
+    k.drop('ingress', 3, 180);
+    k.drop('egress', 1, 60);
+    expect(await ctl.drops()).toEqual({
+      ingress: { packets: 3, bytes: 180 },
+      egress: { packets: 1, bytes: 60 },
+    });
+    // A new ruleset replaces the table (its counters start at 0); the totals keep what it had.
+    caches.policies.set('x/deny', denyAll('x'));
+    caches.pods.set(
+      'x/a',
+      podFromK8s(makePod({ namespace: 'x', name: 'a', node: 'n1', ips: ['10.244.1.10'] })),
+    );
+    await ctl.idle();
+    expect(ctl.status.applies).toBe(2);
+    k.drop('ingress', 2, 120);
+    expect(await ctl.drops()).toEqual({
+      ingress: { packets: 5, bytes: 300 },
+      egress: { packets: 1, bytes: 60 },
+    });
+    // Each apply read the counters it was about to reset, just before.
+    expect(k.calls.filter((c) => c.startsWith('-f'))).toHaveLength(2);
+    const i = k.calls.lastIndexOf('-f -');
+    expect(k.calls[i - 1]).toBe('-j list counters table inet minicni-policy');
+    await ctl.stop();
+    // Without countDrops nothing is read.
+    const off = new PolicyController({ nodeName: 'n1', caches, nft: k.nft });
+    const before = k.calls.length;
+    expect(await off.drops()).toBeUndefined();
+    expect(k.calls).toHaveLength(before);
+  });
+
+  it('a failing counter read is logged and never blocks an apply', async () => {
+    const caches = {
+      pods: new MemoryCache<Pod>(),
+      namespaces: new MemoryCache<Namespace>(),
+      policies: new MemoryCache<NetworkPolicy>(),
+    };
+    const logs: string[] = [];
+    let applies = 0;
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches,
+      countDrops: true,
+      logger: (level, msg) => logs.push(`${level} ${msg}`),
+      nft: async (args) => {
+        if (args[0] === '-f') return void applies++;
+        return 'not json';
+      },
+    });
+    ctl.start();
+    for (const c of [caches.pods, caches.namespaces, caches.policies]) c.sync();
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    expect(applies).toBe(1);
+    expect(logs).toContain(
+      'warn cannot read the policy drop counters before an apply; those drops are not carried',
+    );
+    expect(await ctl.drops()).toBeUndefined();
+    expect(logs).toContain('warn cannot read the policy drop counters');
+  });
+
+  it('sync durations land in the histogram buckets; pending counts a pass in flight until it applied', async () => {
+    const t = lab();
+    t.syncAll();
+    await t.ctl.idle();
+    const release = t.hold();
+    t.caches.policies.set('x/deny', denyAll('x'));
+    await new Promise((r) => setTimeout(r, 60)); // inside nft, held
+    expect(t.ctl.status.pending).toBe(1);
+    release();
+    await t.ctl.idle();
+    const s = t.ctl.status;
+    expect(s.pending).toBe(0);
+    expect(s.syncs).toBe(2);
+    expect(s.syncBuckets.reduce((a, b) => a + b, 0)).toBe(2);
+    // The held pass took at least 60 ms: not in the buckets up to 50 ms.
+    expect(s.syncBuckets.slice(0, 4).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
   });
 });
 

@@ -3,13 +3,19 @@ import { Backoff, sleep } from './backoff.js';
 import { isAgentError } from './errors.js';
 import type { InformerStats } from './informer.js';
 import { silentLogger, type Logger } from './node-source.js';
-import type { NftRunner } from './policy-nft.js';
+import { DropTotals } from './policy-drops.js';
+import { readPolicyDrops, type NftRunner, type PolicyDrops } from './policy-nft.js';
 import type { PolicyCaches } from './policy-sources.js';
 
 export interface PolicyControllerOptions {
   nodeName: string;
   caches: PolicyCaches;
   nft: NftRunner;
+  /**
+   * Read the table's drop counters (`drops()`, for /metrics), with one more `nft -j list
+   * counters` before each apply to carry the old table's counts over. Off by default.
+   */
+  countDrops?: boolean;
   /** Waits after a failed compile or apply; reset by a success. */
   backoff?: Backoff;
   logger?: Logger;
@@ -19,7 +25,7 @@ export interface PolicyControllerOptions {
 export interface PolicyStatus extends PolicyCounters {
   /** Every cache listed once and this node's addresses known: a ruleset can be compiled. */
   synced: boolean;
-  /** Changes seen and not yet in an applied ruleset. */
+  /** Changes seen and not yet in the kernel: waiting, or in the sync now in flight. */
   pending: number;
   policies: number;
   informers: Record<'pods' | 'namespaces' | 'policies', InformerStats>;
@@ -34,7 +40,12 @@ interface PolicyCounters {
   syncSecondsTotal: number;
   lastSyncSeconds?: number;
   lastAppliedMs?: number;
+  /** Successful sync durations: counts per bucket of `SYNC_BUCKETS` (not cumulative), the last for +Inf. */
+  syncBuckets: number[];
 }
+
+/** Upper bounds (seconds) of the sync duration histogram in /metrics. */
+export const SYNC_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * Keeps table inet minicni-policy equal to what the cluster's NetworkPolicies mean for this
@@ -51,14 +62,39 @@ export class PolicyController {
   readonly #stop = new AbortController();
   #nodeIps: readonly string[] = [];
   #pending = 0;
+  /** Changes taken by the pass in flight: pending until it has applied. */
+  #inFlight = 0;
+  readonly #drops: DropTotals | undefined;
   #worker: Promise<void> | undefined;
   #lastText: string | undefined;
-  readonly #status: PolicyCounters = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 };
+  readonly #status: PolicyCounters = {
+    applies: 0,
+    applyFailures: 0,
+    syncs: 0,
+    syncSecondsTotal: 0,
+    syncBuckets: SYNC_BUCKETS.map(() => 0).concat(0),
+  };
 
   constructor(opts: PolicyControllerOptions) {
     this.#o = opts;
     this.#log = opts.logger ?? silentLogger;
     this.#backoff = opts.backoff ?? new Backoff();
+    this.#drops = opts.countDrops ? new DropTotals(() => readPolicyDrops(opts.nft)) : undefined;
+  }
+
+  /**
+   * Packets and bytes the policy table dropped since this controller started (carried across
+   * ruleset replacements); undefined when `countDrops` is off or the counters cannot be read
+   * (logged).
+   */
+  async drops(): Promise<PolicyDrops | undefined> {
+    if (!this.#drops) return undefined;
+    try {
+      return await this.#drops.totals();
+    } catch (e) {
+      this.#log('warn', 'cannot read the policy drop counters', { error: (e as Error).message });
+      return undefined;
+    }
   }
 
   start(): void {
@@ -101,8 +137,9 @@ export class PolicyController {
     const zero = { lists: 0, watches: 0, gone: 0, failures: 0 };
     return {
       ...this.#status,
+      syncBuckets: [...this.#status.syncBuckets],
       synced: this.synced,
-      pending: this.#pending,
+      pending: this.#pending + this.#inFlight,
       policies: c.policies.items.size,
       informers: {
         pods: { ...(c.pods.stats ?? zero) },
@@ -127,22 +164,27 @@ export class PolicyController {
       await new Promise((r) => setImmediate(r));
       const taken = this.#pending;
       this.#pending = 0;
+      this.#inFlight = taken;
       const started = performance.now();
       try {
         const text = this.#compile();
         if (text !== this.#lastText) {
           this.#status.applies++;
-          await this.#o.nft(['-f', '-'], text);
+          await this.#apply(text);
           this.#lastText = text;
           this.#status.lastAppliedMs = Date.now();
         }
+        this.#inFlight = 0;
         const secs = (performance.now() - started) / 1000;
         this.#status.syncs++;
         this.#status.syncSecondsTotal += secs;
         this.#status.lastSyncSeconds = secs;
+        const bucket = SYNC_BUCKETS.findIndex((le) => secs <= le);
+        this.#status.syncBuckets[bucket < 0 ? SYNC_BUCKETS.length : bucket]!++;
         this.#backoff.reset();
       } catch (e) {
         this.#status.applyFailures++;
+        this.#inFlight = 0;
         this.#pending += taken;
         const delay = this.#backoff.next();
         this.#log('error', 'network policy sync failed; the previous ruleset stays in force', {
@@ -153,6 +195,16 @@ export class PolicyController {
         await sleep(delay, this.#stop.signal);
       }
     }
+  }
+
+  #apply(text: string): Promise<unknown> {
+    const apply = () => this.#o.nft(['-f', '-'], text);
+    if (!this.#drops) return apply();
+    return this.#drops.replacing(apply, (e) =>
+      this.#log('warn', 'cannot read the policy drop counters before an apply; those drops are not carried', {
+        error: (e as Error).message,
+      }),
+    );
   }
 
   #compile(): string {

@@ -87,13 +87,19 @@ describe('the agent image', () => {
       for (const t of ${JSON.stringify(tools)}) {
         const r = spawnSync(t, t === 'ip' || t === 'bridge' ? ['-V'] : ['--version'], { encoding: 'utf8' });
         console.log(t + ' ' + (r.error ? 'MISSING ' + r.error.code : 'exit ' + r.status));
-      }`;
+      }
+      // /metrics reads the policy drop counters as JSON: nft must carry its JSON support.
+      const j = spawnSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' });
+      console.log('nft -j ' + (j.status === 0 && j.stdout.startsWith('{"nftables"') ? 'exit 0' : 'FAILED ' + j.status + ' ' + j.stderr));`;
     const r = await ctd.ctr([
       '-n',
       CRI_NAMESPACE,
       'run',
       '--rm',
       '--net-host',
+      // nft reads the (node netns') ruleset as the agent does, which needs CAP_NET_ADMIN.
+      '--cap-add',
+      'CAP_NET_ADMIN',
       IMAGE,
       'mcttools',
       ...imageEntrypoint(tar).slice(0, 1),
@@ -101,7 +107,7 @@ describe('the agent image', () => {
       script,
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n').sort()).toEqual(tools.map((t) => `${t} exit 0`).sort());
+    expect(r.stdout.trim().split('\n').sort()).toEqual([...tools, 'nft -j'].map((t) => `${t} exit 0`).sort());
   });
 
   it("runs deploy/minicni.yaml's DaemonSet: pods through the served plugin in the image, fallback when the pod stops, rules repaired from the image", async () => {

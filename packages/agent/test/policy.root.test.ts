@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,36 +7,11 @@ import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { Agent } from '../src/agent.js';
 import { Backoff } from '../src/backoff.js';
 import { main } from '../src/cli.js';
-import type { Dataplane } from '../src/dataplane.js';
 import { KubeClient } from '../src/kube-client.js';
 import { KubeNodeSource } from '../src/kube-node-source.js';
 import { PolicyController } from '../src/policy-controller.js';
-import { spawnNftVia, type NftRunner } from '../src/policy-nft.js';
 import { policyInformers } from '../src/policy-sources.js';
-
-/** Routes are not this test's business: a dataplane that holds nothing. */
-const noRoutes: Dataplane = {
-  read: async () => ({ routes: [], neighbours: [], fdb: [] }),
-  apply: async () => {},
-  routesTo: async () => new Map(),
-  addressMtu: async () => 1500,
-};
-
-/** A TCP connect from `from` to 10.244.1.10:8080, decided within 400 ms. */
-async function connects(from: TestNetns): Promise<boolean> {
-  const script = `const s=require('net').connect({host:'10.244.1.10',port:8080,timeout:400});
-s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2));`;
-  const r = await from.exec(process.execPath, ['-e', script]);
-  return r.code === 0;
-}
-
-async function eventually(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { bridgeWithTwoPods, connects, eventually, nftIn, noRoutes } from './policy-lab.js';
 
 async function hasTable(node: TestNetns): Promise<boolean> {
   return (await node.run('nft', ['list', 'tables'])).includes('table inet minicni-policy');
@@ -56,41 +30,7 @@ describe('NetworkPolicy enforced by the agent', () => {
     await using client = await podNetns();
     const dir = mkdtempSync(join(tmpdir(), 'agent-policy-'));
     try {
-      for (const s of ['net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1'])
-        await node.run('sysctl', ['-qw', s]);
-      await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
-      await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
-      await node.run('ip', ['link', 'set', 'br0', 'up']);
-      for (const [i, pod] of [server, client].entries()) {
-        await node.run('ip', [
-          'link',
-          'add',
-          `vp${i}`,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          'eth0',
-          'netns',
-          pod.path,
-        ]);
-        await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
-        await pod.run('ip', ['addr', 'add', `10.244.1.${10 + i}/24`, 'dev', 'eth0']);
-        await pod.run('ip', ['link', 'set', 'eth0', 'up']);
-      }
-      // The netns is torn down (its processes killed) when the test ends.
-      spawn(
-        'nsenter',
-        [
-          `--net=${server.path}`,
-          '--',
-          process.execPath,
-          '-e',
-          "require('net').createServer((s)=>s.end()).listen(8080)",
-        ],
-        { stdio: 'ignore' },
-      ).unref();
-      await eventually('the server, before any policy', () => connects(client));
+      await bridgeWithTwoPods(node, server, client);
 
       api.addNode({ name: 'n1', internalIPs: ['10.244.1.1'], podCIDRs: ['10.244.1.0/24'] });
       api.addNamespace('x');
@@ -102,8 +42,7 @@ describe('NetworkPolicy enforced by the agent', () => {
         labels: { app: 'server' },
       });
       api.addPod({ namespace: 'x', name: 'client', node: 'n1', ips: ['10.244.1.11'] });
-      const nft: NftRunner = (args, stdin) =>
-        spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
+      const nft = nftIn(node);
       const kube = new KubeClient({ server: api.url });
       const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
       const policy = new PolicyController({

@@ -82,6 +82,41 @@ describe('Evaluator.verdict', () => {
     );
   });
 
+  it('names the peer of the allowing rule that matched, none for a rule without peers', () => {
+    const ev = new Evaluator(
+      upstreamCluster([
+        policy('x', 'mixed', {
+          podSelector: podA,
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [
+            {
+              from: [
+                { podSelector: { matchLabels: { pod: 'nobody' } } },
+                { ipBlock: { cidr: '203.0.113.0/24' } },
+                { namespaceSelector: { matchLabels: { ns: 'y' } } },
+              ],
+            },
+          ],
+          egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }],
+        }),
+      ]),
+    );
+    expect(ev.verdict({ ip: '203.0.113.9' }, { pod: 'x/a' }, 80, 'TCP').ingress.allowedBy).toEqual({
+      policy: 'x/mixed',
+      rule: 0,
+      peer: 1,
+    });
+    expect(ev.verdict({ pod: 'y/b' }, { pod: 'x/a' }, 80, 'TCP').ingress.allowedBy).toEqual({
+      policy: 'x/mixed',
+      rule: 0,
+      peer: 2,
+    });
+    expect(ev.verdict({ pod: 'x/a' }, { pod: 'y/b' }, 53, 'UDP').egress.allowedBy).toEqual({
+      policy: 'x/mixed',
+      rule: 0,
+    });
+  });
+
   it('a pod and its own node always talk; a pod always reaches itself', () => {
     const ev = new Evaluator(
       upstreamCluster([policy('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })]),

@@ -27,8 +27,11 @@ export interface DirectionVerdict {
   readonly isolated: boolean;
   /** The selecting policies, `namespace/name`, sorted. */
   readonly policies: readonly string[];
-  /** The first rule (in policy order) that allows the traffic. */
-  readonly allowedBy?: { readonly policy: string; readonly rule: number };
+  /**
+   * The first rule (in policy order) that allows the traffic; `peer` is the index of the first
+   * of its peers that matched, absent when the rule lists no peers (it allows every peer).
+   */
+  readonly allowedBy?: { readonly policy: string; readonly rule: number; readonly peer?: number };
 }
 
 export interface Verdict {
@@ -145,19 +148,17 @@ export class Evaluator {
     const destination = type === 'Ingress' ? self.pod : peer.pod;
     for (const policy of policies) {
       const rules = type === 'Ingress' ? policy.ingress : policy.egress;
-      const rule = rules.findIndex((r) => this.#ruleAllows(policy, r, peer, destination, port, protocol));
-      if (rule >= 0)
-        return {
-          allowed: true,
-          pod,
-          isolated: true,
-          policies: keys,
-          allowedBy: { policy: objectKey(policy), rule },
-        };
+      for (const [rule, r] of rules.entries()) {
+        const matched = this.#ruleAllows(policy, r, peer, destination, port, protocol);
+        if (matched === false) continue;
+        const allowedBy = { policy: objectKey(policy), rule, ...(matched >= 0 ? { peer: matched } : {}) };
+        return { allowed: true, pod, isolated: true, policies: keys, allowedBy };
+      }
     }
     return { allowed: false, pod, isolated: true, policies: keys };
   }
 
+  /** false when the rule does not allow it; else the index of the peer that matched, -1 for "every peer". */
   #ruleAllows(
     policy: NetworkPolicy,
     rule: PolicyRule,
@@ -165,9 +166,12 @@ export class Evaluator {
     destination: Pod | undefined,
     port: number,
     protocol: Protocol,
-  ): boolean {
-    if (rule.peers && !rule.peers.some((p) => this.#peerMatches(policy, p, peer))) return false;
-    return !rule.ports || rule.ports.some((p) => portAllows(p, destination, port, protocol));
+  ): number | false {
+    const matched = rule.peers ? rule.peers.findIndex((p) => this.#peerMatches(policy, p, peer)) : -1;
+    if (rule.peers && matched < 0) return false;
+    return !rule.ports || rule.ports.some((p) => portAllows(p, destination, port, protocol))
+      ? matched
+      : false;
   }
 
   #peerMatches(policy: NetworkPolicy, peer: Peer, side: Side): boolean {

@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import type { TestNetns } from '@minicni/testkit';
+import type { Dataplane } from '../src/dataplane.js';
+import { spawnNftVia, type NftRunner } from '../src/policy-nft.js';
+
+/**
+ * What the policy root tests share: a node netns with a bridge (br_netfilter on) and two pods on
+ * it, a TCP server on 10.244.1.10:8080 in the first, the client 10.244.1.11 in the second.
+ */
+
+/** Routes are not these tests' business: a dataplane that holds nothing. */
+export const noRoutes: Dataplane = {
+  read: async () => ({ routes: [], neighbours: [], fdb: [] }),
+  apply: async () => {},
+  routesTo: async () => new Map(),
+  addressMtu: async () => 1500,
+};
+
+export const SERVER_IP = '10.244.1.10';
+export const CLIENT_IP = '10.244.1.11';
+
+/** Wires `server` and `client` to a bridge in `node` and starts the server (killed with its netns). */
+export async function bridgeWithTwoPods(
+  node: TestNetns,
+  server: TestNetns,
+  client: TestNetns,
+): Promise<void> {
+  for (const s of ['net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1'])
+    await node.run('sysctl', ['-qw', s]);
+  await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
+  await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
+  await node.run('ip', ['link', 'set', 'br0', 'up']);
+  for (const [i, pod] of [server, client].entries()) {
+    await node.run('ip', [
+      'link',
+      'add',
+      `vp${i}`,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      pod.path,
+    ]);
+    await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
+    await pod.run('ip', ['addr', 'add', `10.244.1.${10 + i}/24`, 'dev', 'eth0']);
+    await pod.run('ip', ['link', 'set', 'eth0', 'up']);
+  }
+  // The netns is torn down (its processes killed) when the test ends.
+  spawn(
+    'nsenter',
+    [
+      `--net=${server.path}`,
+      '--',
+      process.execPath,
+      '-e',
+      "require('net').createServer((s)=>s.end()).listen(8080)",
+    ],
+    { stdio: 'ignore' },
+  ).unref();
+  await eventually('the server, before any policy', () => connects(client));
+}
+
+/** A TCP connect from `from` to the server, decided within 400 ms. */
+export async function connects(from: TestNetns): Promise<boolean> {
+  const script = `const s=require('net').connect({host:'${SERVER_IP}',port:8080,timeout:400});
+s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2));`;
+  const r = await from.exec(process.execPath, ['-e', script]);
+  return r.code === 0;
+}
+
+export async function eventually(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** nft inside the node netns. */
+export function nftIn(node: TestNetns): NftRunner {
+  return (args, stdin) => spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
+}
+
+/** The tables in `node`, as `family name`. */
+export async function tablesIn(node: TestNetns): Promise<string[]> {
+  const out = await node.run('nft', ['list', 'tables']);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('table '))
+    .map((l) => l.slice('table '.length));
+}
