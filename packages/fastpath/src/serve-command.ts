@@ -41,7 +41,10 @@ function parseServeArgs(args: readonly string[], name: string): ServeArgs {
       if (!/^\d+$/.test(value) || n < 1 || n > MAX_IDLE_SECONDS)
         throw new Error(`--idle-exit must be a whole number of seconds from 1 to ${MAX_IDLE_SECONDS}`);
       out.idleExitSeconds = n;
-    } else throw new Error(`unknown serve option ${flag} (expected --socket, --idle-exit, --build-id, --pid-file)`);
+    } else
+      throw new Error(
+        `unknown serve option ${flag} (expected --socket, --idle-exit, --build-id, --pid-file)`,
+      );
   }
   return out;
 }

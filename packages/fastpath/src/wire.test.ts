@@ -59,7 +59,11 @@ describe('shim wire format', () => {
   });
 
   it('knows from the length fields how many bytes the request has at least', () => {
-    const full = request(['CNI_COMMAND=ADD', 'CNI_CONTAINERID=c1'], '{"cniVersion":"1.1.0","name":"n"}', 'b7');
+    const full = request(
+      ['CNI_COMMAND=ADD', 'CNI_CONTAINERID=c1'],
+      '{"cniVersion":"1.1.0","name":"n"}',
+      'b7',
+    );
     const buildEnd = 8 + 2;
     const envEnd = buildEnd + 4 + full.readUInt32BE(buildEnd);
     for (let i = 0; i < full.length; i++) {

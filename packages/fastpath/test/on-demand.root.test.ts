@@ -276,7 +276,9 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
     const shim = n.install('b1', 'b1');
     try {
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => n.call(shim, {}, { containerId: `c${i}` }).then(Node.who)),
+        Array.from({ length: 8 }, (_, i) =>
+          n.call(shim, {}, { containerId: `c${i}` }).then((r) => Node.who(r)),
+        ),
       );
       const pid = n.serverPid()!;
       expect(new Set(answers)).toEqual(new Set([`served-${pid}`]));
