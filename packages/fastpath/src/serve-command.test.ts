@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SPEC_VERSIONS } from '@minicni/spec';
+import { SPEC_VERSIONS, type PluginHandlers } from '@minicni/spec';
 import { serveCommand } from './serve-command.js';
 
 // Only refusals: each is decided before anything listens, so nothing here touches a socket.
-const opts = { name: 'echo', handlers: { add: () => ({}) }, run: { supportedVersions: SPEC_VERSIONS } };
+const handlers: PluginHandlers = { add: () => ({ interfaces: [], ips: [] }), del: () => {}, check: () => {} };
+const opts = { name: 'echo', handlers, run: { supportedVersions: SPEC_VERSIONS } };
 
 describe('serveCommand options', () => {
   it.each([
