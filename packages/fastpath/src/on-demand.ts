@@ -40,15 +40,18 @@ export async function stopOnDemandServer(
   opts: { timeoutMs?: number } = {},
 ): Promise<number | undefined> {
   const paths = onDemandPaths(socketPath);
-  const pid = Number(readOr(paths.pidFile, '').trim());
   let stopped: number | undefined;
-  if (Number.isInteger(pid) && pid > 1 && isOnDemandServer(pid, paths.socket)) {
+  // A server retiring when this starts may have a successor by the time it is gone (a call came
+  // in between): that one is stopped too, so nothing is left running without its pid file.
+  for (let round = 0; round < 5; round++) {
+    const pid = Number(readOr(paths.pidFile, '').trim());
+    if (!Number.isInteger(pid) || pid <= 1 || !isOnDemandServer(pid, paths.socket)) break;
     signal(pid, 'SIGTERM');
     const deadline = performance.now() + (opts.timeoutMs ?? 5000);
     while (alive(pid) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (alive(pid)) signal(pid, 'SIGKILL');
     while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
-    stopped = pid;
+    stopped ??= pid;
   }
   for (const f of [paths.socket, paths.pidFile, paths.lockFile, paths.logFile]) rmSync(f, { force: true });
   return stopped;
