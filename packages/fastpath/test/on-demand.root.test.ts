@@ -15,6 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -210,6 +211,15 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
     expect(second).toMatch(/^served-/);
     expect(second).not.toBe(first);
     await until('the second idle server to exit', () => pidsMentioning(n.dir).length === 0);
+    // Calls arriving around the moment the server retires: each one is answered (by the old
+    // server, a new one or the standalone plugin), none gets "try again" or an error.
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      answers.push(Node.who(await n.call(shim, { onDemandIdleSeconds: 1 })));
+      await new Promise((r) => setTimeout(r, 950 + i * 60));
+    }
+    expect(answers).toHaveLength(6);
+    await until('the last idle server to exit', () => pidsMentioning(n.dir).length === 0);
   });
 
   it('refuses a server of another build: it does not start, or a running one refuses and exits; the standalone plugin answers', async () => {
@@ -267,6 +277,69 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
     n.install('b2', 'b2');
     expect(Node.who(await n.call(join(n.bin, 'echo'), { onDemand: false }))).toBe('agent');
     expect(server.served).toBe(1);
+  });
+
+  it('a retiring server answers what connected before it unlinked, and a successor on its path keeps its socket', async () => {
+    built();
+    const dir = mkdtempSync(join(tmpdir(), 'mct-retire-'));
+    try {
+      const socketPath = join(dir, 'run', 'ondemand.sock');
+      const serve = (domain: string) =>
+        servePlugin({
+          socketPath,
+          handlers: {
+            add: () => ({ interfaces: [], ips: [], dns: { domain } }),
+            del: () => {},
+            check: () => {},
+          },
+          run: { supportedVersions: SPEC_VERSIONS },
+        });
+      const old = await serve('old');
+      // A shim that connected before the retirement and sends its request a little later.
+      const early = createConnection(socketPath);
+      early.on('error', () => {});
+      await new Promise((r) => early.once('connect', r));
+      const retired = old.retire(400);
+      expect(existsSync(socketPath)).toBe(false);
+      // A successor takes the path while the old one is still in its grace period.
+      await using successor = await serve('new');
+      expect(existsSync(socketPath)).toBe(true);
+      const env = Buffer.from('CNI_COMMAND=VERSION\0');
+      const conf = Buffer.from('{"cniVersion":"1.0.0"}');
+      const u32 = (v: number) => Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
+      const reply = new Promise<Buffer>((resolve) => {
+        const got: Buffer[] = [];
+        early.on('data', (d: Buffer) => got.push(d));
+        early.on('close', () => resolve(Buffer.concat(got)));
+      });
+      early.end(
+        Buffer.concat([
+          Buffer.from('MCNI\0\x03'),
+          Buffer.alloc(2),
+          u32(env.length),
+          env,
+          u32(conf.length),
+          conf,
+        ]),
+      );
+      const r = await reply;
+      expect(r.subarray(0, 6).toString('latin1')).toBe('MCNI\0\x03');
+      expect(r.readUInt32BE(6)).toBe(0);
+      await retired;
+      expect(old.served).toBe(1);
+      // Closing the old server left the successor's socket in place, and it answers.
+      expect(existsSync(socketPath)).toBe(true);
+      expect(readdirSync(join(dir, 'run'))).toEqual(['ondemand.sock']);
+      const again = createConnection(socketPath);
+      await new Promise((res, rej) => {
+        again.once('connect', res);
+        again.once('error', rej);
+      });
+      again.destroy();
+      expect(successor.served).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('concurrent first calls start one server', async () => {
