@@ -2,4 +2,11 @@
 export { servePlugin, ServerStartError, type PluginServer, type PluginServerOptions } from './server.js';
 export { serveCommand, SERVE_THREADPOOL_SIZE, type ServeCommandOptions } from './serve-command.js';
 export { builtShimPath, defaultSocket, standaloneName } from './names.js';
+export {
+  DEFAULT_ON_DEMAND_IDLE_SECONDS,
+  onDemandPaths,
+  stopOnDemandServer,
+  type OnDemandPaths,
+} from './on-demand.js';
+export { shimBuildId, stampShimBuildId } from './build-id.js';
 export { PROTOCOL_VERSION } from './wire.js';

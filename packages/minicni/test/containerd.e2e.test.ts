@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,12 +12,14 @@ import { REFERENCE_PLUGINS, hostVeths, installMinicni, nodeRules, reservations }
 // containerd's CRI, driven the way kubelet drives it, with [minicni, portmap] as its network.
 // Twice: with the built executable as `minicni`, and with the fast path as deploy/minicni.yaml
 // installs it (minicni-shim as `minicni`, forwarding to `minicni serve` in the node netns; the
-// fallback pointed at /bin/false so every call must have been served).
+// fallback pointed at /bin/false so every call must have been served). And a third time as a
+// node without the agent: the shim starts the on-demand server at the first call (30 sandboxes
+// at once: one server), which serves the rest.
 
 const SANDBOXES = Number(process.env.MINICNI_E2E_SANDBOXES ?? 30);
 
 describe('containerd CRI with minicni', () => {
-  it.each(['standalone', 'shim'] as const)(
+  it.each(['standalone', 'shim', 'ondemand'] as const)(
     `%s: ${SANDBOXES} pod sandboxes in parallel report the IPs on their eth0 and in the store; stop + remove leaves nothing`,
     async (how) => {
       const work = mkdtempSync(join(tmpdir(), 'mct-minicni-containerd-'));
@@ -57,6 +59,13 @@ describe('containerd CRI with minicni', () => {
           expect(reservations(dataDir, network)).toEqual([]);
           expect(await hostVeths(node)).toEqual([]);
           if (served) expect(served.child.exitCode).toBeNull();
+          if (install.onDemand) {
+            // One server for every call, started once, still running (the idle time is 60 s).
+            const log = readFileSync(install.onDemand.logFile, 'utf8');
+            expect(log.match(/listening on/g), log).toHaveLength(1);
+            const pid = Number(readFileSync(install.onDemand.pidFile, 'utf8'));
+            expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain(install.onDemand.socket);
+          }
           console.log(
             `minicni containerd (${how}): start ${ctd.startMs} ms, pause import ${ctd.importMs} ms, ` +
               `${SANDBOXES} sandboxes run in parallel in ${runMs} ms, stopped+removed in ${removeMs} ms`,

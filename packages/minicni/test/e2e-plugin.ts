@@ -18,12 +18,15 @@
 //   environment a runtime needs to run minicni as `minicni`: 'standalone' (the executable) or
 //   'shim' (minicni-shim copied in as `minicni`, `minicni serve` started in the node netns on
 //   `agentSocket(work)`, named in the env too, no `minicni-standalone` beside the shim and
-//   MINICNI_STANDALONE=/bin/false, so every call must be served). Dispose to stop the server.
+//   MINICNI_STANDALONE=/bin/false, so every call must be served), or 'ondemand' (a node without
+//   the agent: the shim as `minicni` beside the executable as `minicni-standalone`,
+//   MINICNI_ON_DEMAND=1, nothing started here: the first call starts the on-demand server;
+//   `onDemand` then names its files). Dispose to stop the server, whichever kind.
 // - `agentSocket(work)`: the socket path to put in minicni's config as `agentSocket`: the shim
 //   reads it from there, so calls from a runtime process without the test's environment (podman's
 //   cleanup process, started by conmon) find the server too.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -35,6 +38,7 @@ import {
 } from '@minicni/testkit';
 import { HOST_VETH_PATTERN } from '../src/host-veth.js';
 import { startServe } from '../scripts/serve.mjs';
+import { onDemandPaths, stopOnDemandServer, type OnDemandPaths } from '@minicni/fastpath';
 
 export const MINICNI = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/minicni');
 export const MINICNI_DIR = dirname(MINICNI);
@@ -120,10 +124,11 @@ export interface MinicniInstall extends AsyncDisposable {
   binDir: string;
   env: Record<string, string>;
   served: ServedPlugin | undefined;
+  onDemand?: OnDemandPaths;
 }
 
 export async function installMinicni(
-  how: 'standalone' | 'shim',
+  how: 'standalone' | 'shim' | 'ondemand',
   node: TestNetns,
   work: string,
 ): Promise<MinicniInstall> {
@@ -131,6 +136,23 @@ export async function installMinicni(
     return { binDir: MINICNI_DIR, env: {}, served: undefined, [Symbol.asyncDispose]: async () => {} };
   }
   const socket = agentSocket(work);
+  if (how === 'ondemand') {
+    const binDir = join(work, 'ondemand-bin');
+    mkdirSync(binDir, { recursive: true });
+    copyFileSync(MINICNI_SHIM, join(binDir, 'minicni'));
+    chmodSync(join(binDir, 'minicni'), 0o755);
+    symlinkSync(MINICNI, join(binDir, 'minicni-standalone'));
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+    return {
+      binDir,
+      env: { MINICNI_AGENT_SOCKET: socket, MINICNI_ON_DEMAND: '1' },
+      served: undefined,
+      onDemand: onDemandPaths(socket),
+      [Symbol.asyncDispose]: async () => {
+        await stopOnDemandServer(socket);
+      },
+    };
+  }
   const served = await serveInNode(node, socket);
   const binDir = join(work, 'shim-bin');
   mkdirSync(binDir, { recursive: true });
