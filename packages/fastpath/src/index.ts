@@ -3,3 +3,16 @@ export { servePlugin, ServerStartError, type PluginServer, type PluginServerOpti
 export { serveCommand, SERVE_THREADPOOL_SIZE, type ServeCommandOptions } from './serve-command.js';
 export { builtShimPath, defaultSocket, standaloneName } from './names.js';
 export { PROTOCOL_VERSION } from './wire.js';
+export {
+  announcePod,
+  serveHandoff,
+  HandoffError,
+  HANDOFF_VERSION,
+  DEFAULT_POLICY_SOCKET,
+  DEFAULT_HANDOFF_TIMEOUT_MS,
+  type AnnouncePodOptions,
+  type HandoffErrorCode,
+  type HandoffServer,
+  type HandoffServerOptions,
+  type PodAnnouncement,
+} from './handoff.js';
