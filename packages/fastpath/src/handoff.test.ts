@@ -9,6 +9,7 @@ import {
   decodeAnnouncement,
   decodeReply,
   encodeAnnouncement,
+  handOverPod,
   encodeReply,
   HANDOFF_VERSION,
   HandoffError,
@@ -178,5 +179,55 @@ describe('hand-off over a unix socket', () => {
     expect(decodeReply(other)).toMatchObject({ ok: false, message: expect.stringMatching(/version 9/) });
     const big = decodeReply(await send(frame(Buffer.alloc(0), HANDOFF_VERSION, MAX_HANDOFF_BODY + 1)));
     expect(big.message).toMatch(/over/);
+  });
+});
+
+describe('handOverPod: the hand-off as a plugin ADD makes it', () => {
+  const ctx = (args: Record<string, string>) => {
+    const log: string[] = [];
+    return {
+      log,
+      ctx: {
+        args: { ignoreUnknown: true, pairs: [], ...args },
+        containerId: 'ctr1',
+        log: (m: string, f?: Record<string, unknown>) => void log.push(`${m} ${JSON.stringify(f)}`),
+      },
+    };
+  };
+  const k8s = { k8sPodNamespace: 'x', k8sPodName: 'web-0' };
+
+  it('announces the pod from CNI_ARGS with its addresses, prefixes dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mct-handoff-'));
+    try {
+      const socket = join(dir, 'policy.sock');
+      const seen: PodAnnouncement[] = [];
+      await using _s = await serveHandoff({ socketPath: socket, onAnnounce: async (a) => void seen.push(a) });
+      const c = ctx(k8s);
+      const r = await handOverPod(c.ctx, { socket, ips: ['10.244.1.5/24', 'fd00:1::5/64'] });
+      expect(r).toEqual({ outcome: 'applied' });
+      expect(seen).toEqual([{ ...POD, containerId: 'ctr1' }]);
+      expect(c.log.join('\n')).toMatch(/policy hand-off applied/);
+      const refused = await serveHandoff({
+        socketPath: join(dir, 'no.sock'),
+        onAnnounce: async () => {
+          throw new Error('not synced');
+        },
+      });
+      const f = await handOverPod(c.ctx, { socket: refused.socketPath, ips: ['10.244.1.5/24'] });
+      expect(f).toMatchObject({ outcome: 'failed', code: 'REFUSED', reason: expect.stringMatching(/not synced/) });
+      await refused.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips without a socket or the K8S_* keys, and never throws when no agent listens', async () => {
+    expect(await handOverPod(ctx(k8s).ctx, { socket: undefined, ips: ['10.244.1.5/24'] })).toMatchObject({
+      outcome: 'skipped',
+    });
+    const none = await handOverPod(ctx({}).ctx, { socket: '/run/mct-none/policy.sock', ips: ['10.244.1.5/24'] });
+    expect(none).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/K8S_POD_NAMESPACE/) });
+    const gone = await handOverPod(ctx(k8s).ctx, { socket: '/run/mct-none/policy.sock', ips: ['10.244.1.5/24'] });
+    expect(gone).toMatchObject({ outcome: 'failed', code: 'UNREACHABLE' });
   });
 });

@@ -9,6 +9,7 @@
 import { chmodSync, lstatSync } from 'node:fs';
 import type * as Net from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { AddContext } from '@minicni/spec';
 import { prepareSocketPath, removeStaleSocket } from './socket-path.js';
 
 export const HANDOFF_VERSION = 1;
@@ -238,6 +239,52 @@ export async function announcePod(opts: AnnouncePodOptions): Promise<void> {
   });
   const r = decodeReply(reply);
   if (!r.ok) throw new HandoffError('REFUSED', `the policy agent refused ${pod.namespace}/${pod.name}: ${r.message}`);
+}
+
+export interface HandOverResult {
+  /** `applied`: the agent's ruleset includes the pod; `skipped`: nothing to hand over; `failed`: see `reason`. */
+  outcome: 'applied' | 'skipped' | 'failed';
+  reason?: string;
+  code?: HandoffErrorCode;
+}
+
+/**
+ * The hand-off as a plugin's ADD makes it: the pod's namespace and name from CNI_ARGS
+ * (`K8S_POD_NAMESPACE`, `K8S_POD_NAME`, which kubelet's runtimes send), its addresses (prefix
+ * lengths dropped), announced to the agent on `socket`. It never throws, so ADD never fails
+ * because of it: without a socket configured or without the K8S_* keys it is `skipped`; when no
+ * agent answers, answers late or refuses it is `failed`, and the pod is then governed by the
+ * ruleset as it is: a node whose table fails closed drops the pod's traffic until the agent
+ * learns of it from the API; a node without a table (no agent, policy off) is open as before.
+ * The outcome is written to the call's debug log.
+ */
+export async function handOverPod(
+  ctx: Pick<AddContext, 'args' | 'containerId' | 'log'>,
+  opts: { socket: string | undefined; ips: readonly string[]; timeoutMs?: number },
+): Promise<HandOverResult> {
+  const done = (r: HandOverResult): HandOverResult => {
+    ctx.log(`policy hand-off ${r.outcome}`, { ...r, socket: opts.socket });
+    return r;
+  };
+  if (!opts.socket) return done({ outcome: 'skipped', reason: 'no policy socket configured' });
+  const namespace = ctx.args.k8sPodNamespace;
+  const name = ctx.args.k8sPodName;
+  if (!namespace || !name)
+    return done({ outcome: 'skipped', reason: 'CNI_ARGS has no K8S_POD_NAMESPACE and K8S_POD_NAME' });
+  try {
+    await announcePod({
+      socket: opts.socket,
+      namespace,
+      name,
+      ips: opts.ips.map((ip) => ip.split('/')[0]!),
+      containerId: ctx.containerId,
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    });
+    return done({ outcome: 'applied' });
+  } catch (e) {
+    const code = e instanceof HandoffError ? e.code : undefined;
+    return done({ outcome: 'failed', reason: (e as Error).message, ...(code ? { code } : {}) });
+  }
 }
 
 /** The socket must be root-only, as the server makes it: pod names go to no one else. */

@@ -5,6 +5,7 @@ export { builtShimPath, defaultSocket, standaloneName } from './names.js';
 export { PROTOCOL_VERSION } from './wire.js';
 export {
   announcePod,
+  handOverPod,
   serveHandoff,
   HandoffError,
   HANDOFF_VERSION,
@@ -14,5 +15,6 @@ export {
   type HandoffErrorCode,
   type HandoffServer,
   type HandoffServerOptions,
+  type HandOverResult,
   type PodAnnouncement,
 } from './handoff.js';

@@ -63,6 +63,8 @@ describe('parseBridgeConfig', () => {
     ['a relative log file', { logFile: 'log.txt' }],
     ['an agent socket of the wrong type', { agentSocket: 42 }],
     ['a relative agent socket', { agentSocket: 'run/plugin.sock' }],
+    ['a policy socket of the wrong type', { policySocket: true }],
+    ['a relative policy socket', { policySocket: 'run/policy.sock' }],
   ])('rejects %s with code 7', (_what, patch) => {
     expect(code(() => parseBridgeConfig({ ...seed, ...patch }))).toBe(7);
   });

@@ -15,6 +15,8 @@ export interface BridgeConfig {
   ipam: IpamChoice;
   mac: string | undefined;
   logFile: string | undefined;
+  /** The policy agent's hand-off socket: ADD announces the pod there before returning. */
+  policySocket: string | undefined;
 }
 
 export type { IpamChoice };
@@ -52,6 +54,8 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
   // Read by minicni-shim (the fast path), not here; checked so a bad value fails loudly.
   const agentSocket = optional(raw, 'agentSocket', 'string');
   if (agentSocket !== undefined) checkPath('agentSocket', agentSocket);
+  const policySocket = optional(raw, 'policySocket', 'string');
+  if (policySocket !== undefined) checkPath('policySocket', policySocket);
   return {
     bridge,
     mtu,
@@ -63,6 +67,7 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
     ipam: parseIpamChoice(raw),
     mac,
     logFile,
+    policySocket,
   };
 }
 
