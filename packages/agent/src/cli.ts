@@ -353,7 +353,8 @@ function policySocketOf(flags: Flags): string | null {
   const v = flags['policy-socket'];
   if (v === 'off' || v === '') return null;
   if (v === undefined) return networkPolicyOf(flags) ? DEFAULT_POLICY_SOCKET : null;
-  if (!v.startsWith('/')) throw new AgentError('INVALID_ARGUMENT', '--policy-socket must be an absolute path or off');
+  if (!v.startsWith('/'))
+    throw new AgentError('INVALID_ARGUMENT', '--policy-socket must be an absolute path or off');
   return v;
 }
 

@@ -187,7 +187,9 @@ describe('PolicyController: pods handed over at ADD', () => {
     expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.50');
     const release = t.hold();
     let answered = false;
-    const p = t.ctl.announce({ namespace: 'x', name: 'db-0', ips: ['10.244.1.50'] }).then(() => (answered = true));
+    const p = t.ctl
+      .announce({ namespace: 'x', name: 'db-0', ips: ['10.244.1.50'] })
+      .then(() => (answered = true));
     await new Promise((r) => setTimeout(r, 30));
     expect(answered).toBe(false); // nft is held: nothing applied yet, no answer
     release();
@@ -202,7 +204,9 @@ describe('PolicyController: pods handed over at ADD', () => {
   it('stands in for status.podIPs until the cache shows them, and leaves with the pod', async () => {
     const t = lab({ getPod: async () => expect.unreachable('the cache holds the pod') });
     t.caches.policies.set('x/db', isolateDb);
-    const lagging = podFromK8s(makePod({ namespace: 'x', name: 'db-1', node: 'n1', ips: [], labels: { app: 'db' } }));
+    const lagging = podFromK8s(
+      makePod({ namespace: 'x', name: 'db-1', node: 'n1', ips: [], labels: { app: 'db' } }),
+    );
     t.caches.pods.set('x/db-1', lagging);
     // A deleted pod the cache still lists with the address the plugin just gave again.
     t.caches.pods.set('x/p0', { ...t.caches.pods.items.get('x/p0')!, ips: ['10.244.1.51'] });
@@ -236,7 +240,9 @@ describe('PolicyController: pods handed over at ADD', () => {
     expect(elements(t.applied.at(-1)!, 'pods4')).toContain('10.244.1.52');
     expect(elements(t.applied.at(-1)!, 'ingress4')).not.toContain('10.244.1.52'); // no app=db label
     fail = true;
-    await expect(t.ctl.announce({ namespace: 'x', name: 'other', ips: ['10.244.1.53'] })).rejects.toMatchObject({
+    await expect(
+      t.ctl.announce({ namespace: 'x', name: 'other', ips: ['10.244.1.53'] }),
+    ).rejects.toMatchObject({
       code: 'POLICY',
       message: expect.stringMatching(/x\/other: GET: connect ECONNREFUSED/),
     });
@@ -248,7 +254,9 @@ describe('PolicyController: pods handed over at ADD', () => {
     const t = lab({ getPod: async () => undefined, ttlMs: 100 });
     t.ctl.setPodCidrs(['10.244.1.0/24']);
     let answered = false;
-    const p = t.ctl.announce({ namespace: 'x', name: 'early', ips: ['10.244.1.54'] }).then(() => (answered = true));
+    const p = t.ctl
+      .announce({ namespace: 'x', name: 'early', ips: ['10.244.1.54'] })
+      .then(() => (answered = true));
     await new Promise((r) => setTimeout(r, 20));
     expect(answered).toBe(false);
     t.syncAll();
@@ -265,7 +273,9 @@ describe('PolicyController: pods handed over at ADD', () => {
     await expect(pending).rejects.toMatchObject({ code: 'POLICY', message: /stopping/ });
     release();
     await stopped;
-    await expect(t.ctl.announce({ namespace: 'x', name: 'after', ips: ['10.244.1.56'] })).rejects.toThrow(/stopping/);
+    await expect(t.ctl.announce({ namespace: 'x', name: 'after', ips: ['10.244.1.56'] })).rejects.toThrow(
+      /stopping/,
+    );
   });
 });
 

@@ -148,7 +148,10 @@ export class PolicyController {
     let pod: Pod;
     try {
       if (cached) {
-        const { ips } = podFromK8s({ metadata: { namespace: a.namespace, name: a.name }, status: { podIPs } });
+        const { ips } = podFromK8s({
+          metadata: { namespace: a.namespace, name: a.name },
+          status: { podIPs },
+        });
         pod = { ...cached, ips, node: this.#o.nodeName };
       } else {
         const raw = (await this.#o.getPod?.(a.namespace, a.name)) as Record<string, unknown> | undefined;

@@ -41,7 +41,13 @@ s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('er
 async function listen(pod: TestNetns): Promise<void> {
   spawn(
     'nsenter',
-    [`--net=${pod.path}`, '--', process.execPath, '-e', "require('net').createServer((s)=>s.end()).listen(8080)"],
+    [
+      `--net=${pod.path}`,
+      '--',
+      process.execPath,
+      '-e',
+      "require('net').createServer((s)=>s.end()).listen(8080)",
+    ],
     { stdio: 'ignore' },
   ).unref();
   await eventually('a listener', async () => (await pod.run('ss', ['-Htln'])).includes(':8080'));
@@ -57,7 +63,8 @@ async function eventually(what: string, cond: () => Promise<boolean>, ms = 10_00
 
 describe('policy from the first packet: the ADD hand-off and fail closed', () => {
   it('pods added through the served plugin are allowed/blocked per policy at once; unknown pod-CIDR addresses are dropped', async () => {
-    for (const f of [SHIM, PLUGIN]) if (!existsSync(f)) throw new Error(`${f} is missing: run \`pnpm build\` first`);
+    for (const f of [SHIM, PLUGIN])
+      if (!existsSync(f)) throw new Error(`${f} is missing: run \`pnpm build\` first`);
     await using api = await FakeKubeApi.start();
     await using node = await nodeNetns();
     await using db = await podNetns();
@@ -95,7 +102,8 @@ describe('policy from the first packet: the ADD hand-off and fail closed', () =>
         },
       });
 
-      const nft: NftRunner = (args, stdin) => spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
+      const nft: NftRunner = (args, stdin) =>
+        spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
       const kube = new KubeClient({ server: api.url });
       const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
       const policy = new PolicyController({
@@ -162,13 +170,25 @@ describe('policy from the first packet: the ADD hand-off and fail closed', () =>
       const dbInApi = await kube.getJson<{ status?: { podIP?: string } }>('/api/v1/namespaces/x/pods/db');
       expect(dbInApi.status?.podIP).toBeUndefined();
       const ruleset = await node.run('nft', ['list', 'table', 'inet', 'minicni-policy']);
-      expect(ruleset).toMatch(new RegExp(`set pods4 \\{[^}]*${dbIp.replace(/\./g, '\\.')}`));
+      for (const ip of [dbIp, webIp, otherIp])
+        expect(ruleset).toMatch(new RegExp(`set pods4 \\{[^}]*${ip.replace(/\./g, '\\.')}`));
       expect(ruleset).toMatch(new RegExp(`${dbIp.replace(/\./g, '\\.')} : jump i-`));
       // Node <-> pod always passes (kubelet probes), isolated or not.
       expect(await connects(node, dbIp)).toBe(true);
 
       // An address of the pod CIDR nobody was given: cut off both ways.
-      await node.run('ip', ['link', 'add', strangerVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', stranger.path]);
+      await node.run('ip', [
+        'link',
+        'add',
+        strangerVeth,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        stranger.path,
+      ]);
       await node.run('ip', ['link', 'set', strangerVeth, 'master', bridge, 'up']);
       await stranger.run('ip', ['addr', 'add', '10.244.1.200/24', 'dev', 'eth0']);
       await stranger.run('ip', ['link', 'set', 'eth0', 'up']);

@@ -55,7 +55,10 @@ describe('hand-off codec', () => {
     expect(buf.readUInt16BE(4)).toBe(HANDOFF_VERSION);
     expect(announcementLength(buf)).toBe(buf.length);
     expect(decodeAnnouncement(buf)).toEqual({ ...POD, containerId: 'abc' });
-    expect(decodeReply(encodeReply({ ok: true, message: 'applied' }))).toEqual({ ok: true, message: 'applied' });
+    expect(decodeReply(encodeReply({ ok: true, message: 'applied' }))).toEqual({
+      ok: true,
+      message: 'applied',
+    });
     expect(decodeReply(encodeReply({ ok: false, message: 'no' }))).toEqual({ ok: false, message: 'no' });
   });
 
@@ -67,14 +70,24 @@ describe('hand-off codec', () => {
       expect(codeOf(() => decodeAnnouncement(part))).toBe('TRUNCATED');
     }
     const reply = encodeReply({ ok: true, message: 'applied' });
-    for (let i = 0; i < reply.length; i++) expect(codeOf(() => decodeReply(reply.subarray(0, i)))).toBe('TRUNCATED');
+    for (let i = 0; i < reply.length; i++)
+      expect(codeOf(() => decodeReply(reply.subarray(0, i)))).toBe('TRUNCATED');
   });
 
   it('refuses oversized, foreign, other-version and trailing bytes', () => {
-    expect(codeOf(() => announcementLength(frame(Buffer.alloc(0), HANDOFF_VERSION, MAX_HANDOFF_BODY + 1)))).toBe(
-      'TOO_LARGE',
-    );
-    expect(codeOf(() => encodeAnnouncement({ ...POD, name: `${'a'.repeat(250)}`, containerId: 'c'.repeat(256), ips: Array(8).fill('10.244.1.5') }))).toBe(undefined);
+    expect(
+      codeOf(() => announcementLength(frame(Buffer.alloc(0), HANDOFF_VERSION, MAX_HANDOFF_BODY + 1))),
+    ).toBe('TOO_LARGE');
+    expect(
+      codeOf(() =>
+        encodeAnnouncement({
+          ...POD,
+          name: `${'a'.repeat(250)}`,
+          containerId: 'c'.repeat(256),
+          ips: Array(8).fill('10.244.1.5'),
+        }),
+      ),
+    ).toBe(undefined);
     expect(codeOf(() => announcementLength(Buffer.from('MCNI\0\x02')))).toBe('BAD_FRAME');
     expect(codeOf(() => announcementLength(Buffer.from('GET /')))).toBe('BAD_FRAME');
     expect(codeOf(() => announcementLength(frame(Buffer.from('{}'), 2)))).toBe('VERSION');
@@ -82,9 +95,9 @@ describe('hand-off codec', () => {
     expect(codeOf(() => decodeAnnouncement(Buffer.concat([encodeAnnouncement(POD), Buffer.from('x')])))).toBe(
       'BAD_FRAME',
     );
-    expect(codeOf(() => decodeReply(Buffer.concat([encodeReply({ ok: true, message: '' }), Buffer.from('x')])))).toBe(
-      'BAD_FRAME',
-    );
+    expect(
+      codeOf(() => decodeReply(Buffer.concat([encodeReply({ ok: true, message: '' }), Buffer.from('x')]))),
+    ).toBe('BAD_FRAME');
     const badStatus = encodeReply({ ok: true, message: '' });
     badStatus.writeUInt8(9, 6);
     expect(codeOf(() => decodeReply(badStatus))).toBe('BAD_FRAME');
@@ -101,7 +114,11 @@ describe('hand-off codec', () => {
       '{"namespace":"x","name":"a","ips":["10.244.1.5"],"containerId":5}',
       `{"namespace":"${'a'.repeat(64)}","name":"a","ips":["10.244.1.5"]}`,
     ];
-    for (const b of bodies) expect(codeOf(() => decodeAnnouncement(frame(Buffer.from(b)))), b).toBe('INVALID');
+    for (const b of bodies)
+      expect(
+        codeOf(() => decodeAnnouncement(frame(Buffer.from(b)))),
+        b,
+      ).toBe('INVALID');
     expect(codeOf(() => encodeAnnouncement({ ...POD, ips: ['nope'] }))).toBe('INVALID');
   });
 });
@@ -214,7 +231,11 @@ describe('handOverPod: the hand-off as a plugin ADD makes it', () => {
         },
       });
       const f = await handOverPod(c.ctx, { socket: refused.socketPath, ips: ['10.244.1.5/24'] });
-      expect(f).toMatchObject({ outcome: 'failed', code: 'REFUSED', reason: expect.stringMatching(/not synced/) });
+      expect(f).toMatchObject({
+        outcome: 'failed',
+        code: 'REFUSED',
+        reason: expect.stringMatching(/not synced/),
+      });
       await refused.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -225,9 +246,15 @@ describe('handOverPod: the hand-off as a plugin ADD makes it', () => {
     expect(await handOverPod(ctx(k8s).ctx, { socket: undefined, ips: ['10.244.1.5/24'] })).toMatchObject({
       outcome: 'skipped',
     });
-    const none = await handOverPod(ctx({}).ctx, { socket: '/run/mct-none/policy.sock', ips: ['10.244.1.5/24'] });
+    const none = await handOverPod(ctx({}).ctx, {
+      socket: '/run/mct-none/policy.sock',
+      ips: ['10.244.1.5/24'],
+    });
     expect(none).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/K8S_POD_NAMESPACE/) });
-    const gone = await handOverPod(ctx(k8s).ctx, { socket: '/run/mct-none/policy.sock', ips: ['10.244.1.5/24'] });
+    const gone = await handOverPod(ctx(k8s).ctx, {
+      socket: '/run/mct-none/policy.sock',
+      ips: ['10.244.1.5/24'],
+    });
     expect(gone).toMatchObject({ outcome: 'failed', code: 'UNREACHABLE' });
   });
 });

@@ -127,7 +127,10 @@ export function announcementLength(buf: Buffer): number {
   const version = versionOf(buf);
   if (version === undefined) return HEADER_LEN + 4;
   if (version !== HANDOFF_VERSION)
-    throw new HandoffError('VERSION', `announcement of hand-off version ${version}; this end speaks ${HANDOFF_VERSION}`);
+    throw new HandoffError(
+      'VERSION',
+      `announcement of hand-off version ${version}; this end speaks ${HANDOFF_VERSION}`,
+    );
   if (buf.length < HEADER_LEN + 4) return HEADER_LEN + 4;
   const len = buf.readUInt32BE(HEADER_LEN);
   if (len > MAX_HANDOFF_BODY)
@@ -138,7 +141,8 @@ export function announcementLength(buf: Buffer): number {
 /** Decodes one whole announcement frame: `TRUNCATED` if bytes are missing, `BAD_FRAME` if extra. */
 export function decodeAnnouncement(buf: Buffer): PodAnnouncement {
   const need = announcementLength(buf);
-  if (buf.length < need) throw new HandoffError('TRUNCATED', `announcement cut at ${buf.length} of ${need} bytes`);
+  if (buf.length < need)
+    throw new HandoffError('TRUNCATED', `announcement cut at ${buf.length} of ${need} bytes`);
   if (buf.length > need) throw new HandoffError('BAD_FRAME', 'bytes after the end of the announcement');
   let body: unknown;
   try {
@@ -167,7 +171,10 @@ export function decodeReply(buf: Buffer): HandoffReply {
   const version = versionOf(buf);
   if (version === undefined) throw new HandoffError('TRUNCATED', `reply cut at ${buf.length} bytes`);
   if (version !== HANDOFF_VERSION)
-    throw new HandoffError('VERSION', `the agent speaks hand-off version ${version}, this plugin ${HANDOFF_VERSION}`);
+    throw new HandoffError(
+      'VERSION',
+      `the agent speaks hand-off version ${version}, this plugin ${HANDOFF_VERSION}`,
+    );
   if (buf.length < HEADER_LEN + 5) throw new HandoffError('TRUNCATED', `reply cut at ${buf.length} bytes`);
   const status = buf.readUInt8(HEADER_LEN);
   const len = buf.readUInt32BE(HEADER_LEN + 1);
@@ -238,7 +245,8 @@ export async function announcePod(opts: AnnouncePodOptions): Promise<void> {
     });
   });
   const r = decodeReply(reply);
-  if (!r.ok) throw new HandoffError('REFUSED', `the policy agent refused ${pod.namespace}/${pod.name}: ${r.message}`);
+  if (!r.ok)
+    throw new HandoffError('REFUSED', `the policy agent refused ${pod.namespace}/${pod.name}: ${r.message}`);
 }
 
 export interface HandOverResult {
@@ -379,7 +387,9 @@ export async function serveHandoff(opts: HandoffServerOptions): Promise<HandoffS
       const version = e instanceof HandoffError && e.code === 'VERSION';
       log(`bad announcement: ${(e as Error).message}`);
       // Another version gets our header, so its client can say which versions disagree.
-      sock.end(encodeReply({ ok: false, message: (e as Error).message }, version ? HANDOFF_VERSION : undefined));
+      sock.end(
+        encodeReply({ ok: false, message: (e as Error).message }, version ? HANDOFF_VERSION : undefined),
+      );
     };
     sock.on('data', (chunk: Buffer) => {
       if (started) return;

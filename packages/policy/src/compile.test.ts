@@ -229,7 +229,8 @@ describe('fail closed for unknown addresses in the node pod network', () => {
   });
 
   it('knows every pod address inside the CIDRs, of any node, and drops the rest both ways after the node and self accepts', () => {
-    const state = upstreamCluster([web]);
+    const base = upstreamCluster([web]);
+    const state = { ...base, pods: [...base.pods] };
     // A pod the snapshot places on node-2 whose address lies in node-1's CIDR is still a pod.
     state.pods.push({ ...state.pods[0]!, name: 'moved', node: 'node-2', ips: ['10.244.1.99'] });
     // Host-network pods and pods without an address are not pods of the pod network.

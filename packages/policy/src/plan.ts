@@ -100,11 +100,7 @@ export interface PlanOptions {
  * Compiles what one node enforces: ingress for its pods as destinations, egress for its pods as
  * sources. Pods without addresses are skipped (nothing can be sent from or to them yet).
  */
-export function planNode(
-  state: ClusterState | PolicyIndex,
-  node: string,
-  opts: PlanOptions = {},
-): NodePlan {
+export function planNode(state: ClusterState | PolicyIndex, node: string, opts: PlanOptions = {}): NodePlan {
   const index = state instanceof PolicyIndex ? state : new PolicyIndex(state);
   const planner = new Planner(index);
   const nodeAddrs: Record<Family, bigint[]> = { 4: [], 6: [] };
@@ -165,7 +161,8 @@ function podNetGuard(index: PolicyIndex, podCidrs: readonly string[]): PodNetGua
   // Any pod counts, whichever node the snapshot says it is on: its address is taken either way.
   for (const pod of index.pods()) {
     if (pod.hostNetwork) continue;
-    for (const ip of index.addressesOf(pod)) if (merged[ip.family].has(ip.value)) known[ip.family].add(ip.value);
+    for (const ip of index.addressesOf(pod))
+      if (merged[ip.family].has(ip.value)) known[ip.family].add(ip.value);
   }
   return {
     nets: { 4: [...merged[4].intervals], 6: [...merged[6].intervals] },
