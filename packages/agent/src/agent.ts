@@ -115,11 +115,13 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
-    // Plugins fall back to "unreachable" (the table keeps failing closed for unknown pods).
-    await this.#handoff?.close();
+    // New hand-offs find no agent (the table keeps failing closed for unknown pods); the ones
+    // in flight are refused once the controller stops, then the socket goes.
+    const handoffClosed = this.#handoff?.close();
     await this.#o.source.stop();
     // The policy table stays: pods stay isolated across an agent restart.
     await this.#o.policy?.stop();
+    await handoffClosed;
     await this.reconciler.stop();
     await this.#server?.close();
     this.#log('info', 'agent stopped; routes left in place');
