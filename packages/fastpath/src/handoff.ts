@@ -235,12 +235,11 @@ export async function announcePod(opts: AnnouncePodOptions): Promise<void> {
     });
     c.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const gone = !connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED');
+      // Before the connection: nobody to talk to (ENOENT, ECONNREFUSED, ...); after: cut short.
       reject(
-        new HandoffError(
-          gone ? 'UNREACHABLE' : 'TRUNCATED',
-          gone ? `no policy agent listens on ${socket}` : `hand-off on ${socket} broke: ${e.message}`,
-        ),
+        connected
+          ? new HandoffError('TRUNCATED', `hand-off on ${socket} broke: ${e.message}`)
+          : new HandoffError('UNREACHABLE', `no policy agent listens on ${socket} (${e.code ?? e.message})`),
       );
     });
   });
