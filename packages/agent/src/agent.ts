@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { serveHandoff, type HandoffServer } from '@minicni/fastpath';
 import { dirname } from 'node:path';
+import { serveHandoff, type HandoffServer } from '@minicni/fastpath';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Dataplane } from './dataplane.js';
 import { DEFAULT_VXLAN, type Mode, type VxlanSettings } from './desired-state.js';

@@ -14,8 +14,8 @@ import { hasStamp, rulesLockPath, rulesStampPath, writeStamp } from './rules-sta
 /**
  * ADD: reserve addresses, ensure the bridge (with the gateway addresses), put a veth into the pod
  * netns with its addresses and routes, ensure the node's rules once per network, hand the pod to
- * the policy agent when `policySocket` is set. Any failure after
- * the reservation undoes what this call did before the error leaves.
+ * the policy agent when `policySocket` is set. Any failure after the reservation undoes what
+ * this call did before the error leaves.
  */
 export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult> {
   const cfg = parseBridgeConfig(ctx.config);
