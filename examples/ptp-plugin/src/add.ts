@@ -1,6 +1,7 @@
 import { CniError, ErrorCode, type AddContext, type HandlerResult, type RouteBasic } from '@minicni/spec';
 import { setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { checkIfnameFree, openPodIpam, type NodeEnv, type PodAddresses, type PodIp } from '@minicni/kit';
+import { handOverPod } from '@minicni/fastpath';
 import { parsePtpConfig } from './config.js';
 import { hostVeth } from './host-veth.js';
 
@@ -41,6 +42,8 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
     // host end's own one is tentative (DAD) for 1-2 s: forwarded IPv6 to a new pod would wait.
     if (ips.some((i) => i.family === 6))
       await host.addresses.ensure(veth.host.index, HOST_LINK_LOCAL, { noDad: true });
+    // The node's policy agent learns the pod before the runtime does (never fails ADD).
+    await handOverPod(ctx, { socket: cfg.policySocket, ips: ips.map((i) => i.ip) });
     return {
       interfaces: [
         { name: veth.host.name, mac: veth.host.mac },

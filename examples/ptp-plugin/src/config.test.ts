@@ -17,7 +17,11 @@ describe('parsePtpConfig', () => {
 
   it('delegates to the IPAM plugin named by ipam.type', () => {
     const cfg = parsePtpConfig({ mtu: 9000, ipam: { type: 'host-local', subnet: '10.244.50.0/24' } });
-    expect(cfg).toEqual({ mtu: 9000, ipam: { kind: 'delegate', type: 'host-local' } });
+    expect(cfg).toEqual({
+      mtu: 9000,
+      ipam: { kind: 'delegate', type: 'host-local' },
+      policySocket: undefined,
+    });
   });
 
   it.each([
@@ -31,6 +35,8 @@ describe('parsePtpConfig', () => {
     ['mtu too small', { mtu: 67, ipam: { type: 'minicni' } }],
     ['mtu too large', { mtu: 65536, ipam: { type: 'minicni' } }],
     ['mtu fractional', { mtu: 1500.5, ipam: { type: 'minicni' } }],
+    ['policySocket relative', { policySocket: 'policy.sock', ipam: { type: 'minicni' } }],
+    ['policySocket not a string', { policySocket: 1, ipam: { type: 'minicni' } }],
   ])('rejects %s with code 7', (_, raw) => {
     expect(cniCodeOf(() => parsePtpConfig(raw))).toBe(7);
   });

@@ -5,6 +5,8 @@ import { parseIpamChoice, type IpamChoice } from '@minicni/kit';
 export interface PtpConfig {
   mtu: number;
   ipam: IpamChoice;
+  /** The policy agent's hand-off socket (@minicni/fastpath): ADD announces the pod there. */
+  policySocket: string | undefined;
 }
 
 export type { IpamChoice };
@@ -24,7 +26,11 @@ export function parsePtpConfig(raw: Record<string, unknown>): PtpConfig {
     // NAT is node policy, not per-pod wiring: this example leaves it to the node (see README).
     throw new CniError(ErrorCode.UnsupportedField, '"ipMasq" is not supported by the ptp example plugin');
   }
-  return { mtu, ipam: parseIpamChoice(raw.ipam) };
+  const policySocket = raw.policySocket ?? undefined;
+  if (policySocket !== undefined && (typeof policySocket !== 'string' || !policySocket.startsWith('/'))) {
+    throw invalid(`"policySocket" must be an absolute path, got ${JSON.stringify(policySocket)}`);
+  }
+  return { mtu, ipam: parseIpamChoice(raw.ipam), policySocket };
 }
 
 function invalid(msg: string): CniError {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { serveHandoff, type HandoffServer } from '@minicni/fastpath';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Dataplane } from './dataplane.js';
 import { DEFAULT_VXLAN, type Mode, type VxlanSettings } from './desired-state.js';
@@ -28,6 +29,11 @@ export interface AgentOptions {
   sourceStats?: () => { lists: number; watches: number; gone: number; failures: number };
   /** NetworkPolicy enforcement; started and stopped with the agent, fed this node's addresses. */
   policy?: PolicyController;
+  /**
+   * With `policy`: the unix socket on which plugins hand over new pods at ADD (the
+   * `@minicni/fastpath` hand-off); null or absent = none.
+   */
+  policySocket?: string | null;
   logger?: Logger;
 }
 
@@ -43,6 +49,7 @@ export class Agent {
   readonly #log: Logger;
   readonly reconciler: Reconciler;
   #server: HealthServer | undefined;
+  #handoff: HandoffServer | undefined;
   #self: NodeInfo | undefined;
   #ready = false;
   readonly #started = Date.now();
@@ -83,20 +90,38 @@ export class Agent {
       });
     }
     this.reconciler.start();
-    o.policy?.start();
+    const policy = o.policy;
+    policy?.start();
+    if (policy && o.policySocket) {
+      this.#handoff = await serveHandoff({
+        socketPath: o.policySocket,
+        onAnnounce: (a) => policy.announce(a),
+        log: (line) => this.#log('warn', `policy hand-off: ${line}`),
+      });
+    }
     o.source.start((nodes) => {
       this.#log('info', 'node set changed', { nodes: nodes.size });
       this.#self = nodes.get(o.nodeName);
       this.reconciler.setNodes(nodes);
-      o.policy?.setNodeIps(this.#self?.internalIPs ?? []);
+      policy?.setNodeIps(this.#self?.internalIPs ?? []);
+      policy?.setPodCidrs(this.#self?.podCIDRs ?? []);
     });
-    this.#log('info', 'agent started', { node: o.nodeName, mode: o.mode, metrics: this.#server?.address });
+    this.#log('info', 'agent started', {
+      node: o.nodeName,
+      mode: o.mode,
+      metrics: this.#server?.address,
+      ...(this.#handoff ? { policySocket: this.#handoff.socketPath } : {}),
+    });
   }
 
   async stop(): Promise<void> {
+    // New hand-offs find no agent (the table keeps failing closed for unknown pods); the ones
+    // in flight are refused once the controller stops, then the socket goes.
+    const handoffClosed = this.#handoff?.close();
     await this.#o.source.stop();
     // The policy table stays: pods stay isolated across an agent restart.
     await this.#o.policy?.stop();
+    await handoffClosed;
     await this.reconciler.stop();
     await this.#server?.close();
     this.#log('info', 'agent stopped; routes left in place');

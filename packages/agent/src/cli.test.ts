@@ -64,6 +64,21 @@ describe('minicni-agent CLI', () => {
     const badCluster = io({ NODE_NAME: 'n1' });
     expect(await main([...withCluster, '--cluster-cidr', '10.244.1.0/16'], badCluster.cli)).toBe(1);
     expect(badCluster.err()).toMatch(/host bits set.*\[INVALID_CIDR\]/);
+    // The plugin's hand-off socket: the default, another path, or none.
+    expect(conf.plugins[0].policySocket).toBe('/run/minicni/policy.sock');
+    const sock = io({ NODE_NAME: 'n1' });
+    expect(await main([...withCluster, '--policy-socket', '/run/x/p.sock'], sock.cli)).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, '10-minicni.conflist'), 'utf8')).plugins[0].policySocket).toBe(
+      '/run/x/p.sock',
+    );
+    const off = io({ NODE_NAME: 'n1' });
+    expect(await main([...withCluster, '--policy-socket', 'off'], off.cli)).toBe(0);
+    expect(
+      JSON.parse(readFileSync(join(dir, '10-minicni.conflist'), 'utf8')).plugins[0].policySocket,
+    ).toBeNull();
+    const relative = io({ NODE_NAME: 'n1' });
+    expect(await main([...withCluster, '--policy-socket', 'p.sock'], relative.cli)).toBe(2);
+    expect(relative.err()).toMatch(/--policy-socket must be an absolute path or off/);
     const noName = io();
     expect(await main(['install', '--pod-cidr', '10.244.5.0/24'], noName.cli)).toBe(2);
     expect(noName.err()).toMatch(/NODE_NAME/);
@@ -256,6 +271,8 @@ describe('minicni-agent CLI', () => {
         join(dir, 'ready'),
         '--rules-dir',
         dir,
+        '--policy-socket',
+        join(dir, 'run', 'policy.sock'),
       ],
       r.cli,
     );
@@ -272,6 +289,10 @@ describe('minicni-agent CLI', () => {
     expect(applies()[0]!.stdin).toMatch(/set node4 \{[^}]*192\.168\.50\.1/);
     expect(applies()[0]!.stdin).toMatch(/map ingress4 \{[^}]*10\.244\.1\.10 : jump/);
     expect(r.err()).not.toMatch(/drop counters/);
+    // Fail closed in the node's pod CIDR; the hand-off socket was served, and removed on stop.
+    expect(applies()[0]!.stdin).toMatch(/set podnet4 \{[^}]*10\.244\.1\.0\/24/);
+    expect(r.err()).toContain(`"policySocket":"${join(dir, 'run', 'policy.sock')}"`);
+    expect(existsSync(join(dir, 'run', 'policy.sock'))).toBe(false);
     expect(r.err()).toMatch(
       /"level":"warn","msg":"network policy: net.bridge.bridge-nf-call-iptables not 1: test"/,
     );

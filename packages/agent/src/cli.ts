@@ -25,9 +25,10 @@ import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
 import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
-import { policyInformers } from './policy-sources.js';
+import { kubePodGetter, policyInformers } from './policy-sources.js';
 import { explainConnection, formatExplanation, parsePortSpec, readPolicySnapshot } from './policy-explain.js';
 import { isPolicyError } from '@minicni/policy';
+import { DEFAULT_POLICY_SOCKET } from '@minicni/fastpath';
 
 export const USAGE = `usage: minicni-agent <install|uninstall|run|policy explain> [flags]
 
@@ -56,6 +57,8 @@ install:
   --pod-mtu N              the pods' MTU (__POD_MTU__); default: the MTU of the default route's
                            device, less the VXLAN header (50) unless --mode is host-gw
   --mode MODE              as for run (default auto): decides the default pod MTU
+  --policy-socket PATH     as for run: written into the config (__POLICY_SOCKET__) for the
+                           plugin's ADD hand-off; "off" writes null
 run:
   --mode MODE              host-gw | vxlan | auto (default auto)
   --install                run install first (same flags)
@@ -71,6 +74,8 @@ run:
   --vxlan-port N           default ${DEFAULT_VXLAN.port}
   --network-policy on|off  enforce NetworkPolicy from the API (default on; off with --nodes-file);
                            off deletes the policy table
+  --policy-socket PATH     where plugins hand new pods over at ADD, so policy holds from their
+                           first packet (default ${DEFAULT_POLICY_SOCKET}; "off": none)
 uninstall:
   --plugin-name NAME       binary name to remove from the bin dir, repeatable (default: minicni)
 policy explain:
@@ -114,6 +119,7 @@ const OPTIONS = {
   to: { type: 'string' },
   port: { type: 'string' },
   json: { type: 'boolean' },
+  'policy-socket': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -219,6 +225,7 @@ async function runInstall(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     ...(podCIDRs.length === 0 ? { kube: kubeClient(flags, io.env) } : {}),
     template,
     podMtu,
+    policySocket: policySocketOf(flags),
     ...(flags['cluster-cidr']
       ? { clusterCIDRs: flags['cluster-cidr'].flatMap((c) => c.split(',')).filter((c) => c.trim()) }
       : {}),
@@ -290,6 +297,7 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
       ? new PolicyController({
           nodeName,
           caches: policyInformers(client, { logger: log }),
+          getPod: kubePodGetter(client),
           nft,
           countDrops: true,
           logger: log,
@@ -307,7 +315,7 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
     readyFile: offOr(flags['ready-file'], DEFAULT_READY_FILE),
     ipamDataDir: flags['ipam-data-dir'] ?? DEFAULT_IPAM_DATA_DIR,
     ...(sourceStats ? { sourceStats } : {}),
-    ...(policy ? { policy } : {}),
+    ...(policy ? { policy, policySocket: policySocketOf(flags) } : {}),
     logger: log,
   });
   const repair = new RulesRepair({
@@ -387,6 +395,16 @@ function networkPolicyOf(flags: Flags): boolean {
     );
   }
   return v === 'on';
+}
+
+/** `--policy-socket`: the hand-off socket, null when off or when policy is off. */
+function policySocketOf(flags: Flags): string | null {
+  const v = flags['policy-socket'];
+  if (v === 'off' || v === '') return null;
+  if (v === undefined) return networkPolicyOf(flags) ? DEFAULT_POLICY_SOCKET : null;
+  if (!v.startsWith('/'))
+    throw new AgentError('INVALID_ARGUMENT', '--policy-socket must be an absolute path or off');
+  return v;
 }
 
 function nodeNameOf(flags: Flags, env: NodeJS.ProcessEnv): string {

@@ -1,3 +1,4 @@
+import { DEFAULT_POLICY_SOCKET } from '@minicni/fastpath';
 import { decodeJsonObject, parseConfList, SpecError } from '@minicni/spec';
 import { parsePodCidr } from './addresses.js';
 import { AgentError } from './errors.js';
@@ -8,7 +9,8 @@ import { AgentError } from './errors.js';
  * `readinessFile` is the file the agent writes once routes are programmed; the plugin's STATUS
  * reports not ready while it is missing. `clusterCIDRs` are the destinations never masqueraded:
  * pod to pod across nodes keeps its source address (Kubernetes' network model, and what
- * NetworkPolicy peers are matched by).
+ * NetworkPolicy peers are matched by). `policySocket` is where the plugin hands each new pod to
+ * the agent at ADD, so its policy holds from the first packet.
  */
 export const DEFAULT_TEMPLATE = `{
   "cniVersion": "1.0.0",
@@ -20,7 +22,8 @@ export const DEFAULT_TEMPLATE = `{
       "mtu": __POD_MTU__,
       "subnet": __NODE_SUBNET__,
       "clusterCIDRs": __CLUSTER_CIDRS__,
-      "readinessFile": "/run/minicni/ready"
+      "readinessFile": "/run/minicni/ready",
+      "policySocket": __POLICY_SOCKET__
     }
   ]
 }
@@ -34,6 +37,11 @@ export interface TemplateValues {
   podMtu?: number;
   /** `__CLUSTER_CIDRS__`: the whole cluster's pod network; this node's pod CIDRs when not given. */
   clusterCIDRs?: string[];
+  /**
+   * `__POLICY_SOCKET__`: the agent's policy hand-off socket (`--policy-socket`); null (no
+   * hand-off) when policy is off; `DEFAULT_POLICY_SOCKET` when not given.
+   */
+  policySocket?: string | null;
 }
 
 /**
@@ -41,7 +49,8 @@ export interface TemplateValues {
  * whether the template quotes it or not (the seed's template wrote it bare and relied on jq
  * printing the quotes): `__NODE_SUBNET__` (first pod CIDR), `__NODE_SUBNET_V4__`,
  * `__NODE_SUBNET_V6__`, `__NODE_SUBNETS__` (a list of all), `__NODE_NAME__`, `__POD_MTU__`,
- * `__CLUSTER_CIDRS__` (a list: the cluster's pod network, e.g. kubeadm's --pod-network-cidr).
+ * `__CLUSTER_CIDRS__` (a list: the cluster's pod network, e.g. kubeadm's --pod-network-cidr),
+ * `__POLICY_SOCKET__` (the agent's policy hand-off socket, or null).
  */
 export function renderConflist(template: string, values: TemplateValues): string {
   const byFamily = (f: 4 | 6) => values.podCIDRs.find((c) => parsePodCidr(c).family === f);
@@ -53,6 +62,7 @@ export function renderConflist(template: string, values: TemplateValues): string
     NODE_NAME: values.nodeName,
     POD_MTU: values.podMtu ?? 1500,
     CLUSTER_CIDRS: values.clusterCIDRs ?? values.podCIDRs,
+    POLICY_SOCKET: values.policySocket === undefined ? DEFAULT_POLICY_SOCKET : values.policySocket,
   };
   const text = template.replace(
     /"__([A-Z0-9_]+)__"|__([A-Z0-9_]+)__/g,

@@ -27,6 +27,19 @@ describe('renderConflist', () => {
     });
   });
 
+  it('fills __POLICY_SOCKET__ with the hand-off socket, the default one when not given, null when off', () => {
+    const t = '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","p":__POLICY_SOCKET__}]}';
+    const v = { nodeName: 'n', podCIDRs: ['10.244.1.0/24'] };
+    expect(JSON.parse(renderConflist(t, v)).plugins[0].p).toBe('/run/minicni/policy.sock');
+    expect(JSON.parse(renderConflist(t, { ...v, policySocket: '/run/x/p.sock' })).plugins[0].p).toBe(
+      '/run/x/p.sock',
+    );
+    expect(JSON.parse(renderConflist(t, { ...v, policySocket: null })).plugins[0].p).toBeNull();
+    expect(JSON.parse(renderConflist(DEFAULT_TEMPLATE, v)).plugins[0].policySocket).toBe(
+      '/run/minicni/policy.sock',
+    );
+  });
+
   it("fills __CLUSTER_CIDRS__ with the cluster CIDRs, else with the node's own pod CIDRs", () => {
     const t = '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"x","c":__CLUSTER_CIDRS__}]}';
     const given = {

@@ -32,6 +32,8 @@ export interface InstallOptions {
   podMtu?: number;
   /** The cluster's pod network (never masqueraded); validated here. */
   clusterCIDRs?: string[];
+  /** `__POLICY_SOCKET__` (see `TemplateValues.policySocket`). */
+  policySocket?: string | null;
   confDir?: string;
   confName?: string;
   binDir?: string;
@@ -76,6 +78,7 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     nodeName: opts.nodeName,
     podCIDRs,
     ...(opts.podMtu === undefined ? {} : { podMtu: opts.podMtu }),
+    ...(opts.policySocket === undefined ? {} : { policySocket: opts.policySocket }),
     ...(opts.clusterCIDRs?.length ? { clusterCIDRs: validateClusterCidrs(opts.clusterCIDRs) } : {}),
   });
   if (!opts.clusterCIDRs?.length) {

@@ -42,7 +42,7 @@ const denyAll = (ns: string) =>
     spec: { podSelector: {}, policyTypes: ['Ingress'] },
   });
 
-function lab() {
+function lab(opts: { getPod?: (ns: string, name: string) => Promise<unknown>; ttlMs?: number } = {}) {
   const caches = {
     pods: new MemoryCache<Pod>(),
     namespaces: new MemoryCache<Namespace>(),
@@ -55,6 +55,8 @@ function lab() {
   const ctl = new PolicyController({
     nodeName: 'n1',
     caches,
+    ...(opts.getPod ? { getPod: opts.getPod } : {}),
+    ...(opts.ttlMs ? { announcedTtlMs: opts.ttlMs } : {}),
     backoff: fastBackoff(),
     logger: (level, msg, f) => logs.push(`${level} ${msg} ${JSON.stringify(f)}`),
     nft: async (args, stdin) => {
@@ -303,6 +305,125 @@ describe('PolicyController: what /metrics reads', () => {
     expect(s.syncBuckets.reduce((a, b) => a + b, 0)).toBe(2);
     // The held pass took at least 60 ms: not in the buckets up to 50 ms.
     expect(s.syncBuckets.slice(0, 4).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
+  });
+});
+
+const isolateDb = networkPolicyFromK8s({
+  kind: 'NetworkPolicy',
+  metadata: { namespace: 'x', name: 'db' },
+  spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'] },
+});
+
+/** The element list of one set or map of a ruleset text. */
+function elements(text: string, name: string): string {
+  return new RegExp(`(?:set|map) ${name} \\{[^}]*\\}`).exec(text)?.[0] ?? '';
+}
+
+describe('PolicyController: pods handed over at ADD', () => {
+  it('answers only once a ruleset with the pod is applied; labels from one GET when the cache lacks the pod', async () => {
+    const gets: string[] = [];
+    const t = lab({
+      getPod: async (ns, name) => {
+        gets.push(`${ns}/${name}`);
+        return makePod({ namespace: ns, name, node: 'n1', ips: [], labels: { app: 'db' } });
+      },
+    });
+    t.caches.policies.set('x/db', isolateDb);
+    t.syncAll();
+    t.ctl.setPodCidrs(['10.244.1.0/24']);
+    await t.ctl.idle();
+    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.50');
+    const release = t.hold();
+    let answered = false;
+    const p = t.ctl
+      .announce({ namespace: 'x', name: 'db-0', ips: ['10.244.1.50'] })
+      .then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(answered).toBe(false); // nft is held: nothing applied yet, no answer
+    release();
+    await p;
+    expect(gets).toEqual(['x/db-0']);
+    const text = t.applied.at(-1)!;
+    expect(elements(text, 'pods4')).toContain('10.244.1.50');
+    expect(elements(text, 'ingress4')).toContain('10.244.1.50 : jump'); // selected by x/db via its labels
+    expect(text).toContain('set podnet4 { type ipv4_addr; flags interval; elements = { 10.244.1.0/24 } }');
+  });
+
+  it('stands in for status.podIPs until the cache shows them, and leaves with the pod', async () => {
+    const t = lab({ getPod: async () => expect.unreachable('the cache holds the pod') });
+    t.caches.policies.set('x/db', isolateDb);
+    const lagging = podFromK8s(
+      makePod({ namespace: 'x', name: 'db-1', node: 'n1', ips: [], labels: { app: 'db' } }),
+    );
+    t.caches.pods.set('x/db-1', lagging);
+    // A deleted pod the cache still lists with the address the plugin just gave again.
+    t.caches.pods.set('x/p0', { ...t.caches.pods.items.get('x/p0')!, ips: ['10.244.1.51'] });
+    t.syncAll();
+    await t.ctl.announce({ namespace: 'x', name: 'db-1', ips: ['10.244.1.51'] });
+    expect(elements(t.applied.at(-1)!, 'ingress4')).toContain('10.244.1.51 : jump');
+    // The API catches up: the cache's own record now says the same.
+    t.caches.pods.items.delete('x/p0');
+    t.caches.pods.set('x/db-1', { ...lagging, ips: ['10.244.1.51'] });
+    await t.ctl.idle();
+    expect(elements(t.applied.at(-1)!, 'ingress4')).toContain('10.244.1.51 : jump');
+    // Deleted from the API: gone from the ruleset, no announcement lingering.
+    t.caches.pods.items.delete('x/db-1');
+    t.ctl.changed();
+    await t.ctl.idle();
+    expect(elements(t.applied.at(-1)!, 'ingress4')).not.toContain('10.244.1.51');
+  });
+
+  it('a pod the API does not have is known without labels; an API failure refuses the hand-off', async () => {
+    let fail = false;
+    const t = lab({
+      getPod: async () => {
+        if (fail) throw new AgentError('API_REQUEST', 'GET: connect ECONNREFUSED');
+        return undefined;
+      },
+    });
+    t.caches.policies.set('x/db', isolateDb);
+    t.syncAll();
+    t.ctl.setPodCidrs(['10.244.1.0/24']);
+    await t.ctl.announce({ namespace: 'x', name: 'static', ips: ['10.244.1.52'] });
+    expect(elements(t.applied.at(-1)!, 'pods4')).toContain('10.244.1.52');
+    expect(elements(t.applied.at(-1)!, 'ingress4')).not.toContain('10.244.1.52'); // no app=db label
+    fail = true;
+    await expect(
+      t.ctl.announce({ namespace: 'x', name: 'other', ips: ['10.244.1.53'] }),
+    ).rejects.toMatchObject({
+      code: 'POLICY',
+      message: expect.stringMatching(/x\/other: GET: connect ECONNREFUSED/),
+    });
+    await t.ctl.idle();
+    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.53'); // still unknown: dropped
+  });
+
+  it('waits for the first full picture, expires, and rejects waiters when stopped', async () => {
+    const t = lab({ getPod: async () => undefined, ttlMs: 100 });
+    t.ctl.setPodCidrs(['10.244.1.0/24']);
+    let answered = false;
+    const p = t.ctl
+      .announce({ namespace: 'x', name: 'early', ips: ['10.244.1.54'] })
+      .then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    t.syncAll();
+    await p;
+    expect(elements(t.applied.at(-1)!, 'pods4')).toContain('10.244.1.54');
+    // Never seen in the API within the TTL: the stand-in goes, the address is unknown again.
+    await new Promise((r) => setTimeout(r, 150));
+    await t.ctl.idle();
+    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.54');
+
+    const release = t.hold();
+    const pending = t.ctl.announce({ namespace: 'x', name: 'late', ips: ['10.244.1.55'] });
+    const stopped = t.ctl.stop();
+    await expect(pending).rejects.toMatchObject({ code: 'POLICY', message: /stopping/ });
+    release();
+    await stopped;
+    await expect(t.ctl.announce({ namespace: 'x', name: 'after', ips: ['10.244.1.56'] })).rejects.toThrow(
+      /stopping/,
+    );
   });
 });
 

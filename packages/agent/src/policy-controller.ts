@@ -1,6 +1,6 @@
-import { compileNodeRuleset } from '@minicni/policy';
+import { compileNodeRuleset, podFromK8s, type Pod } from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
-import { isAgentError } from './errors.js';
+import { AgentError, isAgentError } from './errors.js';
 import type { InformerStats } from './informer.js';
 import { silentLogger, type Logger } from './node-source.js';
 import { DropTotals } from './policy-drops.js';
@@ -18,7 +18,37 @@ export interface PolicyControllerOptions {
   countDrops?: boolean;
   /** Waits after a failed compile or apply; reset by a success. */
   backoff?: Backoff;
+  /**
+   * Reads one pod from the API (`kubePodGetter(client)`): what `announce` uses when the pods
+   * cache does not hold the pod yet. Resolves undefined when the API has no such pod.
+   */
+  getPod?: (namespace: string, name: string) => Promise<unknown>;
+  /**
+   * How long an announced address stands in for the API's `status.podIPs` at most (default
+   * 2 min): until the pods cache shows the pod with those addresses, or shows it gone.
+   */
+  announcedTtlMs?: number;
   logger?: Logger;
+}
+
+/** What a plugin announces at ADD (the hand-off's `PodAnnouncement`). */
+export interface AnnouncedPod {
+  namespace: string;
+  name: string;
+  ips: readonly string[];
+}
+
+interface Announcement {
+  pod: Pod;
+  expires: number;
+  /** The pods cache has held the pod since: its leaving the cache means the pod was deleted. */
+  seen: boolean;
+}
+
+interface Waiter {
+  gen: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
 }
 
 /** What /metrics reports about policy enforcement. */
@@ -61,6 +91,11 @@ export class PolicyController {
   readonly #backoff: Backoff;
   readonly #stop = new AbortController();
   #nodeIps: readonly string[] = [];
+  #podCidrs: readonly string[] = [];
+  readonly #announced = new Map<string, Announcement>();
+  /** Bumped by every change; a pass records the generation it compiled. */
+  #gen = 0;
+  #waiters: Waiter[] = [];
   #pending = 0;
   /** Changes taken by the pass in flight: pending until it has applied. */
   #inFlight = 0;
@@ -104,6 +139,7 @@ export class PolicyController {
 
   async stop(): Promise<void> {
     this.#stop.abort();
+    for (const w of this.#waiters.splice(0)) w.reject(new AgentError('POLICY', 'the agent is stopping'));
     const { pods, namespaces, policies } = this.#o.caches;
     await Promise.all([pods.stop(), namespaces.stop(), policies.stop()]);
     await this.#worker;
@@ -116,10 +152,66 @@ export class PolicyController {
     this.changed();
   }
 
+  /**
+   * This node's pod CIDRs: with policy on, an address inside them that no known pod holds is
+   * dropped (fail closed), so a pod the agent has not heard of yet is isolated, never open.
+   */
+  setPodCidrs(cidrs: readonly string[]): void {
+    if (cidrs.join(',') === this.#podCidrs.join(',')) return;
+    this.#podCidrs = [...cidrs];
+    this.changed();
+  }
+
   /** Something changed: count it and make sure a worker will compile the latest state. */
   changed(): void {
     this.#pending++;
+    this.#gen++;
     this.#wake();
+  }
+
+  /**
+   * A plugin's ADD hand-off: `namespace/name` now holds `ips` on this node, which the API may
+   * not report yet. Its labels and ports come from the pods cache, else from one GET (a pod the
+   * API does not have is recorded without labels); the addresses are recorded as the pod's
+   * until the cache shows them. Resolves once a ruleset that includes the pod is in the
+   * kernel; rejects (AgentError POLICY) when the pod cannot be read or the agent stops.
+   */
+  async announce(a: AnnouncedPod): Promise<void> {
+    if (this.#stop.signal.aborted) throw new AgentError('POLICY', 'the agent is stopping');
+    const key = `${a.namespace}/${a.name}`;
+    const cached = this.#o.caches.pods.items.get(key);
+    const podIPs = a.ips.map((ip) => ({ ip }));
+    let pod: Pod;
+    try {
+      if (cached) {
+        const { ips } = podFromK8s({
+          metadata: { namespace: a.namespace, name: a.name },
+          status: { podIPs },
+        });
+        pod = { ...cached, ips, node: this.#o.nodeName };
+      } else {
+        const raw = (await this.#o.getPod?.(a.namespace, a.name)) as Record<string, unknown> | undefined;
+        const spec = (raw?.spec as Record<string, unknown> | undefined) ?? {};
+        pod = podFromK8s({
+          metadata: raw?.metadata ?? { namespace: a.namespace, name: a.name },
+          // The API's phase and status.podIPs lag behind this ADD: the plugin's word stands.
+          spec: { ...spec, nodeName: this.#o.nodeName, hostNetwork: false },
+          status: { podIPs },
+        });
+      }
+    } catch (e) {
+      throw new AgentError('POLICY', `pod ${key}: ${(e as Error).message}`, { cause: e });
+    }
+    const ttl = this.#o.announcedTtlMs ?? 120_000;
+    this.#announced.set(key, { pod, expires: Date.now() + ttl, seen: cached !== undefined });
+    // Its expiry is a change too (the stand-in leaves the ruleset).
+    setTimeout(() => this.changed(), ttl + 10).unref();
+    this.#log('info', 'pod announced by the plugin', { pod: key, ips: pod.ips });
+    this.changed();
+    const gen = this.#gen;
+    // Stopped while the GET was out: nothing will apply any more.
+    if (this.#stop.signal.aborted) throw new AgentError('POLICY', 'the agent is stopping');
+    await new Promise<void>((resolve, reject) => this.#waiters.push({ gen, resolve, reject }));
   }
 
   /** Resolves once nothing is pending and no worker runs (for tests and shutdown). */
@@ -163,6 +255,7 @@ export class PolicyController {
       // Let a burst of events already queued land first: they all go into this one pass.
       await new Promise((r) => setImmediate(r));
       const taken = this.#pending;
+      const gen = this.#gen;
       this.#pending = 0;
       this.#inFlight = taken;
       const started = performance.now();
@@ -182,6 +275,10 @@ export class PolicyController {
         const bucket = SYNC_BUCKETS.findIndex((le) => secs <= le);
         this.#status.syncBuckets[bucket < 0 ? SYNC_BUCKETS.length : bucket]!++;
         this.#backoff.reset();
+        // Every announcement made before this pass's compile is now in the kernel.
+        const done = this.#waiters.filter((w) => w.gen <= gen);
+        this.#waiters = this.#waiters.filter((w) => w.gen > gen);
+        for (const w of done) w.resolve();
       } catch (e) {
         this.#status.applyFailures++;
         this.#inFlight = 0;
@@ -210,11 +307,37 @@ export class PolicyController {
   #compile(): string {
     const { pods, namespaces, policies } = this.#o.caches;
     const state = {
-      pods: [...pods.items.values()],
+      pods: this.#pods(pods.items),
       namespaces: [...namespaces.items.values()],
       policies: [...policies.items.values()],
       nodes: [{ name: this.#o.nodeName, ips: this.#nodeIps }],
     };
-    return compileNodeRuleset(state, this.#o.nodeName, { nodeIps: this.#nodeIps });
+    return compileNodeRuleset(state, this.#o.nodeName, { nodeIps: this.#nodeIps, podCidrs: this.#podCidrs });
+  }
+
+  /** The cached pods, with what plugins announced standing in where the API lags. */
+  #pods(items: ReadonlyMap<string, Pod>): Pod[] {
+    if (this.#announced.size === 0) return [...items.values()];
+    const now = Date.now();
+    const out = new Map(items);
+    const owner = new Map<string, string>();
+    for (const [key, a] of this.#announced) {
+      const cached = items.get(key);
+      if (cached) a.seen = true;
+      const caughtUp = cached && cached.ips.join(',') === a.pod.ips.join(',');
+      if (caughtUp || now > a.expires || (!cached && a.seen)) {
+        this.#announced.delete(key);
+        continue;
+      }
+      out.set(key, cached ? { ...cached, ips: a.pod.ips, node: a.pod.node } : a.pod);
+      for (const ip of a.pod.ips) owner.set(ip, key);
+    }
+    // An address just given to an announced pod is its own, not that of a pod the cache still
+    // lists with it (deleted, its address reused).
+    for (const [key, pod] of out) {
+      if (!pod.ips.some((ip) => owner.has(ip) && owner.get(ip) !== key)) continue;
+      out.set(key, { ...pod, ips: pod.ips.filter((ip) => !owner.has(ip) || owner.get(ip) === key) });
+    }
+    return [...out.values()];
   }
 }

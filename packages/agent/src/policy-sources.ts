@@ -9,7 +9,7 @@ import {
 } from '@minicni/policy';
 import type { Backoff } from './backoff.js';
 import { Informer, objectKeyOf, type InformerStats } from './informer.js';
-import type { KubeClient } from './kube-client.js';
+import { KubeApiError, type KubeClient } from './kube-client.js';
 import { silentLogger, type Logger } from './node-source.js';
 
 /** What the policy controller reads from each resource: a cache that says when it changes. */
@@ -108,5 +108,22 @@ export function policyInformers(client: KubeClient, opts: PolicyInformerOptions 
         return ns && name ? isolateNamespace(ns, name) : undefined;
       }),
     }),
+  };
+}
+
+/**
+ * `GET /api/v1/namespaces/NS/pods/NAME` for `PolicyController`'s `getPod`: the raw object, or
+ * undefined when the API has no such pod (404). Other failures reject.
+ */
+export function kubePodGetter(client: KubeClient): (namespace: string, name: string) => Promise<unknown> {
+  return async (namespace, name) => {
+    try {
+      return await client.getJson(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+      );
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return undefined;
+      throw e;
+    }
   };
 }

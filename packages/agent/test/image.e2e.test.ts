@@ -205,6 +205,14 @@ describe('the agent image', () => {
         ['pod-0', 'pod-1', 'pod-2'].map((n) => ctd.cri.runPodSandbox(ctd.sandboxConfig(n))),
       );
       const served = await expectReadySandboxes(ctd, node, ids, '10.244.1.');
+      // Each ADD handed its pod to the agent (CRI's K8S_* CNI_ARGS, the config's policySocket):
+      // the API stand-in never heard of these pods, yet the policy table knows them.
+      const knownPods = () => node.run('nft', ['list', 'set', 'inet', 'minicni-policy', 'pods4']);
+      for (const ip of served.ips) expect(await knownPods()).toContain(ip);
+      // Then kubelet reports their addresses to the API (the hand-off only bridges until then).
+      served.ips.forEach((ip, i) =>
+        api.addPod({ namespace: 'default', name: `pod-${i}`, node: NODE.name, ips: [ip] }),
+      );
       await ping(node, served.netnsPaths[0]!, served.ips[1]!);
       await ping(node, served.netnsPaths[2]!, served.ips[0]!);
       await ping(node, served.netnsPaths[1]!, NODE.ip);
@@ -223,13 +231,30 @@ describe('the agent image', () => {
       const fallbackId = await ctd.cri.runPodSandbox(ctd.sandboxConfig('pod-3'));
       const fallback = await expectReadySandboxes(ctd, node, [fallbackId], '10.244.1.');
       expect(served.ips).not.toContain(fallback.ips[0]);
-      await ping(node, fallback.netnsPaths[0]!, served.ips[0]!);
+      // No agent to hand it to: the table it left fails closed, the new pod is isolated (not
+      // open) until the agent learns of it from the API.
+      const isolated = await node.exec('nsenter', [
+        `--net=${fallback.netnsPaths[0]!}`,
+        'ping',
+        '-c',
+        '1',
+        '-W',
+        '1',
+        served.ips[0]!,
+      ]);
+      expect(isolated.code, 'a pod nobody told the stopped agent about is cut off').not.toBe(0);
+      // What kubelet does next: report the sandbox's address to the API.
+      api.addPod({ namespace: 'default', name: 'pod-3', node: NODE.name, ips: fallback.ips });
       expect(reservations().sort()).toEqual([...served.ips, ...fallback.ips].sort());
 
       // 5. The pod restarts; a flushed rule comes back through the image's own iptables, put
       // there by the agent from the rules the plugin recorded.
       pod = startPod();
       await until('the restarted plugin serving', () => existsSync(socket));
+      await until('the restarted agent to know the fallback pod from the API', async () =>
+        (await knownPods()).includes(fallback.ips[0]!),
+      );
+      await ping(node, fallback.netnsPaths[0]!, served.ips[0]!);
       const chain = /^:(MINICNI-FWD-\S+)/m.exec(nftRules)![1]!;
       await node.run('iptables-nft', ['-F', chain]);
       expect(await node.run('iptables-nft-save')).not.toContain(`-A ${chain} -s ${NODE.podCidr}`);

@@ -62,9 +62,9 @@ export async function bridgeWithTwoPods(
   await eventually('the server, before any policy', () => connects(client));
 }
 
-/** A TCP connect from `from` to the server, decided within 400 ms. */
-export async function connects(from: TestNetns): Promise<boolean> {
-  const script = `const s=require('net').connect({host:'${SERVER_IP}',port:8080,timeout:400});
+/** One TCP connect from `from` to ip:8080 (the server by default): the flow's first packet decides, no retry. */
+export async function connects(from: TestNetns, ip = SERVER_IP, timeoutMs = 400): Promise<boolean> {
+  const script = `const s=require('net').connect({host:'${ip}',port:8080,timeout:${timeoutMs}});
 s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2));`;
   const r = await from.exec(process.execPath, ['-e', script]);
   return r.code === 0;

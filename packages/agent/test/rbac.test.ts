@@ -11,7 +11,8 @@ import type { ActualState, Dataplane } from '../src/dataplane.js';
 import { KubeClient } from '../src/kube-client.js';
 import { KubeNodeSource } from '../src/kube-node-source.js';
 import { PolicyController } from '../src/policy-controller.js';
-import { POLICY_PATHS, policyInformers } from '../src/policy-sources.js';
+import { kubePodGetter, POLICY_PATHS, policyInformers } from '../src/policy-sources.js';
+import { announcePod } from '@minicni/fastpath';
 import { clusterRoleRules } from './manifest.js';
 
 const key = (a: RbacAttributes) => `${a.apiGroup || 'core'} ${a.resource} ${a.verb}`;
@@ -67,8 +68,10 @@ async function callsOfTheAgent(): Promise<RbacAttributes[]> {
     const policy = new PolicyController({
       nodeName: 'n1',
       caches: policyInformers(client, { backoff: () => new Backoff({ baseMs: 5, maxMs: 10 }) }),
+      getPod: kubePodGetter(client),
       nft: async () => void applies++,
     });
+    const policySocket = join(dir, 'run', 'policy.sock');
     const agent = new Agent({
       nodeName: 'n1',
       mode: 'host-gw',
@@ -79,12 +82,16 @@ async function callsOfTheAgent(): Promise<RbacAttributes[]> {
       resyncMs: 50,
       sourceStats: () => source.stats,
       policy,
+      policySocket,
     });
     await agent.start();
     try {
       const all = ['nodes', 'pods', 'namespaces', 'networkpolicies'] as const;
       const watching = () => all.every((r) => api.watchesOf(r) === 1);
       await until(() => agent.ready && watching() && applies === 1, 'the first watches and a ruleset');
+      // A plugin's ADD hands over a pod the pods cache does not hold yet: one GET of it.
+      await announcePod({ socket: policySocket, namespace: 'x', name: 'new', ips: ['10.244.1.20'] });
+      expect(api.calls.some((c) => c.url === '/api/v1/namespaces/x/pods/new')).toBe(true);
       api.breakWatches();
       api.addNode({ name: 'n2', internalIPs: ['192.168.50.2'], podCIDRs: ['10.244.2.0/24'] });
       api.addPod({ namespace: 'x', name: 'b', node: 'n2', ips: ['10.244.2.10'] });

@@ -10,3 +10,18 @@ export {
 } from './on-demand.js';
 export { shimBuildId, stampShimBuildId } from './build-id.js';
 export { PROTOCOL_VERSION } from './wire.js';
+export {
+  announcePod,
+  handOverPod,
+  serveHandoff,
+  HandoffError,
+  HANDOFF_VERSION,
+  DEFAULT_POLICY_SOCKET,
+  DEFAULT_HANDOFF_TIMEOUT_MS,
+  type AnnouncePodOptions,
+  type HandoffErrorCode,
+  type HandoffServer,
+  type HandoffServerOptions,
+  type HandOverResult,
+  type PodAnnouncement,
+} from './handoff.js';

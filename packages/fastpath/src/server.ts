@@ -3,11 +3,12 @@
 // a ~40 ms Node start. The shim (native/shim.c) sends the CNI_* environment and the config; each
 // call runs the very same handlers a standalone run does, through runPlugin with injected I/O,
 // and the answer goes back as stdout, stderr and an exit status (wire.ts).
-import { chmodSync, linkSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, unlinkSync } from 'node:fs';
 import type * as Net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { runPlugin, type PluginHandlers, type RunPluginOptions } from '@minicni/spec';
+import { prepareSocketPath, removeStaleSocket } from './socket-path.js';
 import {
   buildMismatchReply,
   encodeResponse,
@@ -83,8 +84,8 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
   // node:net is fetched at run time: the single executable's startup snapshot is built from
   // this module graph, and a plugin call never needs the module.
   const net: typeof Net = process.getBuiltinModule('node:net');
-  prepareSocketPath(socketPath);
-  await removeStaleSocket(net, socketPath);
+  prepareSocketPath(socketPath, (m) => new ServerStartError(m));
+  await removeStaleSocket(net, socketPath, (m) => new ServerStartError(m));
 
   const answer = async (sock: Socket, req: Request): Promise<void> => {
     if (req.build && buildId && req.build !== buildId) {
@@ -233,37 +234,6 @@ export async function servePlugin(opts: PluginServerOptions): Promise<PluginServ
     retire,
     [Symbol.asyncDispose]: close,
   };
-}
-
-function prepareSocketPath(socketPath: string): void {
-  const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new ServerStartError(`${dir} is not a directory`);
-  if (st.uid !== process.getuid?.()) throw new ServerStartError(`${dir} is not owned by this user`);
-  if ((st.mode & 0o022) !== 0)
-    throw new ServerStartError(`${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)})`);
-}
-
-/** A socket file left by a server that died is removed; one a live server answers is an error. */
-async function removeStaleSocket(net: typeof Net, socketPath: string): Promise<void> {
-  let st;
-  try {
-    st = lstatSync(socketPath);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new ServerStartError(`${socketPath} exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const c = net.createConnection(socketPath);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-  if (live) throw new ServerStartError(`another server is listening on ${socketPath}`);
-  unlinkSync(socketPath);
 }
 
 function rmIfSocket(path: string): void {

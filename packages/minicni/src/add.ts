@@ -2,6 +2,7 @@ import { CniError, ErrorCode, type AddContext, type HandlerResult, type Route } 
 import { formatSubnet, parseCidr } from '@minicni/ipam';
 import { setupPodVeth, type PodVeth } from '@minicni/netlink';
 import { checkIfnameFree, openPodIpam, type PodAddresses } from '@minicni/kit';
+import { handOverPod } from '@minicni/fastpath';
 import { ensurePodBridge } from './bridge.js';
 import { checkMac, parseBridgeConfig, type BridgeConfig } from './config.js';
 import { HOST_VETH } from './host-veth.js';
@@ -12,8 +13,9 @@ import { hasStamp, rulesLockPath, rulesStampPath, writeStamp } from './rules-sta
 
 /**
  * ADD: reserve addresses, ensure the bridge (with the gateway addresses), put a veth into the pod
- * netns with its addresses and routes, ensure the node's rules once per network. Any failure after
- * the reservation undoes what this call did before the error leaves.
+ * netns with its addresses and routes, ensure the node's rules once per network, hand the pod to
+ * the policy agent when `policySocket` is set. Any failure after the reservation undoes what
+ * this call did before the error leaves.
  */
 export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult> {
   const cfg = parseBridgeConfig(ctx.config);
@@ -64,6 +66,9 @@ export async function add(ctx: AddContext, node: NodeEnv): Promise<HandlerResult
         writeStamp(stamp, rules);
       });
     }
+    // Before the runtime learns the pod exists, the policy agent knows it: its policy holds
+    // from the first packet. Never fails ADD (see handOverPod: the table fails closed).
+    await handOverPod(ctx, { socket: cfg.policySocket, ips: addrs.ips.map((i) => i.address) });
     return result(ctx, cfg, bridge, veth, addrs);
   } catch (err) {
     await undo(ctx, node, veth, addrs?.fresh ? ipam : undefined);

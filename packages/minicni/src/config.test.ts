@@ -67,6 +67,8 @@ describe('parseBridgeConfig', () => {
     ['a fractional idle time', { onDemandIdleSeconds: 1.5 }],
     ['an idle time of zero', { onDemandIdleSeconds: 0 }],
     ['an idle time over a day', { onDemandIdleSeconds: 86_401 }],
+    ['a policy socket of the wrong type', { policySocket: true }],
+    ['a relative policy socket', { policySocket: 'run/policy.sock' }],
   ])('rejects %s with code 7', (_what, patch) => {
     expect(code(() => parseBridgeConfig({ ...seed, ...patch }))).toBe(7);
   });

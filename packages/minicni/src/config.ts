@@ -15,6 +15,8 @@ export interface BridgeConfig {
   ipam: IpamChoice;
   mac: string | undefined;
   logFile: string | undefined;
+  /** The policy agent's hand-off socket: ADD announces the pod there before returning. */
+  policySocket: string | undefined;
 }
 
 export type { IpamChoice };
@@ -56,6 +58,8 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
   const idle = optional(raw, 'onDemandIdleSeconds', 'number');
   if (idle !== undefined && (!Number.isInteger(idle) || idle < 1 || idle > 86_400))
     throw invalid(`"onDemandIdleSeconds" must be a whole number of seconds from 1 to 86400, got ${idle}`);
+  const policySocket = optional(raw, 'policySocket', 'string');
+  if (policySocket !== undefined) checkPath('policySocket', policySocket);
   return {
     bridge,
     mtu,
@@ -67,6 +71,7 @@ export function parseBridgeConfig(raw: Record<string, unknown>): BridgeConfig {
     ipam: parseIpamChoice(raw),
     mac,
     logFile,
+    policySocket,
   };
 }
 

@@ -48,6 +48,17 @@ function parseBlockCidr(
   }
 }
 
+/** A node's pod CIDR (a network: host bits set are refused), for the compiler's fail-closed sets. */
+export function parsePodCidr(text: unknown): { family: Family; lo: bigint; hi: bigint } {
+  try {
+    const { subnet } = parseCidr(text as string);
+    return { family: subnet.family, lo: subnet.base, hi: lastOf(subnet) };
+  } catch (cause) {
+    const why = isIpamError(cause) ? cause.message : String(cause);
+    throw new PolicyError('INVALID_OPTION', `pod CIDR ${JSON.stringify(text)}: ${why}`, { cause });
+  }
+}
+
 /** Validates and normalises an ipBlock: every except must lie strictly inside the cidr. */
 export function parseIpBlock(raw: unknown, where: string): IpBlock {
   if (typeof raw !== 'object' || raw === null)

@@ -217,3 +217,68 @@ describe('compileNodeRuleset', () => {
     ]);
   });
 });
+
+describe('fail closed for unknown addresses in the node pod network', () => {
+  const cidrs = ['10.244.1.0/24', 'fd00:244:1::/64'];
+
+  it('without pod CIDRs nothing changes: no guard sets, no guard rules', () => {
+    const plan = planNode(upstreamCluster([web]), 'node-1');
+    expect(plan.guard).toBeUndefined();
+    const text = compileNodeRuleset(upstreamCluster([web]), 'node-1');
+    expect(text).not.toMatch(/podnet|pods4|unknown-drops/);
+  });
+
+  it('knows every pod address inside the CIDRs, of any node, and drops the rest both ways after the node and self accepts', () => {
+    const base = upstreamCluster([web]);
+    const state = { ...base, pods: [...base.pods] };
+    // A pod the snapshot places on node-2 whose address lies in node-1's CIDR is still a pod.
+    state.pods.push({ ...state.pods[0]!, name: 'moved', node: 'node-2', ips: ['10.244.1.99'] });
+    // Host-network pods and pods without an address are not pods of the pod network.
+    state.pods.push({ ...state.pods[0]!, name: 'host', hostNetwork: true, ips: ['10.244.1.98'] });
+    state.pods.push({ ...state.pods[0]!, name: 'pending', ips: [] });
+    const plan = planNode(state, 'node-1', { podCidrs: cidrs });
+    expect(plan.guard!.nets[4]).toEqual([{ lo: 0x0af40100n, hi: 0x0af401ffn }]);
+    expect(plan.guard!.known[4].map((v) => Number(v & 0xffn))).toEqual([10, 11, 13, 14, 16, 17, 99]);
+    expect(plan.guard!.known[6]).toHaveLength(6);
+    const text = compileNodeRuleset(state, 'node-1', { podCidrs: cidrs });
+    expect(text).toContain('counter unknown-drops { }');
+    expect(text).toContain('set podnet4 { type ipv4_addr; flags interval; elements = { 10.244.1.0/24 } }');
+    expect(text).toContain('set podnet6 { type ipv6_addr; flags interval; elements = { fd00:244:1::/64 } }');
+    expect(text).toContain(
+      'set pods4 { type ipv4_addr; elements = { 10.244.1.10, 10.244.1.11, 10.244.1.13, 10.244.1.14, 10.244.1.16, 10.244.1.17, 10.244.1.99 } }',
+    );
+    const forward = block(text, 'chain forward {');
+    const guard = [
+      'ip saddr @podnet4 ip saddr != @pods4 counter name unknown-drops drop',
+      'ip daddr @podnet4 ip daddr != @pods4 counter name unknown-drops drop',
+      'ip6 saddr @podnet6 ip6 saddr != @pods6 counter name unknown-drops drop',
+      'ip6 daddr @podnet6 ip6 daddr != @pods6 counter name unknown-drops drop',
+    ];
+    const at = forward.indexOf(guard[0]!);
+    expect(forward.slice(at, at + 4)).toEqual(guard);
+    // Node <-> pod (kubelet probes) and hairpin pass before; the policy maps come after.
+    expect(at).toBeGreaterThan(forward.indexOf('ip6 saddr . ip6 daddr @self6 accept'));
+    expect(at).toBeGreaterThan(forward.indexOf('ip daddr @node4 accept'));
+    expect(at + 4).toBe(forward.indexOf('ip saddr vmap @egress4'));
+  });
+
+  it('guards only the families the node has a pod CIDR of, and an empty network stays a valid set', () => {
+    const text = compileNodeRuleset({ pods: [], namespaces: [], policies: [] }, 'n', {
+      nodeIps: ['192.168.50.1'],
+      podCidrs: ['10.244.7.0/24'],
+    });
+    expect(text).toContain('set pods4 { type ipv4_addr; }');
+    expect(text).toContain('set podnet6 { type ipv6_addr; flags interval; }');
+    expect(text).toMatch(/ip saddr @podnet4 ip saddr != @pods4/);
+    expect(text).not.toMatch(/ip6 \w+ @podnet6/);
+  });
+
+  it('refuses a pod CIDR that is not a network', () => {
+    const state = { pods: [], namespaces: [], policies: [] };
+    for (const bad of ['10.244.1.5/24', 'nope', '10.244.1.0']) {
+      expect(() => planNode(state, 'n', { nodeIps: [], podCidrs: [bad] }), bad).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION' }),
+      );
+    }
+  });
+});

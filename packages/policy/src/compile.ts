@@ -1,12 +1,9 @@
 import type { PolicyIndex } from './cluster.js';
 import type { ClusterState } from './model.js';
 import { renderRuleset, type RenderOptions } from './nft.js';
-import { planNode } from './plan.js';
+import { planNode, type PlanOptions } from './plan.js';
 
-export interface CompileOptions extends RenderOptions {
-  /** The node's own addresses; default: the node's entry in `state.nodes`. */
-  readonly nodeIps?: readonly string[];
-}
+export interface CompileOptions extends RenderOptions, PlanOptions {}
 
 /** The `nft -f` transaction that enforces every policy of `state` on node `node`. */
 export function compileNodeRuleset(
@@ -14,5 +11,9 @@ export function compileNodeRuleset(
   node: string,
   opts: CompileOptions = {},
 ): string {
-  return renderRuleset(planNode(state, node, opts.nodeIps ? { nodeIps: opts.nodeIps } : {}), opts);
+  const plan = planNode(state, node, {
+    ...(opts.nodeIps ? { nodeIps: opts.nodeIps } : {}),
+    ...(opts.podCidrs ? { podCidrs: opts.podCidrs } : {}),
+  });
+  return renderRuleset(plan, opts);
 }

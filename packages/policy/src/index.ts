@@ -25,6 +25,13 @@ export { ipBlockIntervals } from './addresses.js';
 export { PolicyIndex } from './cluster.js';
 export { portAllows, resolvePort, type PortRange } from './ports.js';
 export { Evaluator, type DirectionVerdict, type Endpoint, type Verdict } from './evaluator.js';
-export { planNode, type AddrPortElement, type NodePlan, type Profile } from './plan.js';
+export {
+  planNode,
+  type AddrPortElement,
+  type NodePlan,
+  type PlanOptions,
+  type PodNetGuard,
+  type Profile,
+} from './plan.js';
 export { DEFAULT_PRIORITY, DEFAULT_TABLE, renderRuleset, type RenderOptions } from './nft.js';
 export { compileNodeRuleset, type CompileOptions } from './compile.js';

@@ -132,6 +132,28 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     const els = plan.self[f].map((v) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`);
     lines.push(...set(`self${f}`, `${TYPE[f]} . ${TYPE[f]}`, els, false));
   }
+  const guard = plan.guard;
+  if (guard) {
+    lines.push('  counter unknown-drops { }');
+    for (const f of FAMILIES)
+      lines.push(
+        ...set(
+          `podnet${f}`,
+          TYPE[f],
+          guard.nets[f].map((iv) => addr(f, iv)),
+          true,
+        ),
+      );
+    for (const f of FAMILIES)
+      lines.push(
+        ...set(
+          `pods${f}`,
+          TYPE[f],
+          guard.known[f].map((v) => formatAddress(f, v)),
+          false,
+        ),
+      );
+  }
   for (const dir of ['ingress', 'egress'] as const) {
     for (const f of FAMILIES) {
       const els = plan[dir][f].map(([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`);
@@ -162,6 +184,15 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     // A pod reaching itself through a Service (hairpin).
     '    ip saddr . ip daddr @self4 accept',
     '    ip6 saddr . ip6 daddr @self6 accept',
+    // Fail closed: an address of this node's pod network that is no known pod (a pod the agent
+    // has not heard of yet, an address nobody was given) is cut off both ways.
+    ...(guard
+      ? FAMILIES.filter((f) => guard.nets[f].length > 0).flatMap((f) =>
+          (['saddr', 'daddr'] as const).map(
+            (d) => `    ${L3[f]} ${d} @podnet${f} ${L3[f]} ${d} != @pods${f} counter name unknown-drops drop`,
+          ),
+        )
+      : []),
     // Egress at the source first (its chain returns when allowed), then ingress at the destination.
     '    ip saddr vmap @egress4',
     '    ip6 saddr vmap @egress6',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IntervalSet, type Family, type Interval } from '@minicni/ipam';
-import { ipBlockIntervals, parseAddress } from './addresses.js';
+import { ipBlockIntervals, parseAddress, parsePodCidr } from './addresses.js';
 import { cmp, PolicyIndex } from './cluster.js';
 import { PolicyError } from './errors.js';
 import {
@@ -54,6 +54,20 @@ export interface NodePlan {
   readonly self: Readonly<Record<Family, readonly bigint[]>>;
   /** Sorted by name. */
   readonly profiles: readonly Profile[];
+  /**
+   * Fail closed (present when the node's pod CIDRs were given): an address inside them that no
+   * pod of the snapshot holds is dropped both ways, so a pod the snapshot does not know yet is
+   * isolated, never open.
+   */
+  readonly guard?: PodNetGuard;
+}
+
+/** The node's pod CIDRs and the pod addresses known inside them. */
+export interface PodNetGuard {
+  /** The node's pod CIDRs as intervals, per family, merged and sorted. */
+  readonly nets: Readonly<Record<Family, readonly Interval[]>>;
+  /** Addresses inside `nets` that a (non host-network) pod holds, per family, sorted. */
+  readonly known: Readonly<Record<Family, readonly bigint[]>>;
 }
 
 type Addrs = Record<Family, Interval[]>;
@@ -75,15 +89,18 @@ function podAddrs(index: PolicyIndex, pod: Pod, into: Addrs = emptyAddrs()): Add
   return into;
 }
 
+export interface PlanOptions {
+  /** The node's own addresses; default: the node's entry in the snapshot's `nodes`. */
+  readonly nodeIps?: readonly string[];
+  /** The node's pod CIDRs: with at least one, the plan fails closed for unknown addresses in them. */
+  readonly podCidrs?: readonly string[];
+}
+
 /**
  * Compiles what one node enforces: ingress for its pods as destinations, egress for its pods as
  * sources. Pods without addresses are skipped (nothing can be sent from or to them yet).
  */
-export function planNode(
-  state: ClusterState | PolicyIndex,
-  node: string,
-  opts: { nodeIps?: readonly string[] } = {},
-): NodePlan {
+export function planNode(state: ClusterState | PolicyIndex, node: string, opts: PlanOptions = {}): NodePlan {
   const index = state instanceof PolicyIndex ? state : new PolicyIndex(state);
   const planner = new Planner(index);
   const nodeAddrs: Record<Family, bigint[]> = { 4: [], 6: [] };
@@ -121,6 +138,7 @@ export function planNode(
     self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
   for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort((a, b) => byValue(a[0], b[0]));
   for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort(byValue);
+  const guard = opts.podCidrs?.length ? podNetGuard(index, opts.podCidrs) : undefined;
   return {
     node,
     nodeAddrs,
@@ -128,6 +146,27 @@ export function planNode(
     egress: maps.egress,
     self,
     profiles: [...profiles.values()].map((p) => p.profile).sort((a, b) => cmp(a.name, b.name)),
+    ...(guard ? { guard } : {}),
+  };
+}
+
+function podNetGuard(index: PolicyIndex, podCidrs: readonly string[]): PodNetGuard {
+  const nets: Record<Family, Interval[]> = { 4: [], 6: [] };
+  for (const c of podCidrs) {
+    const n = parsePodCidr(c);
+    nets[n.family].push({ lo: n.lo, hi: n.hi });
+  }
+  const merged = { 4: new IntervalSet(nets[4]), 6: new IntervalSet(nets[6]) };
+  const known: Record<Family, Set<bigint>> = { 4: new Set(), 6: new Set() };
+  // Any pod counts, whichever node the snapshot says it is on: its address is taken either way.
+  for (const pod of index.pods()) {
+    if (pod.hostNetwork) continue;
+    for (const ip of index.addressesOf(pod))
+      if (merged[ip.family].has(ip.value)) known[ip.family].add(ip.value);
+  }
+  return {
+    nets: { 4: [...merged[4].intervals], 6: [...merged[6].intervals] },
+    known: { 4: [...known[4]].sort(byValue), 6: [...known[6]].sort(byValue) },
   };
 }
 
