@@ -7,7 +7,7 @@
  * the pod netns dir (where the CRI plugin mounts pod netns) and the xtables lock.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecResult } from '@minicni/testkit';
 import { CRI_NAMESPACE, type Containerd } from '@minicni/testkit/containerd';
@@ -56,6 +56,14 @@ export function daemonSetNode(opts: {
   const configMap = configMapData(opts.docs);
   const nodePaths: Record<string, string> = {};
   for (const v of pod.volumes) {
+    // A machine path of type FileOrCreate (the xtables lock) is made as kubelet makes it: an
+    // empty file, if the machine has none yet (a fresh machine where iptables never ran).
+    if (
+      v.hostPath?.type === 'FileOrCreate' &&
+      MACHINE_PATHS.has(v.hostPath.path) &&
+      !existsSync(v.hostPath.path)
+    )
+      writeFileSync(v.hostPath.path, '', { flag: 'a' });
     if (!v.hostPath || MACHINE_PATHS.has(v.hostPath.path)) continue;
     if (v.hostPath.type !== 'DirectoryOrCreate')
       throw new Error(`volume ${v.name}: hostPath type ${v.hostPath.type} is not emulated here`);
