@@ -75,6 +75,28 @@ function densityRows(r) {
 
 export const CHARTS = [
   {
+    name: 'add-del',
+    bench: 'add-del',
+    spec: (r) =>
+      boxes(
+        r,
+        `ADD and DEL, one call at a time (${r.runs} each): standalone, fast path, on-demand, reference`,
+        callRows(
+          Object.fromEntries(
+            Object.entries(r.callMs).map(([series, c]) => [
+              {
+                minicni: 'standalone',
+                'minicni-agent': 'fast path (agent)',
+                'minicni-ondemand': 'on demand (no agent)',
+              }[series] ?? series,
+              { add: c.addMs, del: c.delMs },
+            ]),
+          ),
+        ),
+        'ms per call (log)',
+      ),
+  },
+  {
     name: 'storm-calls',
     bench: 'storm',
     spec: (r) =>
@@ -154,7 +176,10 @@ export const CHARTS = [
     name: 'dataplane',
     bench: 'dataplane',
     spec: (r) => ({
-      ...base(r, `Data plane: one TCP stream (iperf3, ${r.seconds} s, median of ${r.rounds ?? 1} rounds), policy with ${r.policies} policies`),
+      ...base(
+        r,
+        `Data plane: one TCP stream (iperf3, ${r.seconds} s, median of ${r.rounds ?? 1} rounds), policy with ${r.policies} policies`,
+      ),
       width: WIDTH,
       height: 220,
       data: {
