@@ -98,7 +98,7 @@ export class PolicyController {
 
   get status(): PolicyStatus {
     const c = this.#o.caches;
-    const zero = { lists: 0, watches: 0, gone: 0, failures: 0 };
+    const zero = { lists: 0, pages: 0, watches: 0, gone: 0, failures: 0 };
     return {
       ...this.#status,
       synced: this.synced,

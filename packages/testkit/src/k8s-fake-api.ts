@@ -103,6 +103,9 @@ export class FakeKubeApi implements AsyncDisposable {
   #rv = 100;
   /** Oldest resourceVersion a watch may resume from; older ones get 410 Gone. */
   #minRv = 0;
+  readonly #keyCache = new Map<FakeResource, string[]>();
+  /** List requests answered 410 because their continue token predates a `compact()`. */
+  expiredContinues = 0;
   /** When true, each new watch is answered 200 and closed at once with no event (a bad proxy). */
   closeWatchesAtOnce = false;
   /** Every request path (with query), in order. */
@@ -162,6 +165,7 @@ export class FakeKubeApi implements AsyncDisposable {
   /** Changes a node without telling any watch (a missed event only a relist repairs). */
   silentlyDeleteNode(name: string): void {
     this.#objects.get('nodes')!.delete(name);
+    this.#keyCache.delete('nodes');
     this.#rv++;
   }
 
@@ -194,6 +198,7 @@ export class FakeKubeApi implements AsyncDisposable {
     const store = this.#objects.get(resource)!;
     const key = keyOf(obj);
     const old = store.get(key);
+    if (!old) this.#keyCache.delete(resource);
     const rv = ++this.#rv;
     const stored: FakeObject = {
       apiVersion: info.group === 'api/v1' ? 'v1' : info.group.slice('apis/'.length),
@@ -217,6 +222,7 @@ export class FakeKubeApi implements AsyncDisposable {
     const old = store.get(key);
     if (!old) throw new Error(`no ${resource} ${key}`);
     store.delete(key);
+    this.#keyCache.delete(resource);
     this.#record(resource, 'DELETED', {
       ...old,
       metadata: { ...old.metadata, resourceVersion: String(++this.#rv) },
@@ -309,13 +315,91 @@ export class FakeKubeApi implements AsyncDisposable {
     if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') {
       return this.#watch(url, res, resource, namespace);
     }
+    this.#list(url, res, resource, namespace);
+  }
+
+  /**
+   * A list, whole or paged as the API server pages it: `limit` objects in key order and, while
+   * more remain, `metadata.continue`, an opaque token carrying the list's resourceVersion and the
+   * last key sent. Every page reports that first resourceVersion. Unlike the real server the
+   * later pages show the current objects rather than a snapshot; what changed meanwhile is also
+   * in the watch history after that version, so an informer still ends up right. A token older
+   * than the last `compact()` is answered 410 Expired, as a real server does once etcd compacted.
+   */
+  #list(url: URL, res: ServerResponse, resource: FakeResource, namespace: string | undefined): void {
     const { group, kind } = RESOURCES[resource];
+    const store = this.#objects.get(resource)!;
+    const limit = Number(url.searchParams.get('limit') ?? '0');
+    const token = url.searchParams.get('continue');
+    let rv = this.#rv;
+    let after: string | undefined;
+    if (token) {
+      let parsed: { rv?: unknown; key?: unknown };
+      try {
+        parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof parsed;
+      } catch {
+        return sendStatus(res, 400, 'BadRequest', 'continue key is not valid');
+      }
+      if (typeof parsed.rv !== 'number' || typeof parsed.key !== 'string')
+        return sendStatus(res, 400, 'BadRequest', 'continue key is not valid');
+      if (parsed.rv < this.#minRv) {
+        this.expiredContinues++;
+        return sendStatus(
+          res,
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      }
+      rv = parsed.rv;
+      after = parsed.key;
+    }
+    const keys = this.#sortedKeys(resource);
+    // First key after the token's: binary search in the sorted keys.
+    let lo = 0;
+    if (after !== undefined) {
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! <= after) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const items: FakeObject[] = [];
+    let last: string | undefined;
+    let i = lo;
+    for (; i < keys.length && (limit <= 0 || items.length < limit); i++) {
+      const obj = store.get(keys[i]!);
+      if (!obj || (namespace && obj.metadata.namespace !== namespace)) continue;
+      items.push(obj);
+      last = keys[i];
+    }
+    let more = false;
+    if (limit > 0 && last !== undefined) {
+      for (; i < keys.length && !more; i++) {
+        more = !namespace || store.get(keys[i]!)?.metadata.namespace === namespace;
+      }
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (more) {
+      metadata.continue = Buffer.from(JSON.stringify({ rv, key: last })).toString('base64url');
+    }
     sendJson(res, 200, {
       kind: `${kind}List`,
       apiVersion: group === 'api/v1' ? 'v1' : group.slice('apis/'.length),
-      metadata: { resourceVersion: String(this.#rv) },
-      items: [...store.values()].filter((o) => !namespace || o.metadata.namespace === namespace),
+      metadata,
+      items,
     });
+  }
+
+  /** The keys of one resource in order, cached until an object is added or deleted. */
+  #sortedKeys(resource: FakeResource): readonly string[] {
+    let keys = this.#keyCache.get(resource);
+    if (!keys) {
+      keys = [...this.#objects.get(resource)!.keys()].sort();
+      this.#keyCache.set(resource, keys);
+    }
+    return keys;
   }
 
   #watch(url: URL, res: ServerResponse, resource: FakeResource, namespace: string | undefined): void {
