@@ -13,6 +13,13 @@ export interface KubeCredentials {
   token?: () => string;
   /** PEM CA bundle that signs the server's certificate. */
   ca?: Buffer;
+  /** PEM client certificate and its key (kubeconfig `client-certificate`, `client-key`). */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Accept any server certificate (kubeconfig `insecure-skip-tls-verify`): test clusters only. */
+  insecureSkipTlsVerify?: boolean;
+  /** Name to check the server's certificate against, when not the server URL's host. */
+  tlsServerName?: string;
 }
 
 type ReadFile = (path: string) => Buffer;
@@ -31,7 +38,7 @@ export function inClusterCredentials(
   if (!host || !port) {
     throw new AgentError(
       'CREDENTIALS',
-      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --server and --token-file, or --nodes-file',
+      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --kubeconfig, --server and --token-file, or --nodes-file',
     );
   }
   const tokenPath = `${dir}/token`;
@@ -200,6 +207,9 @@ export class KubeClient {
         method: 'GET',
         headers,
         ...(this.#creds.ca ? { ca: this.#creds.ca } : {}),
+        ...(this.#creds.cert && this.#creds.key ? { cert: this.#creds.cert, key: this.#creds.key } : {}),
+        ...(this.#creds.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        ...(this.#creds.tlsServerName ? { servername: this.#creds.tlsServerName } : {}),
         ...(signal ? { signal } : {}),
       });
       if (timeoutMs > 0) {
