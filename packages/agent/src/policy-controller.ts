@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { compileNodeRuleset } from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
 import { isAgentError } from './errors.js';
@@ -52,7 +53,8 @@ export class PolicyController {
   #nodeIps: readonly string[] = [];
   #pending = 0;
   #worker: Promise<void> | undefined;
-  #lastText: string | undefined;
+  /** Digest of the ruleset the kernel has: the text itself can be megabytes at cluster scale. */
+  #lastDigest: string | undefined;
   readonly #status: PolicyCounters = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 };
 
   constructor(opts: PolicyControllerOptions) {
@@ -130,10 +132,11 @@ export class PolicyController {
       const started = performance.now();
       try {
         const text = this.#compile();
-        if (text !== this.#lastText) {
+        const digest = createHash('sha256').update(text).digest('hex');
+        if (digest !== this.#lastDigest) {
           this.#status.applies++;
           await this.#o.nft(['-f', '-'], text);
-          this.#lastText = text;
+          this.#lastDigest = digest;
           this.#status.lastAppliedMs = Date.now();
         }
         const secs = (performance.now() - started) / 1000;
