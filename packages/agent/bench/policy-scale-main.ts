@@ -24,6 +24,8 @@ export interface PolicyScaleOptions {
   podsPerNamespace: number;
   podsPerNode: number;
   settleSeconds: number;
+  /** The runtime that runs the agent's bundle. */
+  nodeBin: string;
   /** Extra node flags for the agent (e.g. --cpu-prof), for looking into it. */
   nodeArgs: string[];
   /** Node objects the API serves (default all): fewer leaves out the routes to look at policy alone. */
@@ -74,7 +76,11 @@ const VOLUMES = [
       sources: [
         { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
         { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
     },
   },
@@ -83,9 +89,13 @@ const MOUNTS = [
   { name: 'kube-api-access', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
 ];
 const RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } };
-const CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(
-  (type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: DAY }),
-);
+const CONDITIONS = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: DAY }));
 
 /** A pod of the model as the API server returns a Deployment's running pod. */
 function podObject(p: SyntheticPod, hostIP: string): FakeObject {
@@ -99,7 +109,9 @@ function podObject(p: SyntheticPod, hostIP: string): FakeObject {
       namespace: p.namespace,
       labels: p.labels,
       annotations: { 'kubectl.kubernetes.io/restartedAt': DAY },
-      ownerReferences: [{ ...ORIGIN, name: rs, uid: `rs-${p.namespace}-${rs}`, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { ...ORIGIN, name: rs, uid: `rs-${p.namespace}-${rs}`, controller: true, blockOwnerDeletion: true },
+      ],
     },
     spec: {
       volumes: VOLUMES,
@@ -228,9 +240,12 @@ async function listBytes(server: string, path: string, token: string): Promise<n
   let bytes = 0;
   let next = '';
   do {
-    const r = await fetch(`${server}${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const r = await fetch(
+      `${server}${path}?limit=500${next ? `&continue=${encodeURIComponent(next)}` : ''}`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
     const text = await r.text();
     bytes += Buffer.byteLength(text);
     next = (JSON.parse(text) as { metadata: { continue?: string } }).metadata.continue ?? '';
@@ -259,9 +274,16 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
   );
   api.load(
     'namespaces',
-    cluster.namespaces.map((ns) => ({ metadata: { name: ns.name, labels: ns.labels }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } })),
+    cluster.namespaces.map((ns) => ({
+      metadata: { name: ns.name, labels: ns.labels },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    })),
   );
-  api.load('pods', cluster.pods.map((p) => podObject(p, hostIp(p.node))));
+  api.load(
+    'pods',
+    cluster.pods.map((p) => podObject(p, hostIp(p.node))),
+  );
   api.load('networkpolicies', cluster.policies.map(policyObject));
   const podsOnNode = cluster.pods.filter((p) => p.node === NODE);
   const shape = {
@@ -281,7 +303,11 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
   })) {
     bytes[name] = await listBytes(api.url, path, token);
   }
-  log(`one full list, MiB: ${Object.entries(bytes).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`).join(', ')}\n`);
+  log(
+    `one full list, MiB: ${Object.entries(bytes)
+      .map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`)
+      .join(', ')}\n`,
+  );
 
   // This node's underlay: a veth pair in the bench's netns carrying node-0's addresses, so the
   // peers' node IPs are on-link and host-gw routes to their pod CIDRs can be programmed.
@@ -317,7 +343,7 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
   ];
   let out = '';
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...o.nodeArgs, ...args], {
+  const child: ChildProcess = spawn(o.nodeBin, [...o.nodeArgs, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -339,7 +365,9 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
     const end = since() + limitS;
     while (!(await cond())) {
       if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`the agent ended (${child.exitCode ?? child.signalCode}) before ${what}:\n${out.slice(-4000)}`);
+        throw new Error(
+          `the agent ended (${child.exitCode ?? child.signalCode}) before ${what}:\n${out.slice(-4000)}`,
+        );
       if (since() > end) throw new Error(`no ${what} within ${limitS} s:\n${out.slice(-4000)}`);
       sample();
       await new Promise((r) => setTimeout(r, 100));
@@ -347,7 +375,11 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
     sample();
   };
   try {
-    await waitFor('first applied ruleset', async () => ((await metric('minicni_agent_policy_syncs_total')) ?? 0) >= 1, 300);
+    await waitFor(
+      'first applied ruleset',
+      async () => ((await metric('minicni_agent_policy_syncs_total')) ?? 0) >= 1,
+      300,
+    );
     const initialSyncSeconds = since();
     log(`first ruleset applied after ${initialSyncSeconds.toFixed(1)} s; settling ${o.settleSeconds} s\n`);
     const settleEnd = since() + o.settleSeconds;
@@ -358,7 +390,8 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
     const settled = sample()!;
     const ruleset = run('nft', ['list', 'table', 'inet', 'minicni-policy']);
     for (const p of podsOnNode.slice(0, 3)) {
-      if (!ruleset.includes(p.ips[0]!)) throw new Error(`the ruleset misses ${p.namespace}/${p.name}'s ${p.ips[0]}`);
+      if (!ruleset.includes(p.ips[0]!))
+        throw new Error(`the ruleset misses ${p.namespace}/${p.name}'s ${p.ips[0]}`);
     }
 
     // The update path: one pod of this node changes tier (web <-> db): its egress policy and the

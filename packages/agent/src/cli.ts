@@ -319,7 +319,10 @@ function kubeClient(flags: Flags, env: NodeJS.ProcessEnv): KubeClient {
   if (flags.kubeconfig) {
     const clash = (['server', 'token-file', 'ca-file'] as const).find((f) => flags[f] !== undefined);
     if (clash)
-      throw new AgentError('INVALID_ARGUMENT', `--kubeconfig and --${clash} exclude each other: pass one of them`);
+      throw new AgentError(
+        'INVALID_ARGUMENT',
+        `--kubeconfig and --${clash} exclude each other: pass one of them`,
+      );
     return new KubeClient(
       kubeconfigCredentials(flags.kubeconfig, flags.context ? { context: flags.context } : {}),
     );

@@ -127,7 +127,8 @@ describe('Informer lists in pages', () => {
   async function withPods(n: number) {
     const api = await FakeKubeApi.start();
     cleanup.push(() => api.close());
-    for (let i = 0; i < n; i++) api.addPod({ namespace: `ns-${i % 3}`, name: `p${i}`, labels: { i: `${i}` } });
+    for (let i = 0; i < n; i++)
+      api.addPod({ namespace: `ns-${i % 3}`, name: `p${i}`, labels: { i: `${i}` } });
     return api;
   }
 
@@ -191,9 +192,13 @@ describe('Informer lists in pages', () => {
     const client = new KubeClient({ server: api.url });
     // The server compacts its history between the first and the second page.
     let compacted = false;
-    const getJson = client.getJson.bind(client);
-    client.getJson = async <T>(path: string, signal?: AbortSignal): Promise<T> => {
-      const page = await getJson<T>(path, signal);
+    const getList = client.getList.bind(client);
+    client.getList = async <T>(
+      path: string,
+      onItem: (i: unknown) => void,
+      signal?: AbortSignal,
+    ): Promise<T> => {
+      const page = await getList<T>(path, onItem, signal);
       if (!compacted && path.includes('limit=')) {
         compacted = true;
         api.delete('pods', 'ns-0/p0');

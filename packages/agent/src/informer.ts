@@ -166,8 +166,8 @@ export class Informer<T> {
   }
 
   /**
-   * Lists page by page; each page is converted and dropped before the next one is asked for, so
-   * only the converted cache and one page's text live at a time. The pages are one snapshot: the
+   * Lists page by page, each item converted as it arrives off the socket (the page is never one
+   * string), so only the converted cache and one raw item live at a time. The pages are one snapshot: the
    * server pins it to the first page's resourceVersion, and a continue token it no longer holds
    * (410) restarts the list after a backoff (the loop in #run).
    */
@@ -181,19 +181,20 @@ export class Informer<T> {
         ...(limit > 0 ? [`limit=${limit}`] : []),
         ...(token ? [`continue=${encodeURIComponent(token)}`] : []),
       ].join('&');
-      const page = await this.#client.getJson<List>(
+      // Items are converted as they arrive and the raw objects dropped at once.
+      const page = await this.#client.getList<List>(
         query ? `${this.#o.path}?${query}` : this.#o.path,
+        (item) => {
+          const key = objectKeyOf(item);
+          if (!key) return;
+          const before = this.#items.get(key);
+          const value = this.#o.convert(item, before);
+          if (value === undefined) return;
+          // An unchanged object keeps its cached value: a relist does not double the cache.
+          next.set(key, before !== undefined && this.#o.same?.(before, value) ? before : value);
+        },
         this.#stop.signal,
       );
-      for (const item of page.items ?? []) {
-        const key = objectKeyOf(item);
-        if (!key) continue;
-        const before = this.#items.get(key);
-        const value = this.#o.convert(item, before);
-        if (value === undefined) continue;
-        // An unchanged object keeps its cached value: a relist does not double the cache.
-        next.set(key, before !== undefined && this.#o.same?.(before, value) ? before : value);
-      }
       rv = page.metadata?.resourceVersion ?? rv;
       token = limit > 0 ? (page.metadata?.continue ?? '') : '';
       this.stats.pages++;

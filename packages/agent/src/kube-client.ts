@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { AgentError } from './errors.js';
+import { ListSplitter } from './list-splitter.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -146,6 +147,48 @@ export class KubeClient {
       return JSON.parse(body) as T;
     } catch {
       throw new KubeApiError(res.statusCode, `GET ${path}: response is not JSON`);
+    }
+  }
+
+  /**
+   * GETs a List and hands each item to `onItem` as it arrives (`ListSplitter`): the page is never
+   * one string. Resolves to the list without its items (its `metadata`: resourceVersion, continue).
+   */
+  async getList<T>(path: string, onItem: (item: unknown) => void, signal?: AbortSignal): Promise<T> {
+    const res = await this.#request(path, signal, this.#timeoutMs);
+    if (res.statusCode !== 200) throw apiError(res.statusCode ?? 0, path, await readBody(res));
+    const splitter = new ListSplitter(onItem);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown) => {
+        reject(
+          e instanceof SyntaxError
+            ? new KubeApiError(200, `GET ${path}: response is not a JSON list (${e.message})`)
+            : e instanceof Error
+              ? e
+              : new Error(String(e)),
+        );
+        res.destroy();
+      };
+      res.on('data', (chunk: Buffer) => {
+        try {
+          splitter.push(chunk);
+        } catch (e) {
+          fail(e);
+        }
+      });
+      res.on('end', resolve);
+      res.on('aborted', () => reject(new AgentError('API_REQUEST', `GET ${path}: connection broke`)));
+      res.on('error', (e) =>
+        reject(new AgentError('API_REQUEST', `GET ${path}: ${e.message}`, { cause: e })),
+      );
+      res.on('close', () => {
+        if (!res.complete) reject(new AgentError('API_REQUEST', `GET ${path}: connection broke`));
+      });
+    });
+    try {
+      return splitter.end<T>();
+    } catch (e) {
+      throw new KubeApiError(200, `GET ${path}: response is not a JSON list (${(e as Error).message})`);
     }
   }
 

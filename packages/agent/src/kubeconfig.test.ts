@@ -162,7 +162,9 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
   const server = { server: 'https://10.0.0.1:6443' };
 
   it('names the missing file, context, cluster or user', () => {
-    expect(error(join(dir, 'absent.yaml'))).toBe(`cannot read the kubeconfig ${join(dir, 'absent.yaml')}: no such file`);
+    expect(error(join(dir, 'absent.yaml'))).toBe(
+      `cannot read the kubeconfig ${join(dir, 'absent.yaml')}: no such file`,
+    );
     const ok = file('ok.yaml', kubeconfig(server, { token: 't' }));
     expect(error(ok, 'prod')).toMatch(/context "prod" is not defined \(contexts: ctx\)/);
     expect(error(file('nocur.yaml', kubeconfig(server, {}, { 'current-context': '' })))).toMatch(
@@ -179,7 +181,10 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
   });
 
   it('says which certificate or key cannot be read or parsed', () => {
-    const absentCa = file('absent-ca.yaml', kubeconfig({ ...server, 'certificate-authority': 'nope.crt' }, {}));
+    const absentCa = file(
+      'absent-ca.yaml',
+      kubeconfig({ ...server, 'certificate-authority': 'nope.crt' }, {}),
+    );
     expect(error(absentCa)).toBe(
       `kubeconfig ${absentCa}: cluster "c1": cannot read certificate-authority ${join(dir, 'nope.crt')}: no such file`,
     );
@@ -188,9 +193,9 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
       kubeconfig({ ...server, 'certificate-authority-data': b64('not a certificate') }, {}),
     );
     expect(error(garbageCa)).toMatch(/cluster "c1": certificate-authority is not a PEM certificate/);
-    expect(error(file('b64.yaml', kubeconfig({ ...server, 'certificate-authority-data': '%%%' }, {})))).toMatch(
-      /certificate-authority-data is not base64/,
-    );
+    expect(
+      error(file('b64.yaml', kubeconfig({ ...server, 'certificate-authority-data': '%%%' }, {}))),
+    ).toMatch(/certificate-authority-data is not base64/);
     const pki = testAuthority();
     const noKey = file('nokey.yaml', kubeconfig(server, { 'client-certificate-data': b64(pki.client.cert) }));
     expect(error(noKey)).toMatch(/user "u1": client-certificate without client-key/);
@@ -201,7 +206,10 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
     expect(error(badKey)).toMatch(/user "u1": client-key is not a PEM private key/);
     const absentKey = file(
       'absentkey.yaml',
-      kubeconfig(server, { 'client-certificate-data': b64(pki.client.cert), 'client-key': '/nonexistent/k.pem' }),
+      kubeconfig(server, {
+        'client-certificate-data': b64(pki.client.cert),
+        'client-key': '/nonexistent/k.pem',
+      }),
     );
     expect(error(absentKey)).toMatch(/user "u1": cannot read client-key \/nonexistent\/k\.pem: no such file/);
     expect(error(file('tokfile.yaml', kubeconfig(server, { tokenFile: 'missing-token' })))).toMatch(
@@ -214,7 +222,9 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
     expect(error(exec)).toMatch(
       /user "u1" authenticates with a credential plugin \(exec\), which minicni-agent does not support: use a token, tokenFile or a client certificate/,
     );
-    expect(error(file('basic.yaml', kubeconfig(server, { username: 'a', password: 'b' })))).toMatch(/basic auth/);
+    expect(error(file('basic.yaml', kubeconfig(server, { username: 'a', password: 'b' })))).toMatch(
+      /basic auth/,
+    );
   });
 
   it('the CLI prints one line for a bad --kubeconfig and refuses it beside --server', async () => {
@@ -228,7 +238,9 @@ describe('kubeconfig errors: one line each, code CREDENTIALS', () => {
     };
     const missing = join(dir, 'nowhere.yaml');
     expect(await main(['run', '--kubeconfig', missing, '--dataplane', 'iproute2'], io)).toBe(1);
-    expect(err.join('')).toBe(`minicni-agent run: cannot read the kubeconfig ${missing}: no such file [CREDENTIALS]\n`);
+    expect(err.join('')).toBe(
+      `minicni-agent run: cannot read the kubeconfig ${missing}: no such file [CREDENTIALS]\n`,
+    );
     err.length = 0;
     expect(await main(['install', '--kubeconfig', missing, '--server', 'https://x'], io)).toBe(2);
     expect(err.join('')).toMatch(/--kubeconfig and --server exclude each other/);

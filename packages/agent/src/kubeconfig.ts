@@ -49,7 +49,8 @@ export function kubeconfigCredentials(
   const context = named(doc, 'contexts', 'context', contextName, fail);
   const clusterName = context.cluster;
   const userName = context.user;
-  if (typeof clusterName !== 'string' || !clusterName) return fail(`context "${contextName}" names no cluster`);
+  if (typeof clusterName !== 'string' || !clusterName)
+    return fail(`context "${contextName}" names no cluster`);
   const cluster = named(doc, 'clusters', 'cluster', clusterName, fail);
   const user =
     typeof userName === 'string' && userName ? named(doc, 'users', 'user', userName, fail) : ({} as Obj);
@@ -91,7 +92,8 @@ export function kubeconfigCredentials(
     creds.ca = ca;
   }
   if (cluster['insecure-skip-tls-verify'] === true) {
-    if (ca) return fail(`${clusterOwner}: insecure-skip-tls-verify and a certificate authority exclude each other`);
+    if (ca)
+      return fail(`${clusterOwner}: insecure-skip-tls-verify and a certificate authority exclude each other`);
     creds.insecureSkipTlsVerify = true;
   }
   const sni = cluster['tls-server-name'];

@@ -619,18 +619,53 @@ export function testAuthority(clientName = 'mct-client'): {
   const dir = mkdtempSync(join(tmpdir(), 'mct-ca-'));
   const openssl = (args: string[]) => {
     const r = spawnSync('openssl', args, { cwd: dir });
-    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr?.toString() ?? r.error?.message}`);
+    if (r.status !== 0)
+      throw new Error(`openssl ${args[0]} failed: ${r.stderr?.toString() ?? r.error?.message}`);
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   try {
-    openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=mct-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=mct-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     const issue = (name: string, cn: string, ext: string) => {
       openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
       writeFileSync(join(dir, `${name}.ext`), ext);
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial',
-        String(Date.now()), '-days', '1', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
-      return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(Date.now()),
+        '-days',
+        '1',
+        '-out',
+        `${name}.crt`,
+        '-extfile',
+        `${name}.ext`,
+      ]);
+      return {
+        key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+        cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+      };
     };
     return {
       server: issue('server', 'fake-apiserver', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'),

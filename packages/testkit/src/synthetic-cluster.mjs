@@ -10,7 +10,7 @@ const sel = (matchLabels = {}, matchExpressions = []) => ({ matchLabels, matchEx
 function ipv6(groups) {
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -79,7 +79,7 @@ export function syntheticCluster({
           tier: j % 2 ? 'web' : 'db',
           'app.kubernetes.io/name': app,
           'app.kubernetes.io/instance': `${app}-${team}`,
-          'pod-template-hash': ((i * 31 + (j % 5)) * 2654435761 >>> 0).toString(36).slice(0, 10),
+          'pod-template-hash': (((i * 31 + (j % 5)) * 2654435761) >>> 0).toString(36).slice(0, 10),
         },
         ips: [`10.${64 + (k >> 8)}.${k & 255}.${m + 2}`, ipv6([0xfd00, 0x10, 0, k, 0, 0, 0, m + 2])],
         node: `node-${k}`,
