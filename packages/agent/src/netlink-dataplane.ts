@@ -1,8 +1,21 @@
 import type { Netlink, Route } from '@minicni/netlink';
-import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains, tryParseIp } from '@minicni/ipam';
+import {
+  canonicalIp,
+  formatSubnet,
+  parseIp,
+  parseSubnet,
+  subnetContains,
+  tryParseIp,
+  type Subnet,
+} from '@minicni/ipam';
 import type { ActualState, Dataplane, DataplaneOp } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
+
+interface UnderlayRoute {
+  r: Route;
+  dst: Subnet;
+}
 
 const RT_TABLE_MAIN = 254;
 const RTN_UNICAST = 1;
@@ -13,6 +26,7 @@ const AF_INET6 = 10;
 /** The dataplane through @minicni/netlink: one rtnetlink handle in the agent's netns, no processes. */
 export class NetlinkDataplane implements Dataplane {
   readonly #nl: Netlink;
+  #lookup: Promise<{ routes: UnderlayRoute[]; names: Map<number, string> }> | undefined;
 
   constructor(nl: Netlink) {
     this.#nl = nl;
@@ -129,13 +143,51 @@ export class NetlinkDataplane implements Dataplane {
    * routing, which a node running this agent does not use for node-to-node traffic).
    */
   async routeTo(ip: string): Promise<{ dev: string; gateway?: string } | undefined> {
-    const family = tryParseIp(ip)?.family;
-    if (!family) return undefined;
-    const routes = await this.#nl.routes.list({ family, table: RT_TABLE_MAIN });
-    const best = longestMatch(routes, ip);
-    if (!best || best.index === undefined) return undefined;
-    const dev = (await this.#nl.links.get(best.index)).name;
-    return best.gateway ? { dev, gateway: canonicalIp(best.gateway) } : { dev };
+    const target = tryParseIp(ip);
+    if (!target) return undefined;
+    const { routes, names } = await this.#underlay();
+    let best: UnderlayRoute | undefined;
+    for (const u of routes) {
+      if (u.dst.family !== target.family || !subnetContains(u.dst, target)) continue;
+      if (
+        !best ||
+        u.dst.prefix > best.dst.prefix ||
+        (u.dst.prefix === best.dst.prefix && (u.r.metric ?? 0) < (best.r.metric ?? 0))
+      )
+        best = u;
+    }
+    if (!best || best.r.index === undefined) return undefined;
+    const dev = names.get(best.r.index) ?? (await this.#nl.links.get(best.r.index)).name;
+    return best.r.gateway ? { dev, gateway: canonicalIp(best.r.gateway) } : { dev };
+  }
+
+  /**
+   * The main table's unicast routes, parsed, and the link names: one dump shared by the lookups
+   * made together (a reconcile pass asks for every peer at once; with 5,000 peers, a dump per
+   * lookup was 5,000 dumps of 10,000 routes each, all in flight). The agent's own routes (to pod
+   * CIDRs, protocol ROUTE_PROTOCOL) never carry a node address and are left out.
+   */
+  #underlay(): Promise<{ routes: UnderlayRoute[]; names: Map<number, string> }> {
+    if (this.#lookup) return this.#lookup;
+    const p = (async () => {
+      const [routes, links] = await Promise.all([
+        this.#nl.routes.list({ table: RT_TABLE_MAIN }),
+        this.#nl.links.list(),
+      ]);
+      return {
+        routes: routes
+          .filter((r) => r.type === RTN_UNICAST && r.protocol !== ROUTE_PROTOCOL)
+          .map((r) => ({ r, dst: parseSubnet(r.dst, { allowHostBits: true }) })),
+        names: new Map(links.map((l) => [l.index, l.name])),
+      };
+    })();
+    this.#lookup = p;
+    // Lookups after this dump has landed dump afresh: the table may have changed since.
+    const clear = () => {
+      if (this.#lookup === p) this.#lookup = undefined;
+    };
+    p.then(clear, clear);
+    return p;
   }
 
   async addressMtu(ip: string): Promise<number | undefined> {
