@@ -60,7 +60,8 @@ async function inner() {
       ].join('\n'),
     );
     const agentNode = spawnSync(AGENT_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    log(`wrote ${writeBenchResult('policy-scale', { goalMiB: GOAL_MIB, agentNode, ...r })}\n`);
+    const agentNodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    log(`wrote ${writeBenchResult('policy-scale', { goalMiB: GOAL_MIB, agentNode, agentNodeArgs, ...r })}\n`);
     if (worst > GOAL_MIB) {
       log(`RSS above the goal of ${GOAL_MIB} MiB\n`);
       process.exitCode = 1;
