@@ -21,6 +21,7 @@ import { RulesRepair } from './rules-repair.js';
 import { defaultRouteMtu, podMtuFor } from './pod-mtu.js';
 import { DEFAULT_IPAM_DATA_DIR } from './ipam-usage.js';
 import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client.js';
+import { kubeconfigCredentials } from './kubeconfig.js';
 import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
@@ -42,6 +43,8 @@ export const USAGE = `usage: minicni-agent <install|uninstall|run|policy explain
 node and credentials (install, run, policy explain):
   --node-name NAME         this node (default: $NODE_NAME)
   --nodes-file FILE        static node list (JSON) instead of the Kubernetes API
+  --kubeconfig FILE        API server and credentials from a kubeconfig (its current-context)
+  --context NAME           the kubeconfig context to use instead of its current-context
   --server URL             API server (default: in-cluster, from KUBERNETES_SERVICE_HOST/PORT)
   --token-file FILE        bearer token file (with --server)
   --ca-file FILE           CA bundle for the API server (with --server)
@@ -90,6 +93,8 @@ policy explain:
 const OPTIONS = {
   'node-name': { type: 'string' },
   'nodes-file': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   server: { type: 'string' },
   'token-file': { type: 'string' },
   'ca-file': { type: 'string' },
@@ -373,6 +378,18 @@ async function openDataplane(kind: string, io: CliIo, log: Logger): Promise<Data
 }
 
 function kubeClient(flags: Flags, env: NodeJS.ProcessEnv): KubeClient {
+  if (flags.kubeconfig) {
+    const clash = (['server', 'token-file', 'ca-file'] as const).find((f) => flags[f] !== undefined);
+    if (clash)
+      throw new AgentError(
+        'INVALID_ARGUMENT',
+        `--kubeconfig and --${clash} exclude each other: pass one of them`,
+      );
+    return new KubeClient(
+      kubeconfigCredentials(flags.kubeconfig, flags.context ? { context: flags.context } : {}),
+    );
+  }
+  if (flags.context) throw new AgentError('INVALID_ARGUMENT', '--context needs --kubeconfig');
   const creds = flags.server
     ? flagCredentials({
         server: flags.server,

@@ -49,6 +49,7 @@ export {
   type KubeCredentials,
   type WatchEvent,
 } from './kube-client.js';
+export { kubeconfigCredentials } from './kubeconfig.js';
 export {
   install,
   uninstall,

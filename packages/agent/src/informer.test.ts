@@ -117,3 +117,127 @@ describe('Informer against the API stand-in', () => {
     expect(() => inf.start(() => {})).toThrow(/already started/);
   });
 });
+
+describe('Informer lists in pages', () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function withPods(n: number) {
+    const api = await FakeKubeApi.start();
+    cleanup.push(() => api.close());
+    for (let i = 0; i < n; i++)
+      api.addPod({ namespace: `ns-${i % 3}`, name: `p${i}`, labels: { i: `${i}` } });
+    return api;
+  }
+
+  it('fetches limit objects per request and follows continue until the last page', async () => {
+    const api = await withPods(23);
+    const inf = new Informer<Labels>(new KubeClient({ server: api.url }), {
+      path: '/api/v1/pods',
+      convert: labelsOf,
+      pageSize: 5,
+      backoff: fastBackoff(),
+    });
+    inf.start(() => {});
+    cleanup.push(() => inf.stop());
+    await until(
+      () => inf.synced && api.watchesOf('pods') === 1,
+      () => JSON.stringify(inf.stats),
+    );
+    expect(inf.items.size).toBe(23);
+    expect(inf.items.get('ns-2/p5')).toEqual({ i: '5' });
+    const lists = api.requests.filter((r) => r.startsWith('/api/v1/pods?limit='));
+    expect(lists).toHaveLength(5); // 5 + 5 + 5 + 5 + 3
+    expect(lists[0]).toBe('/api/v1/pods?limit=5');
+    expect(lists.slice(1).every((r) => /&continue=[\w-]+/.test(r))).toBe(true);
+    expect(inf.stats).toMatchObject({ lists: 1, pages: 5, gone: 0 });
+    // The watch starts from the list's resourceVersion.
+    const watch = api.requests.find((r) => r.includes('watch=1'))!;
+    expect(new URL(watch, 'http://x').searchParams.get('resourceVersion')).toBe(api.resourceVersion);
+  });
+
+  it('pages one namespace, and pageSize 0 lists in one request', async () => {
+    const api = await withPods(10);
+    const paged = new Informer<Labels>(new KubeClient({ server: api.url }), {
+      path: '/api/v1/namespaces/ns-1/pods',
+      convert: labelsOf,
+      pageSize: 2,
+      backoff: fastBackoff(),
+    });
+    const whole = new Informer<Labels>(new KubeClient({ server: api.url }), {
+      path: '/api/v1/pods',
+      convert: labelsOf,
+      pageSize: 0,
+      backoff: fastBackoff(),
+    });
+    for (const inf of [paged, whole]) {
+      inf.start(() => {});
+      cleanup.push(() => inf.stop());
+    }
+    await until(
+      () => paged.synced && whole.synced,
+      () => JSON.stringify([paged.stats, whole.stats]),
+    );
+    expect([...paged.items.keys()].sort()).toEqual(['ns-1/p1', 'ns-1/p4', 'ns-1/p7']);
+    expect(paged.stats.pages).toBe(2);
+    expect(whole.items.size).toBe(10);
+    expect(whole.stats.pages).toBe(1);
+    expect(api.requests).toContain('/api/v1/pods');
+  });
+
+  it('starts the list over when its continue token expired (410), missing nothing', async () => {
+    const api = await withPods(12);
+    const client = new KubeClient({ server: api.url });
+    // The server compacts its history between the first and the second page.
+    let compacted = false;
+    const getList = client.getList.bind(client);
+    client.getList = async <T>(
+      path: string,
+      onItem: (i: unknown) => void,
+      signal?: AbortSignal,
+    ): Promise<T> => {
+      const page = await getList<T>(path, onItem, signal);
+      if (!compacted && path.includes('limit=')) {
+        compacted = true;
+        api.delete('pods', 'ns-0/p0');
+        api.addPod({ namespace: 'ns-9', name: 'late' });
+        api.compact();
+      }
+      return page;
+    };
+    const inf = new Informer<Labels>(client, {
+      path: '/api/v1/pods',
+      convert: labelsOf,
+      pageSize: 4,
+      backoff: fastBackoff(),
+    });
+    inf.start(() => {});
+    cleanup.push(() => inf.stop());
+    await until(
+      () => inf.synced && api.watchesOf('pods') === 1,
+      () => JSON.stringify(inf.stats),
+    );
+    expect(api.expiredContinues).toBe(1);
+    expect(inf.stats).toMatchObject({ lists: 1, gone: 1 });
+    expect(inf.items.has('ns-0/p0')).toBe(false);
+    expect(inf.items.has('ns-9/late')).toBe(true);
+    expect(inf.items.size).toBe(12);
+  });
+});
+
+describe('FakeKubeApi paging', () => {
+  it('answers a bad continue token with 400 and keeps keys in order across pages', async () => {
+    await using api = await FakeKubeApi.start();
+    for (const n of ['c', 'a', 'b']) api.addNamespace(n);
+    const client = new KubeClient({ server: api.url });
+    type L = { metadata: { continue?: string }; items: { metadata: { name: string } }[] };
+    const p1 = await client.getJson<L>('/api/v1/namespaces?limit=2');
+    expect(p1.items.map((i) => i.metadata.name)).toEqual(['a', 'b']);
+    const p2 = await client.getJson<L>(`/api/v1/namespaces?limit=2&continue=${p1.metadata.continue}`);
+    expect(p2.items.map((i) => i.metadata.name)).toEqual(['c']);
+    expect(p2.metadata.continue).toBeUndefined();
+    await expect(client.getJson('/api/v1/namespaces?limit=2&continue=bogus')).rejects.toThrow(/HTTP 400/);
+  });
+});

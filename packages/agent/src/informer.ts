@@ -9,7 +9,7 @@ interface Meta {
 }
 
 interface List {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   items?: unknown[];
 }
 
@@ -20,7 +20,10 @@ interface Status {
 
 /** List/watch counters, for tests and /metrics. */
 export interface InformerStats {
+  /** Complete lists (every page). */
   lists: number;
+  /** List pages fetched. */
+  pages: number;
   watches: number;
   gone: number;
   failures: number;
@@ -37,6 +40,11 @@ export interface InformerOptions<T> {
   resyncMs?: number;
   /** Server-side watch timeout; the watch is then resumed from the last resourceVersion. */
   watchTimeoutSeconds?: number;
+  /**
+   * Objects per list page (`limit`, then `continue` until the server has no more). Default 500,
+   * as client-go: a 150,000-pod list is never one JSON string in memory. 0 lists in one request.
+   */
+  pageSize?: number;
   backoff?: Backoff;
   logger?: Logger;
 }
@@ -68,7 +76,7 @@ export class Informer<T> {
   #synced = false;
   #loop: Promise<void> | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
-  readonly stats: InformerStats = { lists: 0, watches: 0, gone: 0, failures: 0 };
+  readonly stats: InformerStats = { lists: 0, pages: 0, watches: 0, gone: 0, failures: 0 };
 
   constructor(client: KubeClient, opts: InformerOptions<T>) {
     this.#client = client;
@@ -138,6 +146,9 @@ export class Informer<T> {
         if (e instanceof KubeApiError && e.status === 410) {
           this.stats.gone++;
           this.#log('info', 'resourceVersion expired (410 Gone); relisting', { path, rv: this.#rv });
+          // A list whose continue token expired starts over, after a pause: a server that keeps
+          // compacting faster than we page must not turn into a busy loop.
+          if (this.#needList) await sleep(this.#backoff.next(), this.#stop.signal);
           this.#needList = true;
           continue;
         }
@@ -154,19 +165,44 @@ export class Informer<T> {
     }
   }
 
+  /**
+   * Lists page by page, each item converted as it arrives off the socket (the page is never one
+   * string), so only the converted cache and one raw item live at a time. The pages are one snapshot: the
+   * server pins it to the first page's resourceVersion, and a continue token it no longer holds
+   * (410) restarts the list after a backoff (the loop in #run).
+   */
   async #list(): Promise<void> {
-    const list = await this.#client.getJson<List>(this.#o.path, this.#stop.signal);
+    const limit = this.#o.pageSize ?? 500;
+    const next = new Map<string, T>();
+    let token = '';
+    let rv = '';
+    do {
+      const query = [
+        ...(limit > 0 ? [`limit=${limit}`] : []),
+        ...(token ? [`continue=${encodeURIComponent(token)}`] : []),
+      ].join('&');
+      // Items are converted as they arrive and the raw objects dropped at once.
+      const page = await this.#client.getList<List>(
+        query ? `${this.#o.path}?${query}` : this.#o.path,
+        (item) => {
+          const key = objectKeyOf(item);
+          if (!key) return;
+          const before = this.#items.get(key);
+          const value = this.#o.convert(item, before);
+          if (value === undefined) return;
+          // An unchanged object keeps its cached value: a relist does not double the cache.
+          next.set(key, before !== undefined && this.#o.same?.(before, value) ? before : value);
+        },
+        this.#stop.signal,
+      );
+      rv = page.metadata?.resourceVersion ?? rv;
+      token = limit > 0 ? (page.metadata?.continue ?? '') : '';
+      this.stats.pages++;
+    } while (token);
     this.stats.lists++;
     this.#backoff.reset();
-    const next = new Map<string, T>();
-    for (const item of list.items ?? []) {
-      const key = objectKeyOf(item);
-      if (!key) continue;
-      const value = this.#o.convert(item, this.#items.get(key));
-      if (value !== undefined) next.set(key, value);
-    }
     this.#items = next;
-    this.#rv = list.metadata?.resourceVersion ?? '';
+    this.#rv = rv;
   }
 
   /** Applies one event; returns whether the cache changed. */

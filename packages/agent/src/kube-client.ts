@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { AgentError } from './errors.js';
+import { ListSplitter } from './list-splitter.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -13,6 +14,13 @@ export interface KubeCredentials {
   token?: () => string;
   /** PEM CA bundle that signs the server's certificate. */
   ca?: Buffer;
+  /** PEM client certificate and its key (kubeconfig `client-certificate`, `client-key`). */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Accept any server certificate (kubeconfig `insecure-skip-tls-verify`): test clusters only. */
+  insecureSkipTlsVerify?: boolean;
+  /** Name to check the server's certificate against, when not the server URL's host. */
+  tlsServerName?: string;
 }
 
 type ReadFile = (path: string) => Buffer;
@@ -31,7 +39,7 @@ export function inClusterCredentials(
   if (!host || !port) {
     throw new AgentError(
       'CREDENTIALS',
-      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --server and --token-file, or --nodes-file',
+      'not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): pass --kubeconfig, --server and --token-file, or --nodes-file',
     );
   }
   const tokenPath = `${dir}/token`;
@@ -143,6 +151,48 @@ export class KubeClient {
   }
 
   /**
+   * GETs a List and hands each item to `onItem` as it arrives (`ListSplitter`): the page is never
+   * one string. Resolves to the list without its items (its `metadata`: resourceVersion, continue).
+   */
+  async getList<T>(path: string, onItem: (item: unknown) => void, signal?: AbortSignal): Promise<T> {
+    const res = await this.#request(path, signal, this.#timeoutMs);
+    if (res.statusCode !== 200) throw apiError(res.statusCode ?? 0, path, await readBody(res));
+    const splitter = new ListSplitter(onItem);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown) => {
+        reject(
+          e instanceof SyntaxError
+            ? new KubeApiError(200, `GET ${path}: response is not a JSON list (${e.message})`)
+            : e instanceof Error
+              ? e
+              : new Error(String(e)),
+        );
+        res.destroy();
+      };
+      res.on('data', (chunk: Buffer) => {
+        try {
+          splitter.push(chunk);
+        } catch (e) {
+          fail(e);
+        }
+      });
+      res.on('end', resolve);
+      res.on('aborted', () => reject(new AgentError('API_REQUEST', `GET ${path}: connection broke`)));
+      res.on('error', (e) =>
+        reject(new AgentError('API_REQUEST', `GET ${path}: ${e.message}`, { cause: e })),
+      );
+      res.on('close', () => {
+        if (!res.complete) reject(new AgentError('API_REQUEST', `GET ${path}: connection broke`));
+      });
+    });
+    try {
+      return splitter.end<T>();
+    } catch (e) {
+      throw new KubeApiError(200, `GET ${path}: response is not a JSON list (${(e as Error).message})`);
+    }
+  }
+
+  /**
    * Streams a watch until the server ends it (resolves) or it fails (rejects). Each complete
    * line is one event; a line cut by a broken connection is dropped, never half-parsed.
    */
@@ -200,6 +250,9 @@ export class KubeClient {
         method: 'GET',
         headers,
         ...(this.#creds.ca ? { ca: this.#creds.ca } : {}),
+        ...(this.#creds.cert && this.#creds.key ? { cert: this.#creds.cert, key: this.#creds.key } : {}),
+        ...(this.#creds.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        ...(this.#creds.tlsServerName ? { servername: this.#creds.tlsServerName } : {}),
         ...(signal ? { signal } : {}),
       });
       if (timeoutMs > 0) {

@@ -75,7 +75,7 @@ describe('KubeNodeSource against the fake API server', () => {
     const watch = t.api.requests.find((r) => r.includes('watch=1'))!;
     expect(watch).toContain('allowWatchBookmarks=true');
     // The watch starts exactly where the list ended, so no event between them is lost.
-    expect(t.api.requests[0]).toBe('/api/v1/nodes');
+    expect(t.api.requests[0]).toBe('/api/v1/nodes?limit=500');
     expect(new URL(watch, 'http://x').searchParams.get('resourceVersion')).toBe(listRv);
     expect(t.source.stats.lists).toBe(1);
   });

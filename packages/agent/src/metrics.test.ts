@@ -28,7 +28,7 @@ const status: ReconcileStatus = {
 
 describe('metrics', () => {
   it('renders the NetworkPolicy controller: pending changes, applies, failures, sync time, per informer', () => {
-    const stats = (n: number) => ({ lists: n, watches: n + 1, gone: 0, failures: n });
+    const stats = (n: number) => ({ lists: n, pages: 10 * n, watches: n + 1, gone: 0, failures: n });
     const text = renderMetrics({
       status,
       ready: true,
@@ -59,6 +59,7 @@ describe('metrics', () => {
       'minicni_agent_policy_sync_seconds_total 0.043',
       'minicni_agent_policy_last_sync_duration_seconds 0.012',
       'minicni_agent_policy_lists_total{resource="namespaces"} 2',
+      'minicni_agent_policy_list_pages_total{resource="policies"} 30',
       'minicni_agent_policy_watches_total{resource="policies"} 4',
       'minicni_agent_policy_watch_failures_total{resource="pods"} 1',
       '# TYPE minicni_agent_policy_sync_duration_seconds histogram',

@@ -166,9 +166,15 @@ function policyMetrics(p: PolicyStatus, metric: MetricFn, lines: string[]): void
     lines.push(`${h}_bucket{le="${le === Infinity ? '+Inf' : String(le)}"} ${cumulative}`);
   }
   lines.push(`${h}_sum ${String(p.syncSecondsTotal)}`, `${h}_count ${p.syncs}`);
-  const per = (k: 'lists' | 'watches' | 'gone' | 'failures') =>
+  const per = (k: 'lists' | 'pages' | 'watches' | 'gone' | 'failures') =>
     Object.entries(p.informers).map(([resource, s]): Sample => [{ resource }, s[k]]);
   metric('minicni_agent_policy_lists_total', 'counter', 'Full lists from the API server.', per('lists'));
+  metric(
+    'minicni_agent_policy_list_pages_total',
+    'counter',
+    'List pages fetched (limit/continue).',
+    per('pages'),
+  );
   metric('minicni_agent_policy_watches_total', 'counter', 'Watches opened.', per('watches'));
   metric('minicni_agent_policy_watch_expired_total', 'counter', 'Watches ended by 410 Gone.', per('gone'));
   metric(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { compileNodeRuleset, podFromK8s, type Pod } from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
 import { AgentError, isAgentError } from './errors.js';
@@ -101,7 +102,8 @@ export class PolicyController {
   #inFlight = 0;
   readonly #drops: DropTotals | undefined;
   #worker: Promise<void> | undefined;
-  #lastText: string | undefined;
+  /** Digest of the ruleset the kernel has: the text itself can be megabytes at cluster scale. */
+  #lastDigest: string | undefined;
   readonly #status: PolicyCounters = {
     applies: 0,
     applyFailures: 0,
@@ -226,7 +228,7 @@ export class PolicyController {
 
   get status(): PolicyStatus {
     const c = this.#o.caches;
-    const zero = { lists: 0, watches: 0, gone: 0, failures: 0 };
+    const zero = { lists: 0, pages: 0, watches: 0, gone: 0, failures: 0 };
     return {
       ...this.#status,
       syncBuckets: [...this.#status.syncBuckets],
@@ -261,10 +263,11 @@ export class PolicyController {
       const started = performance.now();
       try {
         const text = this.#compile();
-        if (text !== this.#lastText) {
+        const digest = createHash('sha256').update(text).digest('hex');
+        if (digest !== this.#lastDigest) {
           this.#status.applies++;
           await this.#apply(text);
-          this.#lastText = text;
+          this.#lastDigest = digest;
           this.#status.lastAppliedMs = Date.now();
         }
         this.#inFlight = 0;

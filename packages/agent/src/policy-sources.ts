@@ -9,6 +9,7 @@ import {
 } from '@minicni/policy';
 import type { Backoff } from './backoff.js';
 import { Informer, objectKeyOf, type InformerStats } from './informer.js';
+import { Interner } from './interner.js';
 import { KubeApiError, type KubeClient } from './kube-client.js';
 import { silentLogger, type Logger } from './node-source.js';
 
@@ -62,11 +63,14 @@ export function isolateNamespace(namespace: string, name: string): NetworkPolicy
 
 /**
  * Informers for pods, namespaces and NetworkPolicies, converted to @minicni/policy's model as
- * each event lands (so a snapshot is never half-converted). An object that does not convert
+ * each event lands (so a snapshot is never half-converted), the raw object dropped at once, and
+ * what pods share (names, label sets, ports) held once (`Interner`). An object that does not convert
  * keeps its last good version; a NetworkPolicy seen bad from the start isolates its namespace.
  */
 export function policyInformers(client: KubeClient, opts: PolicyInformerOptions = {}): PolicyCaches {
   const log = opts.logger ?? silentLogger;
+  // One table for the three caches: namespace names and label text recur across them.
+  const interner = new Interner();
   const common = (path: string) => ({
     path,
     same: sameJson,
@@ -96,10 +100,16 @@ export function policyInformers(client: KubeClient, opts: PolicyInformerOptions 
     };
   }
   return {
-    pods: new Informer(client, { ...common(POLICY_PATHS.pods), convert: converter('pod', podFromK8s) }),
+    pods: new Informer(client, {
+      ...common(POLICY_PATHS.pods),
+      convert: converter('pod', (raw) => interner.pod(podFromK8s(raw))),
+    }),
     namespaces: new Informer(client, {
       ...common(POLICY_PATHS.namespaces),
-      convert: converter('namespace', namespaceFromK8s),
+      convert: converter('namespace', (raw) => {
+        const ns = namespaceFromK8s(raw);
+        return { name: interner.string(ns.name), labels: interner.labels(ns.labels) };
+      }),
     }),
     policies: new Informer(client, {
       ...common(POLICY_PATHS.policies),

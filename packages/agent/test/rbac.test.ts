@@ -105,7 +105,7 @@ async function callsOfTheAgent(): Promise<RbacAttributes[]> {
       });
       api.compact();
       const paths = ['/api/v1/nodes', ...Object.values(POLICY_PATHS)];
-      const lists = () => paths.map((p) => api.calls.filter((c) => c.url === p).length);
+      const lists = () => paths.map((p) => api.calls.filter((c) => c.url === `${p}?limit=500`).length);
       const before = lists();
       await until(
         () => lists().every((n, i) => n > before[i]!) && watching() && policy.status.policies === 1,

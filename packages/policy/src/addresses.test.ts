@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { formatIp } from '@minicni/ipam';
+import { formatIp, parseIp } from '@minicni/ipam';
 import { describe, expect, it } from 'vitest';
-import { formatAddress, ipBlockIntervals } from './addresses.js';
+import { canonicalAddress, formatAddress, ipBlockIntervals } from './addresses.js';
 
 describe('addresses', () => {
   it('formatAddress writes what the ipam block writes, for both families', () => {
@@ -28,5 +28,18 @@ describe('addresses', () => {
       { lo: 0x0a000080n, hi: 0x0a0000bfn },
       { lo: 0x0a0000c4n, hi: 0x0a0000ffn },
     ]);
+  });
+});
+
+describe('canonicalAddress fast path for IPv4', () => {
+  it('returns the same text as the full parse for every valid dotted quad, and rejects the rest', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), (ip) => {
+        expect(canonicalAddress(ip, 'x')).toBe(formatIp(parseIp(ip)));
+      }),
+    );
+    for (const bad of ['010.0.0.1', '256.1.1.1', '1.2.3', '1.2.3.4.5', ' 1.2.3.4']) {
+      expect(() => canonicalAddress(bad, 'x')).toThrow();
+    }
   });
 });

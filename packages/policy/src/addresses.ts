@@ -23,8 +23,13 @@ export function parseAddress(text: unknown, where: string): Ip {
   }
 }
 
+/** Dotted decimal, octets 0-255 without leading zeros: already the canonical text. */
+const CANONICAL_V4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** Canonical text of an address (RFC 5952 for IPv6), the form the model stores. */
 export function canonicalAddress(text: unknown, where: string): string {
+  // Fast path: converting 150,000 pods parses 150,000 IPv4 addresses that are canonical already.
+  if (typeof text === 'string' && CANONICAL_V4.test(text)) return text;
   return formatIp(parseAddress(text, where));
 }
 

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +28,13 @@ export interface NodeSpecInput {
   podCIDRs?: string[];
   /** Fill only the legacy single `spec.podCIDR` (as clusters before 1.16 do). */
   legacyPodCIDR?: boolean;
+}
+
+/** PEM key and certificate the stand-in serves with; `clientCa` verifies client certificates. */
+export interface FakeTls {
+  key: string;
+  cert: string;
+  clientCa?: string;
 }
 
 /** The resources the stand-in serves: what a CNI agent lists and watches. */
@@ -95,6 +103,9 @@ const keyOf = (o: FakeObject) =>
 export class FakeKubeApi implements AsyncDisposable {
   readonly #server: Server;
   readonly #token: string | undefined;
+  readonly #clientCa: boolean;
+  /** Per request, the CN of the client certificate that authenticated it ('' for none). */
+  readonly clientNames: string[] = [];
   readonly #objects = new Map<FakeResource, Map<string, FakeObject>>(
     Object.keys(RESOURCES).map((r) => [r as FakeResource, new Map()]),
   );
@@ -103,6 +114,9 @@ export class FakeKubeApi implements AsyncDisposable {
   #rv = 100;
   /** Oldest resourceVersion a watch may resume from; older ones get 410 Gone. */
   #minRv = 0;
+  readonly #keyCache = new Map<FakeResource, string[]>();
+  /** List requests answered 410 because their continue token predates a `compact()`. */
+  expiredContinues = 0;
   /** When true, each new watch is answered 200 and closed at once with no event (a bad proxy). */
   closeWatchesAtOnce = false;
   /** Every request path (with query), in order. */
@@ -111,16 +125,29 @@ export class FakeKubeApi implements AsyncDisposable {
   readonly calls: { method: string; url: string }[] = [];
   url = '';
 
-  private constructor(token: string | undefined, tls: { key: string; cert: string } | undefined) {
+  private constructor(token: string | undefined, tls: FakeTls | undefined) {
     this.#token = token;
+    this.#clientCa = Boolean(tls?.clientCa);
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
-    this.#server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
+    this.#server = tls
+      ? createTlsServer(
+          {
+            key: tls.key,
+            cert: tls.cert,
+            // As the API server: a client certificate is asked for, and checked, but optional.
+            ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+          },
+          handler,
+        )
+      : createServer(handler);
   }
 
-  /** Listens on 127.0.0.1; with `tls` (PEM key and certificate) it serves HTTPS as a real API server does. */
-  static async start(
-    opts: { token?: string; tls?: { key: string; cert: string } } = {},
-  ): Promise<FakeKubeApi> {
+  /**
+   * Listens on 127.0.0.1; with `tls` (PEM key and certificate) it serves HTTPS as a real API
+   * server does. With `tls.clientCa` a client certificate that CA signed authenticates too (its
+   * CN is recorded in `clientNames`); with `token` the bearer token does; with both, either.
+   */
+  static async start(opts: { token?: string; tls?: FakeTls } = {}): Promise<FakeKubeApi> {
     const api = new FakeKubeApi(opts.token, opts.tls);
     await new Promise<void>((resolve) => api.#server.listen(0, '127.0.0.1', resolve));
     const { port } = api.#server.address() as AddressInfo;
@@ -162,6 +189,7 @@ export class FakeKubeApi implements AsyncDisposable {
   /** Changes a node without telling any watch (a missed event only a relist repairs). */
   silentlyDeleteNode(name: string): void {
     this.#objects.get('nodes')!.delete(name);
+    this.#keyCache.delete('nodes');
     this.#rv++;
   }
 
@@ -194,6 +222,7 @@ export class FakeKubeApi implements AsyncDisposable {
     const store = this.#objects.get(resource)!;
     const key = keyOf(obj);
     const old = store.get(key);
+    if (!old) this.#keyCache.delete(resource);
     const rv = ++this.#rv;
     const stored: FakeObject = {
       apiVersion: info.group === 'api/v1' ? 'v1' : info.group.slice('apis/'.length),
@@ -211,12 +240,46 @@ export class FakeKubeApi implements AsyncDisposable {
     return stored;
   }
 
+  /**
+   * Loads many objects at once, as a cluster that existed before anyone watched: each is stored
+   * as given (not copied: the server owns it from now on, so objects may share sub-objects to keep
+   * a 150,000-pod cluster small here while the wire carries every byte), stamped with its own
+   * resourceVersion. No watch hears of them and the history starts after them: a watch from an
+   * older resourceVersion gets 410, as after a compaction. For benches at cluster scale.
+   */
+  load(resource: FakeResource, objects: Iterable<FakeObject>): number {
+    const info = RESOURCES[resource];
+    const apiVersion = info.group === 'api/v1' ? 'v1' : info.group.slice('apis/'.length);
+    const store = this.#objects.get(resource)!;
+    let n = 0;
+    for (const obj of objects) {
+      if (info.namespaced !== Boolean(obj.metadata.namespace)) {
+        throw new Error(
+          `${resource} ${obj.metadata.name}: namespace ${info.namespaced ? 'missing' : 'not allowed'}`,
+        );
+      }
+      const key = keyOf(obj);
+      const rv = ++this.#rv;
+      obj.apiVersion ??= apiVersion;
+      obj.kind ??= info.kind;
+      obj.metadata.uid ??= `uid-${key.replace('/', '-')}-${rv}`;
+      obj.metadata.creationTimestamp ??= '2026-11-28T00:00:00Z';
+      obj.metadata.resourceVersion = String(rv);
+      store.set(key, obj);
+      n++;
+    }
+    this.#keyCache.delete(resource);
+    this.compact();
+    return n;
+  }
+
   /** Deletes `name` or `namespace/name` (DELETED to watches). */
   delete(resource: FakeResource, key: string): void {
     const store = this.#objects.get(resource)!;
     const old = store.get(key);
     if (!old) throw new Error(`no ${resource} ${key}`);
     store.delete(key);
+    this.#keyCache.delete(resource);
     this.#record(resource, 'DELETED', {
       ...old,
       metadata: { ...old.metadata, resourceVersion: String(++this.#rv) },
@@ -293,7 +356,12 @@ export class FakeKubeApi implements AsyncDisposable {
     this.requests.push(req.url ?? '');
     this.calls.push({ method: req.method ?? 'GET', url: req.url ?? '' });
     const url = new URL(req.url ?? '/', 'http://x');
-    if (this.#token && req.headers.authorization !== `Bearer ${this.#token}`) {
+    const socket = req.socket as TLSSocket;
+    const byCert = this.#clientCa && socket.authorized === true;
+    const cn = byCert ? socket.getPeerCertificate().subject?.CN : undefined;
+    this.clientNames.push(typeof cn === 'string' ? cn : '');
+    const byToken = this.#token !== undefined && req.headers.authorization === `Bearer ${this.#token}`;
+    if ((this.#token || this.#clientCa) && !byCert && !byToken) {
       return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     }
     if (req.method !== 'GET') return sendStatus(res, 405, 'MethodNotAllowed', 'only GET here');
@@ -309,13 +377,91 @@ export class FakeKubeApi implements AsyncDisposable {
     if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') {
       return this.#watch(url, res, resource, namespace);
     }
+    this.#list(url, res, resource, namespace);
+  }
+
+  /**
+   * A list, whole or paged as the API server pages it: `limit` objects in key order and, while
+   * more remain, `metadata.continue`, an opaque token carrying the list's resourceVersion and the
+   * last key sent. Every page reports that first resourceVersion. Unlike the real server the
+   * later pages show the current objects rather than a snapshot; what changed meanwhile is also
+   * in the watch history after that version, so an informer still ends up right. A token older
+   * than the last `compact()` is answered 410 Expired, as a real server does once etcd compacted.
+   */
+  #list(url: URL, res: ServerResponse, resource: FakeResource, namespace: string | undefined): void {
     const { group, kind } = RESOURCES[resource];
+    const store = this.#objects.get(resource)!;
+    const limit = Number(url.searchParams.get('limit') ?? '0');
+    const token = url.searchParams.get('continue');
+    let rv = this.#rv;
+    let after: string | undefined;
+    if (token) {
+      let parsed: { rv?: unknown; key?: unknown };
+      try {
+        parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof parsed;
+      } catch {
+        return sendStatus(res, 400, 'BadRequest', 'continue key is not valid');
+      }
+      if (typeof parsed.rv !== 'number' || typeof parsed.key !== 'string')
+        return sendStatus(res, 400, 'BadRequest', 'continue key is not valid');
+      if (parsed.rv < this.#minRv) {
+        this.expiredContinues++;
+        return sendStatus(
+          res,
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      }
+      rv = parsed.rv;
+      after = parsed.key;
+    }
+    const keys = this.#sortedKeys(resource);
+    // First key after the token's: binary search in the sorted keys.
+    let lo = 0;
+    if (after !== undefined) {
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! <= after) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const items: FakeObject[] = [];
+    let last: string | undefined;
+    let i = lo;
+    for (; i < keys.length && (limit <= 0 || items.length < limit); i++) {
+      const obj = store.get(keys[i]!);
+      if (!obj || (namespace && obj.metadata.namespace !== namespace)) continue;
+      items.push(obj);
+      last = keys[i];
+    }
+    let more = false;
+    if (limit > 0 && last !== undefined) {
+      for (; i < keys.length && !more; i++) {
+        more = !namespace || store.get(keys[i]!)?.metadata.namespace === namespace;
+      }
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (more) {
+      metadata.continue = Buffer.from(JSON.stringify({ rv, key: last })).toString('base64url');
+    }
     sendJson(res, 200, {
       kind: `${kind}List`,
       apiVersion: group === 'api/v1' ? 'v1' : group.slice('apis/'.length),
-      metadata: { resourceVersion: String(this.#rv) },
-      items: [...store.values()].filter((o) => !namespace || o.metadata.namespace === namespace),
+      metadata,
+      items,
     });
+  }
+
+  /** The keys of one resource in order, cached until an object is added or deleted. */
+  #sortedKeys(resource: FakeResource): readonly string[] {
+    let keys = this.#keyCache.get(resource);
+    if (!keys) {
+      keys = [...this.#objects.get(resource)!.keys()].sort();
+      this.#keyCache.set(resource, keys);
+    }
+    return keys;
   }
 
   #watch(url: URL, res: ServerResponse, resource: FakeResource, namespace: string | undefined): void {
@@ -382,7 +528,8 @@ export function makePod(input: PodSpecInput): FakeObject {
   };
 }
 
-function makeNode(input: NodeSpecInput, rv: number, uid?: string): FakeNode {
+/** A core/v1 Node as the API returns it (`rv` its resourceVersion). */
+export function makeNode(input: NodeSpecInput, rv: number, uid?: string): FakeNode {
   const spec: FakeNode['spec'] = {};
   const cidrs = input.podCIDRs ?? [];
   if (cidrs[0]) spec.podCIDR = cidrs[0];
@@ -454,6 +601,77 @@ export function selfSignedTls(): { key: string; cert: string } {
     ]);
     if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr?.toString() ?? r.error?.message}`);
     return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A throwaway certificate authority (openssl, P-256, one day) and what it signed: a serving
+ * certificate for 127.0.0.1 and a client certificate with CN `clientName`, as a cluster's CA
+ * issues them. `FakeKubeApi.start({ tls: { ...server, clientCa: ca } })` then accepts `client`.
+ */
+export function testAuthority(clientName = 'mct-client'): {
+  ca: string;
+  server: { key: string; cert: string };
+  client: { key: string; cert: string };
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'mct-ca-'));
+  const openssl = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir });
+    if (r.status !== 0)
+      throw new Error(`openssl ${args[0]} failed: ${r.stderr?.toString() ?? r.error?.message}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  try {
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=mct-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    const issue = (name: string, cn: string, ext: string) => {
+      openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+      writeFileSync(join(dir, `${name}.ext`), ext);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(Date.now()),
+        '-days',
+        '1',
+        '-out',
+        `${name}.crt`,
+        '-extfile',
+        `${name}.ext`,
+      ]);
+      return {
+        key: readFileSync(join(dir, `${name}.key`), 'utf8'),
+        cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
+      };
+    };
+    return {
+      server: issue('server', 'fake-apiserver', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'),
+      client: issue('client', clientName, 'extendedKeyUsage=clientAuth\n'),
+      ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
