@@ -26,5 +26,12 @@ export { PolicyIndex } from './cluster.js';
 export { portAllows, resolvePort, type PortRange } from './ports.js';
 export { Evaluator, type DirectionVerdict, type Endpoint, type Verdict } from './evaluator.js';
 export { planNode, type AddrPortElement, type NodePlan, type Profile } from './plan.js';
-export { DEFAULT_PRIORITY, DEFAULT_TABLE, renderRuleset, type RenderOptions } from './nft.js';
+export {
+  DEFAULT_PRIORITY,
+  DEFAULT_TABLE,
+  renderRuleset,
+  renderRulesetDelta,
+  type RenderOptions,
+} from './nft.js';
+export { NodePlanner, type PlannerPassStats } from './node-planner.js';
 export { compileNodeRuleset, type CompileOptions } from './compile.js';

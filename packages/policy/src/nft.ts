@@ -98,17 +98,7 @@ function profileLines(p: Profile): { sets: string[]; chain: string[] } {
  * without the rules). Output is sorted and stable, so two rulesets can be diffed.
  */
 export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string {
-  const table = opts.table ?? DEFAULT_TABLE;
-  const priority = opts.priority ?? DEFAULT_PRIORITY;
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(table)) {
-    throw new PolicyError(
-      'INVALID_OPTION',
-      `table name ${JSON.stringify(table)} is not a plain nft identifier`,
-    );
-  }
-  if (!Number.isInteger(priority) || Math.abs(priority) > 1000) {
-    throw new PolicyError('INVALID_OPTION', `priority ${priority} is not an integer within filter ± 1000`);
-  }
+  const { table, priority } = checkedOptions(opts);
   const prio = priority === 0 ? 'filter' : priority < 0 ? `filter - ${-priority}` : `filter + ${priority}`;
   const lines: string[] = [
     `# minicni NetworkPolicy ruleset for node ${plan.node}`,
@@ -171,4 +161,89 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     '}',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function checkedOptions(opts: RenderOptions): { table: string; priority: number } {
+  const table = opts.table ?? DEFAULT_TABLE;
+  const priority = opts.priority ?? DEFAULT_PRIORITY;
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(table)) {
+    throw new PolicyError(
+      'INVALID_OPTION',
+      `table name ${JSON.stringify(table)} is not a plain nft identifier`,
+    );
+  }
+  if (!Number.isInteger(priority) || Math.abs(priority) > 1000) {
+    throw new PolicyError('INVALID_OPTION', `priority ${priority} is not an integer within filter ± 1000`);
+  }
+  return { table, priority };
+}
+
+/** Elements of `next` not in `prev` (added) and of `prev` not in `next` (removed), by their text. */
+function elementDiff(prev: readonly string[], next: readonly string[]): { add: string[]; del: string[] } {
+  const p = new Set(prev);
+  const n = new Set(next);
+  return { add: next.filter((e) => !p.has(e)), del: prev.filter((e) => !n.has(e)) };
+}
+
+/**
+ * The `nft -f` transaction that turns the ruleset of `prev` (as `renderRuleset` or earlier
+ * deltas loaded it) into that of `next`, touching only what differs; empty text when nothing
+ * does. One transaction, so the kernel still swaps at once: new profile chains and sets are
+ * added first, then map and set elements change (a pod whose profile changed is re-pointed by
+ * deleting and adding its element in the same transaction, never left out), then the chains and
+ * sets no pod uses any more are deleted. Profiles are named after their content, so a name
+ * present in both plans is the same chain: there is nothing to edit inside a chain. It fails
+ * (and changes nothing) when the kernel's table is not what `prev` describes; load
+ * `renderRuleset(next)` then. Drop counters keep counting across deltas.
+ */
+export function renderRulesetDelta(prev: NodePlan, next: NodePlan, opts: RenderOptions = {}): string {
+  const { table } = checkedOptions(opts);
+  const t = `inet ${table}`;
+  const before = new Set(prev.profiles.map((p) => p.name));
+  const after = new Set(next.profiles.map((p) => p.name));
+  const added = next.profiles.filter((p) => !before.has(p.name));
+  const removed = prev.profiles.filter((p) => !after.has(p.name));
+  const lines: string[] = [];
+  if (added.length) {
+    lines.push(`table ${t} {`);
+    const chains: string[] = [];
+    for (const p of added) {
+      const { sets, chain } = profileLines(p);
+      lines.push(...sets);
+      chains.push(...chain);
+    }
+    lines.push(...chains, '}');
+  }
+  const deletes: string[] = [];
+  const adds: string[] = [];
+  const change = (name: string, d: { add: string[]; del: string[] }, delKey: (e: string) => string) => {
+    if (d.del.length) deletes.push(`delete element ${t} ${name} { ${d.del.map(delKey).join(', ')} }`);
+    if (d.add.length) adds.push(`add element ${t} ${name} { ${d.add.join(', ')} }`);
+  };
+  const same = (e: string) => e;
+  for (const f of FAMILIES) {
+    const fmt = (plan: NodePlan) => plan.nodeAddrs[f].map((v) => formatAddress(f, v));
+    change(`node${f}`, elementDiff(fmt(prev), fmt(next)), same);
+  }
+  for (const f of FAMILIES) {
+    const fmt = (plan: NodePlan) =>
+      plan.self[f].map((v) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`);
+    change(`self${f}`, elementDiff(fmt(prev), fmt(next)), same);
+  }
+  for (const dir of ['ingress', 'egress'] as const) {
+    for (const f of FAMILIES) {
+      const fmt = (plan: NodePlan) =>
+        plan[dir][f].map(([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`);
+      // A map element is deleted by its key alone.
+      change(`${dir}${f}`, elementDiff(fmt(prev), fmt(next)), (e) => e.slice(0, e.indexOf(' : ')));
+    }
+  }
+  lines.push(...deletes, ...adds);
+  for (const p of removed) lines.push(`delete chain ${t} ${p.name}`);
+  for (const p of removed) {
+    const { sets } = profileLines(p);
+    for (const s of sets) lines.push(`delete set ${t} ${/^ {2}set (\S+)/.exec(s)![1]}`);
+  }
+  if (!lines.length) return '';
+  return `# minicni NetworkPolicy delta for node ${next.node}\n${lines.join('\n')}\n`;
 }

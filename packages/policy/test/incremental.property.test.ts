@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_TABLE,
+  NodePlanner,
+  planNode,
+  renderRuleset,
+  renderRulesetDelta,
+  type ClusterState,
+  type NodePlan,
+} from '../src/index.js';
+import { NODE_NAMES } from './arbitraries.js';
+import { applyChange, changeSequenceArb } from './changes.js';
+import { loadInto, modelView, type RulesetModel } from './ruleset-model.js';
+
+/**
+ * The full compile is the oracle for the incremental one: on random clusters and random
+ * sequences of watch-like changes, a long-lived NodePlanner plans exactly what planNode plans
+ * from scratch, and the full ruleset of the first snapshot followed by each delta leaves what the
+ * full ruleset of the last snapshot holds.
+ */
+describe('incremental planning and deltas', () => {
+  it('NodePlanner equals planNode after every change', () => {
+    let reused = 0;
+    fc.assert(
+      fc.property(changeSequenceArb, ({ state, changes }) => {
+        const planners = NODE_NAMES.map((n) => new NodePlanner(n));
+        let s: ClusterState = state;
+        for (const c of [undefined, ...changes]) {
+          if (c) s = applyChange(s, c);
+          for (const p of planners) {
+            expect(p.plan(s)).toEqual(planNode(s, p.node));
+            const pass = p.lastPass!;
+            if (c && !pass.full) reused++;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The incremental path ran (not only from-scratch passes).
+    expect(reused).toBeGreaterThan(300);
+  }, 60_000);
+
+  it('full ruleset + deltas holds what the full ruleset of the last snapshot holds', () => {
+    fc.assert(
+      fc.property(changeSequenceArb, ({ state, changes }) => {
+        for (const node of NODE_NAMES) {
+          const planner = new NodePlanner(node);
+          let s: ClusterState = state;
+          let prev: NodePlan = planner.plan(s);
+          const model: RulesetModel = new Map();
+          loadInto(model, renderRuleset(prev), DEFAULT_TABLE);
+          for (const c of changes) {
+            s = applyChange(s, c);
+            const next = planner.plan(s);
+            const delta = renderRulesetDelta(prev, next);
+            loadInto(model, delta, DEFAULT_TABLE);
+            const want: RulesetModel = new Map();
+            loadInto(want, renderRuleset(next), DEFAULT_TABLE);
+            expect(modelView(model)).toEqual(modelView(want));
+            prev = next;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
+});
