@@ -158,6 +158,73 @@ describe('PolicyController', () => {
   });
 });
 
+describe('PolicyController: incremental applies', () => {
+  it('sends only what changed after the first full ruleset, and the whole table again every fullEveryMs', async () => {
+    let now = 1_000_000;
+    const caches = {
+      pods: new MemoryCache<Pod>(),
+      namespaces: new MemoryCache<Namespace>(),
+      policies: new MemoryCache<NetworkPolicy>(),
+    };
+    const applied: string[] = [];
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches,
+      nft: async (_a, stdin) => void applied.push(stdin!),
+      fullEveryMs: 60_000,
+      now: () => now,
+    });
+    ctl.start();
+    caches.namespaces.set('x', namespaceFromK8s({ metadata: { name: 'x' } }));
+    for (let i = 0; i < 3; i++)
+      caches.pods.set(
+        `x/p${i}`,
+        podFromK8s(makePod({ namespace: 'x', name: `p${i}`, node: 'n1', ips: [`10.244.1.${10 + i}`] })),
+      );
+    for (const c of Object.values(caches)) c.sync();
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    expect(applied).toHaveLength(1);
+    expect(ctl.status).toMatchObject({ applies: 1, fullApplies: 1 });
+
+    caches.policies.set('x/deny', denyAll('x'));
+    await ctl.idle();
+    expect(applied).toHaveLength(2);
+    const delta = applied[1]!;
+    // A delta: no table swap, the new profile chain, and the three pods pointed at it.
+    expect(delta).not.toMatch(/delete table/);
+    const chain = /chain (i-[0-9a-f]{16}) \{/.exec(delta)?.[1];
+    expect(chain).toBeDefined();
+    expect(delta).toContain(
+      `add element inet minicni-policy ingress4 { 10.244.1.10 : jump ${chain}, 10.244.1.11 : jump ${chain}, 10.244.1.12 : jump ${chain} }`,
+    );
+    expect(delta).toContain('add element inet minicni-policy self4 {');
+
+    // A label change that does not alter what the pod's profile holds applies nothing.
+    caches.pods.set(
+      'x/p1',
+      podFromK8s(
+        makePod({ namespace: 'x', name: 'p1', node: 'n1', ips: ['10.244.1.11'], labels: { app: 'z' } }),
+      ),
+    );
+    await ctl.idle();
+    expect(applied).toHaveLength(2);
+
+    caches.policies.items.delete('x/deny');
+    ctl.changed();
+    await ctl.idle();
+    expect(applied[2]).toContain(`delete chain inet minicni-policy ${chain}`);
+    expect(applied[2]).toMatch(/delete element inet minicni-policy ingress4 \{ 10\.244\.1\.10, /);
+    expect(ctl.status).toMatchObject({ applies: 3, fullApplies: 1 });
+
+    now += 60_000;
+    caches.policies.set('x/deny', denyAll('x'));
+    await ctl.idle();
+    expect(applied[3]).toMatch(/^table inet minicni-policy\ndelete table inet minicni-policy\n/m);
+    expect(ctl.status).toMatchObject({ applies: 4, fullApplies: 2 });
+  });
+});
+
 describe('policy informers: what cannot be converted fails closed', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {

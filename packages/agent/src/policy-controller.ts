@@ -1,4 +1,4 @@
-import { compileNodeRuleset } from '@minicni/policy';
+import { NodePlanner, renderRuleset, renderRulesetDelta, type NodePlan } from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
 import { isAgentError } from './errors.js';
 import type { InformerStats } from './informer.js';
@@ -13,6 +13,13 @@ export interface PolicyControllerOptions {
   /** Waits after a failed compile or apply; reset by a success. */
   backoff?: Backoff;
   logger?: Logger;
+  /**
+   * Replace the whole table at least this often (default 5 minutes), even when deltas would do:
+   * it repairs a table changed behind the agent's back. Every pass after a failed one is full too.
+   */
+  fullEveryMs?: number;
+  /** Clock for `fullEveryMs` (tests). */
+  now?: () => number;
 }
 
 /** What /metrics reports about policy enforcement. */
@@ -28,6 +35,8 @@ export interface PolicyStatus extends PolicyCounters {
 /** The controller's own counters. */
 interface PolicyCounters {
   applies: number;
+  /** Of those, whole-table replacements (the rest were deltas). */
+  fullApplies: number;
   applyFailures: number;
   /** Compile (+ apply when the text changed) passes that succeeded, and their total time. */
   syncs: number;
@@ -39,7 +48,10 @@ interface PolicyCounters {
 /**
  * Keeps table inet minicni-policy equal to what the cluster's NetworkPolicies mean for this
  * node. Every change only counts as pending and wakes one worker: a burst is one compile, one
- * apply is in flight at a time, and each pass compiles the latest state. Nothing is applied
+ * apply is in flight at a time, and each pass compiles the latest state, incrementally
+ * (`NodePlanner`), and applies only what differs from the applied plan as one atomic nft
+ * transaction (`renderRulesetDelta`); the first pass, the pass after a failure and one every
+ * `fullEveryMs` replace the whole table. Nothing is applied
  * before every cache has listed once and this node's addresses are known (a partial snapshot
  * would open isolated pods). A failed compile or apply keeps the ruleset the kernel has and is
  * retried with backoff; the table is never dropped to "open" here.
@@ -52,13 +64,23 @@ export class PolicyController {
   #nodeIps: readonly string[] = [];
   #pending = 0;
   #worker: Promise<void> | undefined;
-  #lastText: string | undefined;
-  readonly #status: PolicyCounters = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 };
+  readonly #planner: NodePlanner;
+  /** The plan the kernel holds, when the last apply succeeded: deltas are computed against it. */
+  #applied: NodePlan | undefined;
+  #lastFullMs = 0;
+  readonly #status: PolicyCounters = {
+    applies: 0,
+    fullApplies: 0,
+    applyFailures: 0,
+    syncs: 0,
+    syncSecondsTotal: 0,
+  };
 
   constructor(opts: PolicyControllerOptions) {
     this.#o = opts;
     this.#log = opts.logger ?? silentLogger;
     this.#backoff = opts.backoff ?? new Backoff();
+    this.#planner = new NodePlanner(opts.nodeName);
   }
 
   start(): void {
@@ -129,13 +151,21 @@ export class PolicyController {
       this.#pending = 0;
       const started = performance.now();
       try {
-        const text = this.#compile();
-        if (text !== this.#lastText) {
+        const plan = this.#plan();
+        const now = (this.#o.now ?? Date.now)();
+        const full = !this.#applied || now - this.#lastFullMs >= (this.#o.fullEveryMs ?? 300_000);
+        const text = full ? renderRuleset(plan) : renderRulesetDelta(this.#applied!, plan);
+        if (text) {
           this.#status.applies++;
+          if (full) this.#status.fullApplies++;
+          // Until this apply is known to have landed, the kernel's table is unknown: a failure
+          // makes the next pass replace it whole.
+          this.#applied = undefined;
           await this.#o.nft(['-f', '-'], text);
-          this.#lastText = text;
+          if (full) this.#lastFullMs = now;
           this.#status.lastAppliedMs = Date.now();
         }
+        this.#applied = plan;
         const secs = (performance.now() - started) / 1000;
         this.#status.syncs++;
         this.#status.syncSecondsTotal += secs;
@@ -155,7 +185,11 @@ export class PolicyController {
     }
   }
 
-  #compile(): string {
+  /**
+   * This node's plan from the caches. The planner keeps what earlier passes computed and redoes
+   * only what the changed objects touch (the caches replace an object only when it changed).
+   */
+  #plan(): NodePlan {
     const { pods, namespaces, policies } = this.#o.caches;
     const state = {
       pods: [...pods.items.values()],
@@ -163,6 +197,6 @@ export class PolicyController {
       policies: [...policies.items.values()],
       nodes: [{ name: this.#o.nodeName, ips: this.#nodeIps }],
     };
-    return compileNodeRuleset(state, this.#o.nodeName, { nodeIps: this.#nodeIps });
+    return this.#planner.plan(state, { nodeIps: this.#nodeIps });
   }
 }
