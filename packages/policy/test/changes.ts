@@ -60,8 +60,34 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ kind: fc.constant('policyDelete' as const), i: fc.nat() }),
 );
 
+/**
+ * Every pod isolated both ways by a policy of its namespace whose peers are chosen by label
+ * (app=a, from any namespace whose env is not c), so that most changes move some pod's profile
+ * or some peer set, besides the random policies.
+ */
+function isolating(namespace: string): NetworkPolicy {
+  const peer = {
+    kind: 'pods' as const,
+    pods: { matchLabels: { app: 'a' }, matchExpressions: [] },
+    namespaces: {
+      matchLabels: {},
+      matchExpressions: [{ key: 'env', operator: 'NotIn' as const, values: ['c'] }],
+    },
+  };
+  return {
+    namespace,
+    name: 'zz-isolate',
+    podSelector: { matchLabels: {}, matchExpressions: [] },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ peers: [peer], ports: [{ protocol: 'TCP', port: 80 }] }],
+    egress: [{ peers: [peer] }],
+  };
+}
+
 export const changeSequenceArb = fc.record({
-  state: clusterArb,
+  state: fc
+    .tuple(clusterArb, fc.boolean())
+    .map(([s, iso]) => (iso ? { ...s, policies: [...s.policies, ...NAMESPACE_NAMES.map(isolating)] } : s)),
   changes: fc.array(changeArb, { minLength: 1, maxLength: 8 }),
 });
 

@@ -35,10 +35,10 @@ describe('incremental planning and deltas', () => {
           }
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
     // The incremental path ran (not only from-scratch passes).
-    expect(reused).toBeGreaterThan(300);
+    expect(reused).toBeGreaterThan(150);
   }, 60_000);
 
   it('full ruleset + deltas holds what the full ruleset of the last snapshot holds', () => {
@@ -62,7 +62,7 @@ describe('incremental planning and deltas', () => {
           }
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   }, 60_000);
 });
