@@ -7,13 +7,14 @@
 // Then connect latency and iperf3 throughput between two pods, policy on vs off.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { exec, run } from '@minicni/testkit/exec';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { Backoff } from '../src/backoff.js';
 import { KubeClient } from '../src/kube-client.js';
 import { PolicyController } from '../src/policy-controller.js';
-import { removePolicyTable, spawnNft } from '../src/policy-nft.js';
+import { NftSession, removePolicyTable, spawnNft } from '../src/policy-nft.js';
 import { policyInformers } from '../src/policy-sources.js';
 
 export interface EnforceOptions {
@@ -200,6 +201,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
   const probes: Probe[] = [];
   await using api = await FakeKubeApi.start();
   let ctl: PolicyController | undefined;
+  let session: NftSession | undefined;
   try {
     // The node: a bridge with br_netfilter, as minicni's node has it.
     await run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -208,6 +210,13 @@ export async function runPolicyEnforce(o: EnforceOptions) {
     await run('ip', ['link', 'add', 'mcbr0', 'type', 'bridge']);
     await run('ip', ['addr', 'add', `${NODE_IP}/16`, 'dev', 'mcbr0']);
     await run('ip', ['link', 'set', 'mcbr0', 'up']);
+    // minicni's node rules (masquerade for pod traffic leaving the cluster CIDR), as on every
+    // node: conntrack runs with policy off as well, so on vs off compares the policy table alone.
+    await run('nft', ['-f', '-'], {
+      stdin:
+        'table ip mcbench-node {\n  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n' +
+        '    ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade\n  }\n}\n',
+    });
     const t0 = performance.now();
     await run('ip', ['-batch', '-'], { stdin: pods.map((p) => `netns add ${p.netns}\n`).join('') });
     await run('ip', ['-batch', '-'], {
@@ -310,9 +319,11 @@ export async function runPolicyEnforce(o: EnforceOptions) {
     const fast = () => new Backoff({ baseMs: 10, maxMs: 100 });
     // The nft runs timed, to tell the kernel's share from the controller's.
     const nftMs: number[] = [];
+    // As `minicni-agent run` does it: deltas through one long-lived `nft -i`.
+    session = new NftSession();
     const timedNft: typeof spawnNft = async (args, stdin) => {
       const t = performance.now();
-      await spawnNft(args, stdin);
+      await session!.run(args, stdin);
       nftMs.push(performance.now() - t);
       if (process.env.BENCH_DUMP_NFT)
         writeFileSync(`${process.env.BENCH_DUMP_NFT}/${nftMs.length}.nft`, stdin ?? '');
@@ -336,6 +347,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
 
     // One sample: the probe polls, the event is written, the probe reports when the kernel flipped.
     const passMs: Record<string, number[]> = {};
+    const cpuMs: Record<string, number[]> = {};
     const nftPerKind: Record<string, number[]> = {};
     const sample = async (
       kind: string,
@@ -348,6 +360,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       const answer = prober.ask({ op: 'flip', dst: target.ip, port: PORT, want });
       // Let the probe run a few attempts with the old outcome first.
       await new Promise((r) => setTimeout(r, 15));
+      const cpu0 = process.cpuUsage();
       const at = process.hrtime.bigint();
       event();
       const r = await answer;
@@ -355,6 +368,8 @@ export async function runPolicyEnforce(o: EnforceOptions) {
         throw new Error(`probe to ${target.name} (${want}): ${String(r.error)}`);
       kinds[kind]!.push(Number(BigInt(r.at) - at) / 1e6);
       await ctl!.idle();
+      const cpu = process.cpuUsage(cpu0);
+      (cpuMs[kind] ??= []).push((cpu.user + cpu.system) / 1000);
       (passMs[kind] ??= []).push((ctl!.status.lastSyncSeconds ?? 0) * 1000);
       (nftPerKind[kind] ??= []).push(nftMs[nftMs.length - 1] ?? 0);
     };
@@ -414,10 +429,12 @@ export async function runPolicyEnforce(o: EnforceOptions) {
     const enforce = Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, summary(v)]));
     const passes = Object.fromEntries(Object.entries(passMs).map(([k, v]) => [k, summary(v)]));
     const nftRuns = Object.fromEntries(Object.entries(nftPerKind).map(([k, v]) => [k, summary(v)]));
+    const cpus = Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, summary(v)]));
     for (const [k, s] of Object.entries(enforce))
       o.log(
         `${k.padEnd(18)} n=${s.n}  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  max ${s.max.toFixed(1)} ms` +
-          `  (controller pass p50 ${passes[k]!.p50.toFixed(1)} ms, of it nft p50 ${nftRuns[k]!.p50.toFixed(1)} ms)\n`,
+          `  (controller pass p50 ${passes[k]!.p50.toFixed(1)} ms, of it nft p50 ${nftRuns[k]!.p50.toFixed(1)} ms;` +
+          ` agent process cpu p50 ${cpus[k]!.p50.toFixed(1)} ms)\n`,
       );
     const st = ctl.status;
     o.log(
@@ -498,16 +515,20 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       enforceMs: enforce,
       controllerPassMs: passes,
       nftMs: nftRuns,
+      agentCpuMs: cpus,
+      loadAverage: os.loadavg(),
       controller,
       dataplane: rounds,
       ratios,
     };
   } finally {
     await ctl?.stop();
+    await session?.close();
     for (const p of probes) p.kill();
     for (const c of children) c.kill('SIGKILL');
     await exec('ip', ['-batch', '-'], { stdin: pods.map((p) => `netns del ${p.netns}\n`).join('') });
     await exec('nft', ['delete', 'table', 'inet', 'minicni-policy']);
+    await exec('nft', ['delete', 'table', 'ip', 'mcbench-node']);
     await exec('ip', ['link', 'del', 'mcbr0']);
   }
 }

@@ -24,7 +24,13 @@ import { flagCredentials, inClusterCredentials, KubeClient } from './kube-client
 import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
-import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
+import {
+  bridgeNetfilterProblem,
+  NftSession,
+  removePolicyTable,
+  spawnNft,
+  type NftRunner,
+} from './policy-nft.js';
 import { policyInformers } from './policy-sources.js';
 
 export const USAGE = `usage: minicni-agent <install|uninstall|run> [flags]
@@ -255,7 +261,9 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   } else {
     source = new FileNodeSource(nodesFile!, { logger: log });
   }
-  const nft = io.nft ?? spawnNft;
+  // Deltas go to one long-lived `nft -i`: no process start per policy change.
+  const session = io.nft || !policyOn ? undefined : new NftSession();
+  const nft = io.nft ?? session?.run ?? spawnNft;
   const policy =
     policyOn && client
       ? new PolicyController({ nodeName, caches: policyInformers(client, { logger: log }), nft, logger: log })
@@ -292,6 +300,7 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   await io.stopSignal;
   repair.stop();
   await agent.stop();
+  await session?.close();
 }
 
 async function openDataplane(kind: string, io: CliIo, log: Logger): Promise<Dataplane> {

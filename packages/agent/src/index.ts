@@ -18,6 +18,8 @@ export {
 } from './policy-sources.js';
 export {
   bridgeNetfilterProblem,
+  NftSession,
+  oneLine,
   removePolicyTable,
   spawnNft,
   spawnNftVia,
