@@ -178,11 +178,41 @@ function checkedOptions(opts: RenderOptions): { table: string; priority: number 
   return { table, priority };
 }
 
-/** Elements of `next` not in `prev` (added) and of `prev` not in `next` (removed), by their text. */
-function elementDiff(prev: readonly string[], next: readonly string[]): { add: string[]; del: string[] } {
-  const p = new Set(prev);
-  const n = new Set(next);
-  return { add: next.filter((e) => !p.has(e)), del: prev.filter((e) => !n.has(e)) };
+/**
+ * The elements of two sorted lists that differ, formatted: those only in `next` or changed
+ * (added), and those only in `prev` or changed (removed). Lists are walked together by key, so
+ * a pass formats only what differs, not the whole maps.
+ */
+function sortedDiff<T>(
+  prev: readonly T[],
+  next: readonly T[],
+  key: (e: T) => bigint,
+  same: (a: T, b: T) => boolean,
+  fmt: (e: T) => string,
+): { add: string[]; del: string[] } {
+  const add: string[] = [];
+  const del: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < prev.length || j < next.length) {
+    const a = prev[i];
+    const b = next[j];
+    if (b === undefined || (a !== undefined && key(a) < key(b))) {
+      del.push(fmt(a!));
+      i++;
+    } else if (a === undefined || key(b) < key(a)) {
+      add.push(fmt(b));
+      j++;
+    } else {
+      if (!same(a, b)) {
+        del.push(fmt(a));
+        add.push(fmt(b));
+      }
+      i++;
+      j++;
+    }
+  }
+  return { add, del };
 }
 
 /**
@@ -221,21 +251,27 @@ export function renderRulesetDelta(prev: NodePlan, next: NodePlan, opts: RenderO
     if (d.add.length) adds.push(`add element ${t} ${name} { ${d.add.join(', ')} }`);
   };
   const same = (e: string) => e;
+  const value = (v: bigint) => v;
+  const equal = () => true;
   for (const f of FAMILIES) {
-    const fmt = (plan: NodePlan) => plan.nodeAddrs[f].map((v) => formatAddress(f, v));
-    change(`node${f}`, elementDiff(fmt(prev), fmt(next)), same);
+    const d = sortedDiff(prev.nodeAddrs[f], next.nodeAddrs[f], value, equal, (v) => formatAddress(f, v));
+    change(`node${f}`, d, same);
   }
   for (const f of FAMILIES) {
-    const fmt = (plan: NodePlan) =>
-      plan.self[f].map((v) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`);
-    change(`self${f}`, elementDiff(fmt(prev), fmt(next)), same);
+    const fmt = (v: bigint) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`;
+    change(`self${f}`, sortedDiff(prev.self[f], next.self[f], value, equal, fmt), same);
   }
   for (const dir of ['ingress', 'egress'] as const) {
     for (const f of FAMILIES) {
-      const fmt = (plan: NodePlan) =>
-        plan[dir][f].map(([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`);
+      const d = sortedDiff(
+        prev[dir][f],
+        next[dir][f],
+        (e) => e[0],
+        (a, b) => a[1] === b[1],
+        ([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`,
+      );
       // A map element is deleted by its key alone.
-      change(`${dir}${f}`, elementDiff(fmt(prev), fmt(next)), (e) => e.slice(0, e.indexOf(' : ')));
+      change(`${dir}${f}`, d, (e) => e.slice(0, e.indexOf(' : ')));
     }
   }
   lines.push(...deletes, ...adds);

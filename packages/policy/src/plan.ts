@@ -109,10 +109,7 @@ export function planWith(
   const profiles = new Map<string, { profile: Profile; body: string }>();
   for (const pod of index.pods()) {
     if (pod.node !== node || pod.ips.length === 0 || pod.hostNetwork) continue;
-    for (const type of ['Ingress', 'Egress'] as const) {
-      const policies = index.selecting(pod, type);
-      if (policies.length === 0) continue;
-      const { profile, body } = planner.profile(pod, type, policies);
+    for (const { profile, body } of planner.podProfiles(pod)) {
       const known = profiles.get(profile.name);
       if (known && known.body !== body)
         throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
@@ -186,6 +183,11 @@ export class Planner {
   readonly #profiles = new Map<string, ProfileEntry>();
   readonly #peerCache = new Map<string, PeerEntry>();
   readonly #usedProfiles = new Set<string>();
+  /**
+   * Per pod, its profiles of the last pass: still its profiles while the pod is the same object,
+   * no policy of its namespace changed, and the profiles were not forgotten.
+   */
+  #podProfiles = new WeakMap<Pod, { key: string; entry: ProfileEntry }[]>();
   /** Profiles and peer entries computed (not reused) since the planner was made. */
   computed = { profiles: 0, peers: 0 };
 
@@ -201,6 +203,11 @@ export class Planner {
    */
   invalidate(before: PolicyIndex, after: PolicyIndex, changes: SnapshotChanges): void {
     this.#index = after;
+    if (changes.policies.size) {
+      // Which policies select a pod changes only with its namespace's policies.
+      const namespaces = new Set([...changes.policies].map((k) => k.slice(0, k.indexOf('/'))));
+      for (const pod of after.pods()) if (namespaces.has(pod.namespace)) this.#podProfiles.delete(pod);
+    }
     const anyPod = changes.pods.length > 0;
     const dropped = new Set<PeerEntry>();
     for (const [key, e] of this.#peerCache) {
@@ -256,12 +263,29 @@ export class Planner {
     return false;
   }
 
+  /** A pod's profiles, ingress first; none for a direction no policy isolates it in. */
+  podProfiles(pod: Pod): ProfileEntry[] {
+    const memo = this.#podProfiles.get(pod);
+    if (memo && memo.every((m) => this.#profiles.get(m.key) === m.entry)) {
+      for (const m of memo) this.#usedProfiles.add(m.key);
+      return memo.map((m) => m.entry);
+    }
+    const out: { key: string; entry: ProfileEntry }[] = [];
+    for (const type of ['Ingress', 'Egress'] as const) {
+      const policies = this.#index.selecting(pod, type);
+      if (policies.length === 0) continue;
+      const key = profileKey(pod, type, policies);
+      out.push({ key, entry: this.#profileByKey(key, pod, type, policies) });
+    }
+    this.#podProfiles.set(pod, out);
+    return out.map((m) => m.entry);
+  }
+
   /**
    * A pod's check in one direction. It depends only on the selecting policies, and for ingress
    * on the pod's named ports, so pods that agree on those share one computation.
    */
-  profile(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
-    const key = `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
+  #profileByKey(key: string, pod: Pod, type: PolicyType, policies: NetworkPolicy[]): ProfileEntry {
     this.#usedProfiles.add(key);
     let hit = this.#profiles.get(key);
     if (!hit) {
@@ -378,6 +402,10 @@ export class Planner {
     this.#peerCache.set(key, result);
     return result;
   }
+}
+
+function profileKey(pod: Pod, type: PolicyType, policies: readonly NetworkPolicy[]): string {
+  return `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
 }
 
 /** Turns grants into the profile's three disjoint, sorted set contents. */
