@@ -151,7 +151,9 @@ console.log(`heap used: ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}
       'pod label change',
       () => ({
         ...s,
-        pods: s.pods.map((p) => (p === victim ? { ...p, labels: { ...p.labels, tier: 'web' } } : p)),
+        pods: s.pods.map((p) =>
+          p === victim ? { ...p, labels: { ...p.labels, tier: p.labels.tier === 'web' ? 'db' : 'web' } } : p,
+        ),
       }),
     ],
     ['new pod', () => ({ ...s, pods: [...s.pods, { ...victim, name: 'new-pod', ips: ['10.250.0.1'] }] })],
