@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { exec, run } from '@minicni/testkit/exec';
-import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
+import { FakeKubeApi, type FakeObject } from '@minicni/testkit/k8s-fake-api';
 import { Backoff } from '../src/backoff.js';
 import { KubeClient } from '../src/kube-client.js';
 import { PolicyController } from '../src/policy-controller.js';
@@ -50,7 +50,7 @@ const sel = (matchLabels: Record<string, string> = {}) => ({ matchLabels });
  * on a named port, team access by namespace selector on a port range, monitoring from an
  * ipBlock, egress to DNS and to the own namespace, and two per-app policies.
  */
-function backgroundPolicies(ns: string, i: number): object[] {
+function backgroundPolicies(ns: string, i: number): FakeObject[] {
   const meta = (name: string) => ({ namespace: ns, name });
   return [
     { metadata: meta('default-deny'), spec: { podSelector: {}, policyTypes: ['Ingress'] } },
@@ -132,18 +132,25 @@ function backgroundPolicies(ns: string, i: number): object[] {
   ];
 }
 
+/** What the probe answers: an error, or the flip time (hrtime ns), or connect times (µs). */
+interface ProbeAnswer {
+  error?: string;
+  at?: string;
+  us?: number[];
+}
+
 /** A child process in a pod netns speaking the probe's JSON-lines protocol. */
 class Probe {
   readonly #child: ChildProcess;
-  readonly #waiting: ((v: Record<string, unknown>) => void)[] = [];
+  readonly #waiting: ((v: ProbeAnswer) => void)[] = [];
   constructor(netns: string, script: string) {
     this.#child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', process.execPath, script, 'probe'], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const rl = createInterface({ input: this.#child.stdout! });
-    rl.on('line', (l) => this.#waiting.shift()?.(JSON.parse(l) as Record<string, unknown>));
+    rl.on('line', (l) => this.#waiting.shift()?.(JSON.parse(l) as ProbeAnswer));
   }
-  ask(cmd: object): Promise<Record<string, unknown>> {
+  ask(cmd: object): Promise<ProbeAnswer> {
     return new Promise((resolve) => {
       this.#waiting.push(resolve);
       this.#child.stdin!.write(`${JSON.stringify(cmd)}\n`);
@@ -310,7 +317,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       },
     ];
     const all = [...background.slice(0, o.policies - probePolicies.length), ...probePolicies];
-    for (const p of all) api.put('networkpolicies', p as never);
+    for (const p of all) api.put('networkpolicies', p);
     o.log(
       `API: ${pods.filter((p) => p.apiVisible).length} pods, ${o.namespaces + 1} namespaces, ${all.length} policies\n`,
     );
@@ -365,7 +372,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       event();
       const r = await answer;
       if (r.error || typeof r.at !== 'string')
-        throw new Error(`probe to ${target.name} (${want}): ${String(r.error)}`);
+        throw new Error(`probe to ${target.name} (${want}): ${r.error}`);
       kinds[kind]!.push(Number(BigInt(r.at) - at) / 1e6);
       await ctl!.idle();
       const cpu = process.cpuUsage(cpu0);
@@ -375,7 +382,7 @@ export async function runPolicyEnforce(o: EnforceOptions) {
     };
     const check = async (target: Pod, want: 'allowed' | 'denied') => {
       const r = await prober.ask({ op: 'flip', dst: target.ip, port: PORT, want, maxMs: 2000 });
-      if (r.error) throw new Error(`${target.name} is not ${want} before the samples: ${String(r.error)}`);
+      if (r.error) throw new Error(`${target.name} is not ${want} before the samples: ${r.error}`);
     };
     await check(s1, 'allowed');
     await check(s2, 'allowed');
@@ -410,14 +417,10 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       ports: [{ name: 'http', containerPort: 8080 }],
     });
     for (let i = 0; i < o.samples; i++) {
-      await sample('policy add', s1, 'denied', () => api.put('networkpolicies', denyS1 as never));
+      await sample('policy add', s1, 'denied', () => api.put('networkpolicies', denyS1));
       await sample('policy delete', s1, 'allowed', () => api.delete('networkpolicies', 'probe/deny-s1'));
-      await sample('policy change', s2, 'denied', () =>
-        api.put('networkpolicies', s2Policy('nobody') as never),
-      );
-      await sample('policy change', s2, 'allowed', () =>
-        api.put('networkpolicies', s2Policy('client') as never),
-      );
+      await sample('policy change', s2, 'denied', () => api.put('networkpolicies', s2Policy('nobody')));
+      await sample('policy change', s2, 'allowed', () => api.put('networkpolicies', s2Policy('client')));
       await sample('pod label change', s3, 'denied', () => api.addPod(clientPod('none')));
       await sample('pod label change', s3, 'allowed', () => api.addPod(clientPod('s3')));
       await sample('new pod', newPod, 'denied', () =>
@@ -453,8 +456,8 @@ export async function runPolicyEnforce(o: EnforceOptions) {
     // both pods isolated, the client for egress and s2 for ingress) vs off (no table).
     const connectUs = async (): Promise<number[]> => {
       const r = await prober.ask({ op: 'connects', dst: s2.ip, port: PORT, count: 2000 });
-      if (r.error) throw new Error(String(r.error));
-      return r.us as number[];
+      if (r.error || !r.us) throw new Error(r.error ?? 'no connect times');
+      return r.us;
     };
     const iperf = async (): Promise<number> => {
       const r = await exec('nsenter', [
