@@ -115,4 +115,23 @@ describe('NftSession', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('spawns every transaction once nft -i turned out not to work here', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nft-session-'));
+    const log = join(dir, 'log');
+    // An nft without its interactive CLI: -i fails at once; -f works.
+    const script = `if [ "$2" = "-i" ]; then echo "Error: interactive CLI not supported in this build" >&2; exit 1; fi; cat >> ${log}`;
+    const session = new NftSession(['sh', '-c', script, '--']);
+    try {
+      const first = await session.run(['-f', '-'], 'add table inet a\n').catch((x: unknown) => x);
+      expect(isAgentError(first, 'POLICY')).toBe(true);
+      expect((first as Error).message).toMatch(/^nft -i ended: exit 1: Error: interactive CLI not supported/);
+      await session.run(['-f', '-'], 'add table inet b\n');
+      await session.run(['-f', '-'], 'add table inet c\n');
+      expect(readFileSync(log, 'utf8')).toBe('add table inet b\nadd table inet c\n');
+    } finally {
+      await session.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -49,7 +49,9 @@ const SESSION_MAX_TEXT = 64 * 1024;
  * output of a following `describe tcp dport` (no kernel access, fixed text) appears; anything
  * printed before it (stderr is merged into stdout, so in order) is nft's error. Big texts and
  * every other command go through `spawnNftVia(prefix, ...)`. The process is started when first
- * needed and again after it died or timed out; `close()` ends it.
+ * needed and again after it died or timed out; if one dies or goes silent before any process of
+ * the session ever answered, `nft -i` does not work here and every later transaction is
+ * spawned (the failed one is reported, so the controller retries it). `close()` ends it.
  */
 export class NftSession {
   readonly #prefix: readonly string[];
@@ -58,6 +60,13 @@ export class NftSession {
   #out = '';
   #waiter: ((text: string | Error) => void) | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** Some process of this session answered once: `nft -i` works here. */
+  #answered = false;
+  /**
+   * A process died or went silent before any answered (an nft built without its CLI, or one
+   * whose `describe` prints otherwise): every later transaction is spawned instead.
+   */
+  #unusable = false;
 
   constructor(prefix: readonly string[] = [], opts: { timeoutMs?: number } = {}) {
     this.#prefix = prefix;
@@ -71,7 +80,8 @@ export class NftSession {
       args[0] !== '-f' ||
       args[1] !== '-' ||
       stdin === undefined ||
-      stdin.length > SESSION_MAX_TEXT
+      stdin.length > SESSION_MAX_TEXT ||
+      this.#unusable
     )
       return spawnNftVia(this.#prefix, args, stdin);
     const line = oneLine(stdin);
@@ -129,11 +139,16 @@ export class NftSession {
         // Its state is unknown now: a new process answers the next transaction.
         if (this.#child === child) this.#child = undefined;
         child.kill('SIGKILL');
+        if (!this.#answered) this.#unusable = true;
         reject(new AgentError('POLICY', `nft -i gave no answer within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       this.#waiter = (answer) => {
         clearTimeout(timer);
-        if (answer instanceof Error) return reject(answer);
+        if (answer instanceof Error) {
+          if (!this.#answered) this.#unusable = true;
+          return reject(answer);
+        }
+        this.#answered = true;
         const text = answer
           .split('\n')
           .filter((l) => l.trim() && !l.includes('payload expression'))
