@@ -187,7 +187,7 @@ export class Planner {
    * Per pod, its profiles of the last pass: still its profiles while the pod is the same object,
    * no policy of its namespace changed, and the profiles were not forgotten.
    */
-  #podProfiles = new WeakMap<Pod, { key: string; entry: ProfileEntry }[]>();
+  readonly #podProfiles = new WeakMap<Pod, { key: string; entry: ProfileEntry }[]>();
   /** Profiles and peer entries computed (not reused) since the planner was made. */
   computed = { profiles: 0, peers: 0 };
 
