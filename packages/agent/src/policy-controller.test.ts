@@ -225,6 +225,33 @@ describe('PolicyController: incremental applies', () => {
   });
 });
 
+describe('PolicyController: the whole table again without any change', () => {
+  it('a timer wakes the worker every fullEveryMs to replace the table whole', async () => {
+    const t = lab();
+    const applied: string[] = t.applied;
+    t.syncAll();
+    await t.ctl.idle();
+    expect(applied).toHaveLength(1);
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches: t.caches,
+      nft: async (_a, stdin) => void applied.push(stdin!),
+      fullEveryMs: 40,
+    });
+    ctl.start();
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    const first = applied.length;
+    // Nothing changes; the timer alone brings the next whole table.
+    await new Promise((r) => setTimeout(r, 150));
+    await ctl.idle();
+    await ctl.stop();
+    expect(applied.length).toBeGreaterThan(first);
+    expect(applied.at(-1)).toMatch(/^table inet minicni-policy\ndelete table inet minicni-policy\n/m);
+    expect(ctl.status.fullApplies).toBe(ctl.status.applies);
+  });
+});
+
 describe('policy informers: what cannot be converted fails closed', () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {

@@ -14,8 +14,9 @@ export interface PolicyControllerOptions {
   backoff?: Backoff;
   logger?: Logger;
   /**
-   * Replace the whole table at least this often (default 5 minutes), even when deltas would do:
-   * it repairs a table changed behind the agent's back. Every pass after a failed one is full too.
+   * Replace the whole table at least this often (default 5 minutes; a timer wakes the worker
+   * when nothing else does), even when deltas would do: it repairs a table changed behind the
+   * agent's back. Every pass after a failed one is full too.
    */
   fullEveryMs?: number;
   /** Clock for `fullEveryMs` (tests). */
@@ -68,6 +69,7 @@ export class PolicyController {
   /** The plan the kernel holds, when the last apply succeeded: deltas are computed against it. */
   #applied: NodePlan | undefined;
   #lastFullMs = 0;
+  #fullTimer: ReturnType<typeof setInterval> | undefined;
   readonly #status: PolicyCounters = {
     applies: 0,
     fullApplies: 0,
@@ -86,10 +88,13 @@ export class PolicyController {
   start(): void {
     const { pods, namespaces, policies } = this.#o.caches;
     for (const c of [pods, namespaces, policies]) c.start(() => this.changed());
+    this.#fullTimer = setInterval(() => this.changed(), this.#o.fullEveryMs ?? 300_000);
+    this.#fullTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.#stop.abort();
+    clearInterval(this.#fullTimer);
     const { pods, namespaces, policies } = this.#o.caches;
     await Promise.all([pods.stop(), namespaces.stop(), policies.stop()]);
     await this.#worker;
