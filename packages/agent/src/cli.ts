@@ -25,7 +25,13 @@ import { kubeconfigCredentials } from './kubeconfig.js';
 import { KubeNodeSource } from './kube-node-source.js';
 import type { Logger, NodeSource } from './node-source.js';
 import { PolicyController } from './policy-controller.js';
-import { bridgeNetfilterProblem, removePolicyTable, spawnNft, type NftRunner } from './policy-nft.js';
+import {
+  bridgeNetfilterProblem,
+  NftSession,
+  removePolicyTable,
+  spawnNft,
+  type NftRunner,
+} from './policy-nft.js';
 import { kubePodGetter, policyInformers } from './policy-sources.js';
 import { explainConnection, formatExplanation, parsePortSpec, readPolicySnapshot } from './policy-explain.js';
 import { isPolicyError } from '@minicni/policy';
@@ -296,7 +302,9 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   } else {
     source = new FileNodeSource(nodesFile!, { logger: log });
   }
-  const nft = io.nft ?? spawnNft;
+  // Deltas go to one long-lived `nft -i`: no process start per policy change.
+  const session = io.nft || !policyOn ? undefined : new NftSession();
+  const nft = io.nft ?? session?.run ?? spawnNft;
   const policy =
     policyOn && client
       ? new PolicyController({
@@ -340,6 +348,7 @@ async function runAgent(flags: Flags, io: CliIo, log: Logger): Promise<void> {
   await io.stopSignal;
   repair.stop();
   await agent.stop();
+  await session?.close();
 }
 
 async function runExplain(flags: Flags, io: CliIo): Promise<void> {

@@ -35,6 +35,8 @@ export {
 } from './policy-explain.js';
 export {
   bridgeNetfilterProblem,
+  NftSession,
+  oneLine,
   removePolicyTable,
   spawnNft,
   spawnNftVia,

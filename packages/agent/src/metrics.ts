@@ -136,6 +136,12 @@ function policyMetrics(p: PolicyStatus, metric: MetricFn, lines: string[]): void
   ]);
   metric('minicni_agent_policy_applies_total', 'counter', 'Rulesets handed to nft -f.', [[{}, p.applies]]);
   metric(
+    'minicni_agent_policy_full_applies_total',
+    'counter',
+    'Of those, whole-table replacements (the others were deltas).',
+    [[{}, p.fullApplies]],
+  );
+  metric(
     'minicni_agent_policy_applies_failed_total',
     'counter',
     'Syncs that failed to compile or apply (the previous ruleset stays; retried).',

@@ -167,11 +167,12 @@ describe('PolicyController: what /metrics reads', () => {
     let table: { ingress: [number, number]; egress: [number, number] } | undefined;
     const calls: string[] = [];
     let gate: Promise<void> | undefined;
-    const nft = async (args: readonly string[]): Promise<string | void> => {
+    const nft = async (args: readonly string[], stdin?: string): Promise<string | void> => {
       calls.push(args.join(' '));
       if (args[0] === '-f') {
         await gate;
-        table = { ingress: [0, 0], egress: [0, 0] };
+        // A whole-table load starts the counters at 0; a delta leaves them counting.
+        if (!table || stdin?.includes('delete table')) table = { ingress: [0, 0], egress: [0, 0] };
         return '';
       }
       expect(args).toEqual(['-j', 'list', 'counters', 'table', 'inet', 'minicni-policy']);
@@ -216,7 +217,14 @@ describe('PolicyController: what /metrics reads', () => {
       policies: new MemoryCache<NetworkPolicy>(),
     };
     const k = countingNft();
-    const ctl = new PolicyController({ nodeName: 'n1', caches, nft: k.nft, countDrops: true });
+    // Every pass loads the whole table (fullEveryMs 0): each one zeroes the kernel's counters.
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches,
+      nft: k.nft,
+      countDrops: true,
+      fullEveryMs: 0,
+    });
     ctl.start();
     // No table yet: zero, not an error.
     expect(await ctl.drops()).toEqual({
@@ -314,9 +322,29 @@ const isolateDb = networkPolicyFromK8s({
   spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'] },
 });
 
-/** The element list of one set or map of a ruleset text. */
-function elements(text: string, name: string): string {
-  return new RegExp(`(?:set|map) ${name} \\{[^}]*\\}`).exec(text)?.[0] ?? '';
+/**
+ * The elements one set or map of the table holds after `texts` (whole tables and deltas, in
+ * order): what the kernel would list.
+ */
+function elements(texts: readonly string[], name: string): string {
+  let held = new Set<string>();
+  for (const text of texts) {
+    if (text.includes('delete table')) held = new Set();
+    const lists = [
+      ...text.matchAll(
+        new RegExp(
+          `(?:(?:set|map) ${name} \\{[^}]*elements = |(add|delete) element \\S+ \\S+ ${name} )\\{ ([^}]*) \\}`,
+          'g',
+        ),
+      ),
+    ];
+    for (const m of lists)
+      for (const e of m[2]!.split(', ')) {
+        if (m[1] === 'delete') for (const h of held) if (h === e || h.startsWith(`${e} : `)) held.delete(h);
+        if (m[1] !== 'delete') held.add(e);
+      }
+  }
+  return [...held].join(', ');
 }
 
 describe('PolicyController: pods handed over at ADD', () => {
@@ -332,7 +360,7 @@ describe('PolicyController: pods handed over at ADD', () => {
     t.syncAll();
     t.ctl.setPodCidrs(['10.244.1.0/24']);
     await t.ctl.idle();
-    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.50');
+    expect(elements(t.applied, 'pods4')).not.toContain('10.244.1.50');
     const release = t.hold();
     let answered = false;
     const p = t.ctl
@@ -343,10 +371,11 @@ describe('PolicyController: pods handed over at ADD', () => {
     release();
     await p;
     expect(gets).toEqual(['x/db-0']);
-    const text = t.applied.at(-1)!;
-    expect(elements(text, 'pods4')).toContain('10.244.1.50');
-    expect(elements(text, 'ingress4')).toContain('10.244.1.50 : jump'); // selected by x/db via its labels
-    expect(text).toContain('set podnet4 { type ipv4_addr; flags interval; elements = { 10.244.1.0/24 } }');
+    expect(elements(t.applied, 'pods4')).toContain('10.244.1.50');
+    expect(elements(t.applied, 'ingress4')).toContain('10.244.1.50 : jump'); // selected by x/db via its labels
+    expect(t.applied.join('\n')).toContain(
+      'set podnet4 { type ipv4_addr; flags interval; elements = { 10.244.1.0/24 } }',
+    );
   });
 
   it('stands in for status.podIPs until the cache shows them, and leaves with the pod', async () => {
@@ -360,17 +389,17 @@ describe('PolicyController: pods handed over at ADD', () => {
     t.caches.pods.set('x/p0', { ...t.caches.pods.items.get('x/p0')!, ips: ['10.244.1.51'] });
     t.syncAll();
     await t.ctl.announce({ namespace: 'x', name: 'db-1', ips: ['10.244.1.51'] });
-    expect(elements(t.applied.at(-1)!, 'ingress4')).toContain('10.244.1.51 : jump');
+    expect(elements(t.applied, 'ingress4')).toContain('10.244.1.51 : jump');
     // The API catches up: the cache's own record now says the same.
     t.caches.pods.items.delete('x/p0');
     t.caches.pods.set('x/db-1', { ...lagging, ips: ['10.244.1.51'] });
     await t.ctl.idle();
-    expect(elements(t.applied.at(-1)!, 'ingress4')).toContain('10.244.1.51 : jump');
+    expect(elements(t.applied, 'ingress4')).toContain('10.244.1.51 : jump');
     // Deleted from the API: gone from the ruleset, no announcement lingering.
     t.caches.pods.items.delete('x/db-1');
     t.ctl.changed();
     await t.ctl.idle();
-    expect(elements(t.applied.at(-1)!, 'ingress4')).not.toContain('10.244.1.51');
+    expect(elements(t.applied, 'ingress4')).not.toContain('10.244.1.51');
   });
 
   it('a pod the API does not have is known without labels; an API failure refuses the hand-off', async () => {
@@ -385,8 +414,8 @@ describe('PolicyController: pods handed over at ADD', () => {
     t.syncAll();
     t.ctl.setPodCidrs(['10.244.1.0/24']);
     await t.ctl.announce({ namespace: 'x', name: 'static', ips: ['10.244.1.52'] });
-    expect(elements(t.applied.at(-1)!, 'pods4')).toContain('10.244.1.52');
-    expect(elements(t.applied.at(-1)!, 'ingress4')).not.toContain('10.244.1.52'); // no app=db label
+    expect(elements(t.applied, 'pods4')).toContain('10.244.1.52');
+    expect(elements(t.applied, 'ingress4')).not.toContain('10.244.1.52'); // no app=db label
     fail = true;
     await expect(
       t.ctl.announce({ namespace: 'x', name: 'other', ips: ['10.244.1.53'] }),
@@ -395,7 +424,7 @@ describe('PolicyController: pods handed over at ADD', () => {
       message: expect.stringMatching(/x\/other: GET: connect ECONNREFUSED/),
     });
     await t.ctl.idle();
-    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.53'); // still unknown: dropped
+    expect(elements(t.applied, 'pods4')).not.toContain('10.244.1.53'); // still unknown: dropped
   });
 
   it('waits for the first full picture, expires, and rejects waiters when stopped', async () => {
@@ -409,11 +438,11 @@ describe('PolicyController: pods handed over at ADD', () => {
     expect(answered).toBe(false);
     t.syncAll();
     await p;
-    expect(elements(t.applied.at(-1)!, 'pods4')).toContain('10.244.1.54');
+    expect(elements(t.applied, 'pods4')).toContain('10.244.1.54');
     // Never seen in the API within the TTL: the stand-in goes, the address is unknown again.
     await new Promise((r) => setTimeout(r, 150));
     await t.ctl.idle();
-    expect(elements(t.applied.at(-1)!, 'pods4')).not.toContain('10.244.1.54');
+    expect(elements(t.applied, 'pods4')).not.toContain('10.244.1.54');
 
     const release = t.hold();
     const pending = t.ctl.announce({ namespace: 'x', name: 'late', ips: ['10.244.1.55'] });
@@ -424,6 +453,100 @@ describe('PolicyController: pods handed over at ADD', () => {
     await expect(t.ctl.announce({ namespace: 'x', name: 'after', ips: ['10.244.1.56'] })).rejects.toThrow(
       /stopping/,
     );
+  });
+});
+
+describe('PolicyController: incremental applies', () => {
+  it('sends only what changed after the first full ruleset, and the whole table again every fullEveryMs', async () => {
+    let now = 1_000_000;
+    const caches = {
+      pods: new MemoryCache<Pod>(),
+      namespaces: new MemoryCache<Namespace>(),
+      policies: new MemoryCache<NetworkPolicy>(),
+    };
+    const applied: string[] = [];
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches,
+      nft: async (_a, stdin) => void applied.push(stdin!),
+      fullEveryMs: 60_000,
+      now: () => now,
+    });
+    ctl.start();
+    caches.namespaces.set('x', namespaceFromK8s({ metadata: { name: 'x' } }));
+    for (let i = 0; i < 3; i++)
+      caches.pods.set(
+        `x/p${i}`,
+        podFromK8s(makePod({ namespace: 'x', name: `p${i}`, node: 'n1', ips: [`10.244.1.${10 + i}`] })),
+      );
+    for (const c of Object.values(caches)) c.sync();
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    expect(applied).toHaveLength(1);
+    expect(ctl.status).toMatchObject({ applies: 1, fullApplies: 1 });
+
+    caches.policies.set('x/deny', denyAll('x'));
+    await ctl.idle();
+    expect(applied).toHaveLength(2);
+    const delta = applied[1]!;
+    // A delta: no table swap, the new profile chain, and the three pods pointed at it.
+    expect(delta).not.toMatch(/delete table/);
+    const chain = /chain (i-[0-9a-f]{16}) \{/.exec(delta)?.[1];
+    expect(chain).toBeDefined();
+    expect(delta).toContain(
+      `add element inet minicni-policy ingress4 { 10.244.1.10 : jump ${chain}, 10.244.1.11 : jump ${chain}, 10.244.1.12 : jump ${chain} }`,
+    );
+    expect(delta).toContain('add element inet minicni-policy self4 {');
+
+    // A label change that does not alter what the pod's profile holds applies nothing.
+    caches.pods.set(
+      'x/p1',
+      podFromK8s(
+        makePod({ namespace: 'x', name: 'p1', node: 'n1', ips: ['10.244.1.11'], labels: { app: 'z' } }),
+      ),
+    );
+    await ctl.idle();
+    expect(applied).toHaveLength(2);
+
+    caches.policies.items.delete('x/deny');
+    ctl.changed();
+    await ctl.idle();
+    expect(applied[2]).toContain(`delete chain inet minicni-policy ${chain}`);
+    expect(applied[2]).toMatch(/delete element inet minicni-policy ingress4 \{ 10\.244\.1\.10, /);
+    expect(ctl.status).toMatchObject({ applies: 3, fullApplies: 1 });
+
+    now += 60_000;
+    caches.policies.set('x/deny', denyAll('x'));
+    await ctl.idle();
+    expect(applied[3]).toMatch(/^table inet minicni-policy\ndelete table inet minicni-policy\n/m);
+    expect(ctl.status).toMatchObject({ applies: 4, fullApplies: 2 });
+  });
+});
+
+describe('PolicyController: the whole table again without any change', () => {
+  it('a timer wakes the worker every fullEveryMs to replace the table whole', async () => {
+    const t = lab();
+    const applied: string[] = t.applied;
+    t.syncAll();
+    await t.ctl.idle();
+    expect(applied).toHaveLength(1);
+    const ctl = new PolicyController({
+      nodeName: 'n1',
+      caches: t.caches,
+      nft: async (_a, stdin) => void applied.push(stdin!),
+      fullEveryMs: 40,
+    });
+    ctl.start();
+    ctl.setNodeIps(['192.168.50.1']);
+    await ctl.idle();
+    const first = applied.length;
+    // Nothing changes; the timer alone brings the next whole table.
+    await new Promise((r) => setTimeout(r, 150));
+    await ctl.idle();
+    await ctl.stop();
+    expect(applied.length).toBeGreaterThan(first);
+    expect(applied.at(-1)).toMatch(/^table inet minicni-policy\ndelete table inet minicni-policy\n/m);
+    expect(ctl.status.fullApplies).toBe(ctl.status.applies);
   });
 });
 

@@ -1,5 +1,12 @@
-import { createHash } from 'node:crypto';
-import { compileNodeRuleset, podFromK8s, type Pod } from '@minicni/policy';
+import {
+  deltaApplies,
+  NodePlanner,
+  podFromK8s,
+  renderRuleset,
+  renderRulesetDelta,
+  type NodePlan,
+  type Pod,
+} from '@minicni/policy';
 import { Backoff, sleep } from './backoff.js';
 import { AgentError, isAgentError } from './errors.js';
 import type { InformerStats } from './informer.js';
@@ -30,6 +37,14 @@ export interface PolicyControllerOptions {
    */
   announcedTtlMs?: number;
   logger?: Logger;
+  /**
+   * Replace the whole table at least this often (default 5 minutes; a timer wakes the worker
+   * when nothing else does), even when deltas would do: it repairs a table changed behind the
+   * agent's back. Every pass after a failed one is full too.
+   */
+  fullEveryMs?: number;
+  /** Clock for `fullEveryMs` (tests). */
+  now?: () => number;
 }
 
 /** What a plugin announces at ADD (the hand-off's `PodAnnouncement`). */
@@ -65,6 +80,8 @@ export interface PolicyStatus extends PolicyCounters {
 /** The controller's own counters. */
 interface PolicyCounters {
   applies: number;
+  /** Of those, whole-table replacements (the rest were deltas). */
+  fullApplies: number;
   applyFailures: number;
   /** Compile (+ apply when the text changed) passes that succeeded, and their total time. */
   syncs: number;
@@ -81,7 +98,10 @@ export const SYNC_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0
 /**
  * Keeps table inet minicni-policy equal to what the cluster's NetworkPolicies mean for this
  * node. Every change only counts as pending and wakes one worker: a burst is one compile, one
- * apply is in flight at a time, and each pass compiles the latest state. Nothing is applied
+ * apply is in flight at a time, and each pass compiles the latest state, incrementally
+ * (`NodePlanner`), and applies only what differs from the applied plan as one atomic nft
+ * transaction (`renderRulesetDelta`); the first pass, the pass after a failure and one every
+ * `fullEveryMs` replace the whole table. Nothing is applied
  * before every cache has listed once and this node's addresses are known (a partial snapshot
  * would open isolated pods). A failed compile or apply keeps the ruleset the kernel has and is
  * retried with backoff; the table is never dropped to "open" here.
@@ -102,10 +122,14 @@ export class PolicyController {
   #inFlight = 0;
   readonly #drops: DropTotals | undefined;
   #worker: Promise<void> | undefined;
-  /** Digest of the ruleset the kernel has: the text itself can be megabytes at cluster scale. */
-  #lastDigest: string | undefined;
+  readonly #planner: NodePlanner;
+  /** The plan the kernel holds, when the last apply succeeded: deltas are computed against it. */
+  #applied: NodePlan | undefined;
+  #lastFullMs = 0;
+  #fullTimer: ReturnType<typeof setInterval> | undefined;
   readonly #status: PolicyCounters = {
     applies: 0,
+    fullApplies: 0,
     applyFailures: 0,
     syncs: 0,
     syncSecondsTotal: 0,
@@ -116,6 +140,7 @@ export class PolicyController {
     this.#o = opts;
     this.#log = opts.logger ?? silentLogger;
     this.#backoff = opts.backoff ?? new Backoff();
+    this.#planner = new NodePlanner(opts.nodeName);
     this.#drops = opts.countDrops ? new DropTotals(() => readPolicyDrops(opts.nft)) : undefined;
   }
 
@@ -137,11 +162,14 @@ export class PolicyController {
   start(): void {
     const { pods, namespaces, policies } = this.#o.caches;
     for (const c of [pods, namespaces, policies]) c.start(() => this.changed());
+    this.#fullTimer = setInterval(() => this.changed(), this.#o.fullEveryMs ?? 300_000);
+    this.#fullTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.#stop.abort();
     for (const w of this.#waiters.splice(0)) w.reject(new AgentError('POLICY', 'the agent is stopping'));
+    clearInterval(this.#fullTimer);
     const { pods, namespaces, policies } = this.#o.caches;
     await Promise.all([pods.stop(), namespaces.stop(), policies.stop()]);
     await this.#worker;
@@ -262,14 +290,24 @@ export class PolicyController {
       this.#inFlight = taken;
       const started = performance.now();
       try {
-        const text = this.#compile();
-        const digest = createHash('sha256').update(text).digest('hex');
-        if (digest !== this.#lastDigest) {
+        const plan = this.#plan();
+        const now = (this.#o.now ?? Date.now)();
+        const full =
+          !this.#applied ||
+          !deltaApplies(this.#applied, plan) ||
+          now - this.#lastFullMs >= (this.#o.fullEveryMs ?? 300_000);
+        const text = full ? renderRuleset(plan) : renderRulesetDelta(this.#applied!, plan);
+        if (text) {
           this.#status.applies++;
-          await this.#apply(text);
-          this.#lastDigest = digest;
+          if (full) this.#status.fullApplies++;
+          // Until this apply is known to have landed, the kernel's table is unknown: a failure
+          // makes the next pass replace it whole.
+          this.#applied = undefined;
+          await this.#apply(text, full);
+          if (full) this.#lastFullMs = now;
           this.#status.lastAppliedMs = Date.now();
         }
+        this.#applied = plan;
         this.#inFlight = 0;
         const secs = (performance.now() - started) / 1000;
         this.#status.syncs++;
@@ -297,9 +335,13 @@ export class PolicyController {
     }
   }
 
-  #apply(text: string): Promise<unknown> {
+  /**
+   * One nft transaction. A whole-table load replaces the table and zeroes its drop counters, so
+   * with `countDrops` they are read (and carried) just before; a delta keeps them counting.
+   */
+  #apply(text: string, full: boolean): Promise<unknown> {
     const apply = () => this.#o.nft(['-f', '-'], text);
-    if (!this.#drops) return apply();
+    if (!this.#drops || !full) return apply();
     return this.#drops.replacing(apply, (e) =>
       this.#log('warn', 'cannot read the policy drop counters before an apply; those drops are not carried', {
         error: (e as Error).message,
@@ -307,7 +349,11 @@ export class PolicyController {
     );
   }
 
-  #compile(): string {
+  /**
+   * This node's plan from the caches. The planner keeps what earlier passes computed and redoes
+   * only what the changed objects touch (the caches replace an object only when it changed).
+   */
+  #plan(): NodePlan {
     const { pods, namespaces, policies } = this.#o.caches;
     const state = {
       pods: this.#pods(pods.items),
@@ -315,7 +361,7 @@ export class PolicyController {
       policies: [...policies.items.values()],
       nodes: [{ name: this.#o.nodeName, ips: this.#nodeIps }],
     };
-    return compileNodeRuleset(state, this.#o.nodeName, { nodeIps: this.#nodeIps, podCidrs: this.#podCidrs });
+    return this.#planner.plan(state, { nodeIps: this.#nodeIps, podCidrs: this.#podCidrs });
   }
 
   /** The cached pods, with what plugins announced standing in where the API lags. */

@@ -10,6 +10,7 @@ import { main } from '../src/cli.js';
 import { KubeClient } from '../src/kube-client.js';
 import { KubeNodeSource } from '../src/kube-node-source.js';
 import { PolicyController } from '../src/policy-controller.js';
+import { NftSession } from '../src/policy-nft.js';
 import { policyInformers } from '../src/policy-sources.js';
 import { bridgeWithTwoPods, connects, eventually, nftIn, noRoutes } from './policy-lab.js';
 
@@ -42,7 +43,9 @@ describe('NetworkPolicy enforced by the agent', () => {
         labels: { app: 'server' },
       });
       api.addPod({ namespace: 'x', name: 'client', node: 'n1', ips: ['10.244.1.11'] });
-      const nft = nftIn(node);
+      // The agent's runner: the first table and small deltas through one `nft -i` in the node netns.
+      const session = new NftSession(['nsenter', `--net=${node.path}`, '--']);
+      const nft = session.run;
       const kube = new KubeClient({ server: api.url });
       const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
       const policy = new PolicyController({
@@ -80,11 +83,14 @@ describe('NetworkPolicy enforced by the agent', () => {
 
         const metrics = await agent.metrics();
         expect(metrics).toMatch(/^minicni_agent_policy_applies_total 3$/m);
+        // The first whole table, then two deltas.
+        expect(metrics).toMatch(/^minicni_agent_policy_full_applies_total 1$/m);
         expect(metrics).toMatch(/^minicni_agent_policy_applies_failed_total 0$/m);
         expect(metrics).toMatch(/^minicni_agent_policy_pending_changes 0$/m);
         expect(metrics).toMatch(/^minicni_agent_policy_last_sync_duration_seconds \d/m);
       } finally {
         await agent.stop();
+        await session.close();
       }
       // Stopping the agent leaves the table: pods stay governed across a restart.
       expect(await hasTable(node)).toBe(true);
@@ -117,6 +123,7 @@ describe('NetworkPolicy enforced by the agent', () => {
           nft,
         },
       );
+      await session.close(); // main() ran the removal through it, starting it again
       expect(code, err.join('')).toBe(0);
       expect(await hasTable(node)).toBe(false);
       expect(await connects(client)).toBe(true);

@@ -15,6 +15,13 @@ import { selectorMatches } from './selector.js';
 const NO_LABELS: Labels = Object.freeze({});
 
 /**
+ * Pod addresses parsed once per pod object, across indexes: the model's objects are never
+ * changed in place (a cache replaces a changed pod), so an index built for the next snapshot
+ * reuses what the last one parsed.
+ */
+const PARSED = new WeakMap<Pod, readonly Ip[]>();
+
+/**
  * A cluster snapshot indexed for policy questions: pods by key and IP, namespace labels, and
  * which policies select a pod. The evaluator and the compiler both ask it, so they cannot
  * disagree on what a selector or a peer means.
@@ -28,7 +35,6 @@ export class PolicyIndex {
   readonly #nodeIps = new Map<string, readonly string[]>();
   readonly #sorted: readonly Pod[];
   readonly #podsByNs = new Map<string, Pod[]>();
-  readonly #parsed = new WeakMap<Pod, readonly Ip[]>();
   /** Addresses two pods claim; the first pod in key order is taken as the owner. */
   readonly addressConflicts: string[] = [];
 
@@ -85,10 +91,10 @@ export class PolicyIndex {
 
   /** A pod's addresses, parsed once (throws INVALID_ADDRESS for text that does not parse). */
   addressesOf(pod: Pod): readonly Ip[] {
-    let ips = this.#parsed.get(pod);
+    let ips = PARSED.get(pod);
     if (!ips) {
       ips = pod.ips.map((t) => parseAddress(t, `pod ${objectKey(pod)} ip`));
-      this.#parsed.set(pod, ips);
+      PARSED.set(pod, ips);
     }
     return ips;
   }

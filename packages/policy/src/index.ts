@@ -33,5 +33,13 @@ export {
   type PodNetGuard,
   type Profile,
 } from './plan.js';
-export { DEFAULT_PRIORITY, DEFAULT_TABLE, renderRuleset, type RenderOptions } from './nft.js';
+export {
+  DEFAULT_PRIORITY,
+  DEFAULT_TABLE,
+  deltaApplies,
+  renderRuleset,
+  renderRulesetDelta,
+  type RenderOptions,
+} from './nft.js';
+export { NodePlanner, type PlannerPassStats } from './node-planner.js';
 export { compileNodeRuleset, type CompileOptions } from './compile.js';

@@ -98,17 +98,7 @@ function profileLines(p: Profile): { sets: string[]; chain: string[] } {
  * without the rules). Output is sorted and stable, so two rulesets can be diffed.
  */
 export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string {
-  const table = opts.table ?? DEFAULT_TABLE;
-  const priority = opts.priority ?? DEFAULT_PRIORITY;
-  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(table)) {
-    throw new PolicyError(
-      'INVALID_OPTION',
-      `table name ${JSON.stringify(table)} is not a plain nft identifier`,
-    );
-  }
-  if (!Number.isInteger(priority) || Math.abs(priority) > 1000) {
-    throw new PolicyError('INVALID_OPTION', `priority ${priority} is not an integer within filter ± 1000`);
-  }
+  const { table, priority } = checkedOptions(opts);
   const prio = priority === 0 ? 'filter' : priority < 0 ? `filter - ${-priority}` : `filter + ${priority}`;
   const lines: string[] = [
     `# minicni NetworkPolicy ruleset for node ${plan.node}`,
@@ -202,4 +192,153 @@ export function renderRuleset(plan: NodePlan, opts: RenderOptions = {}): string 
     '}',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function checkedOptions(opts: RenderOptions): { table: string; priority: number } {
+  const table = opts.table ?? DEFAULT_TABLE;
+  const priority = opts.priority ?? DEFAULT_PRIORITY;
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(table)) {
+    throw new PolicyError(
+      'INVALID_OPTION',
+      `table name ${JSON.stringify(table)} is not a plain nft identifier`,
+    );
+  }
+  if (!Number.isInteger(priority) || Math.abs(priority) > 1000) {
+    throw new PolicyError('INVALID_OPTION', `priority ${priority} is not an integer within filter ± 1000`);
+  }
+  return { table, priority };
+}
+
+/**
+ * The elements of two sorted lists that differ, formatted: those only in `next` or changed
+ * (added), and those only in `prev` or changed (removed). Lists are walked together by key, so
+ * a pass formats only what differs, not the whole maps.
+ */
+function sortedDiff<T>(
+  prev: readonly T[],
+  next: readonly T[],
+  key: (e: T) => bigint,
+  same: (a: T, b: T) => boolean,
+  fmt: (e: T) => string,
+): { add: string[]; del: string[] } {
+  const add: string[] = [];
+  const del: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < prev.length || j < next.length) {
+    const a = prev[i];
+    const b = next[j];
+    if (b === undefined || (a !== undefined && key(a) < key(b))) {
+      del.push(fmt(a!));
+      i++;
+    } else if (a === undefined || key(b) < key(a)) {
+      add.push(fmt(b));
+      j++;
+    } else {
+      if (!same(a, b)) {
+        del.push(fmt(a));
+        add.push(fmt(b));
+      }
+      i++;
+      j++;
+    }
+  }
+  return { add, del };
+}
+
+/**
+ * The `nft -f` transaction that turns the ruleset of `prev` (as `renderRuleset` or earlier
+ * deltas loaded it) into that of `next`, touching only what differs; empty text when nothing
+ * does. One transaction, so the kernel still swaps at once: new profile chains and sets are
+ * added first, then map and set elements change (a pod whose profile changed is re-pointed by
+ * deleting and adding its element in the same transaction, never left out), then the chains and
+ * sets no pod uses any more are deleted. Profiles are named after their content, so a name
+ * present in both plans is the same chain: there is nothing to edit inside a chain. It fails
+ * (and changes nothing) when the kernel's table is not what `prev` describes; load
+ * `renderRuleset(next)` then. Drop counters keep counting across deltas.
+ */
+/**
+ * Whether `renderRulesetDelta(prev, next)` can express the change: both plans fail closed over
+ * the same pod network, or neither does (the guard's rules live in the base chain, which a delta
+ * never edits). When not, load `renderRuleset(next)`.
+ */
+export function deltaApplies(prev: NodePlan, next: NodePlan): boolean {
+  if (!prev.guard || !next.guard) return !prev.guard && !next.guard;
+  return FAMILIES.every(
+    (f) =>
+      prev.guard!.nets[f].length === next.guard!.nets[f].length &&
+      prev.guard!.nets[f].every(
+        (iv, i) => iv.lo === next.guard!.nets[f][i]!.lo && iv.hi === next.guard!.nets[f][i]!.hi,
+      ),
+  );
+}
+
+export function renderRulesetDelta(prev: NodePlan, next: NodePlan, opts: RenderOptions = {}): string {
+  const { table } = checkedOptions(opts);
+  const t = `inet ${table}`;
+  const before = new Set(prev.profiles.map((p) => p.name));
+  const after = new Set(next.profiles.map((p) => p.name));
+  const added = next.profiles.filter((p) => !before.has(p.name));
+  const removed = prev.profiles.filter((p) => !after.has(p.name));
+  const lines: string[] = [];
+  if (added.length) {
+    lines.push(`table ${t} {`);
+    const chains: string[] = [];
+    for (const p of added) {
+      const { sets, chain } = profileLines(p);
+      lines.push(...sets);
+      chains.push(...chain);
+    }
+    lines.push(...chains, '}');
+  }
+  const deletes: string[] = [];
+  const adds: string[] = [];
+  const change = (name: string, d: { add: string[]; del: string[] }, delKey: (e: string) => string) => {
+    if (d.del.length) deletes.push(`delete element ${t} ${name} { ${d.del.map(delKey).join(', ')} }`);
+    if (d.add.length) adds.push(`add element ${t} ${name} { ${d.add.join(', ')} }`);
+  };
+  const same = (e: string) => e;
+  const value = (v: bigint) => v;
+  const equal = () => true;
+  for (const f of FAMILIES) {
+    const d = sortedDiff(prev.nodeAddrs[f], next.nodeAddrs[f], value, equal, (v) => formatAddress(f, v));
+    change(`node${f}`, d, same);
+  }
+  for (const f of FAMILIES) {
+    const fmt = (v: bigint) => `${formatAddress(f, v)} . ${formatAddress(f, v)}`;
+    change(`self${f}`, sortedDiff(prev.self[f], next.self[f], value, equal, fmt), same);
+  }
+  if (!deltaApplies(prev, next))
+    throw new PolicyError(
+      'INVALID_OPTION',
+      'the fail-closed pod network differs between the two plans: load the whole ruleset (renderRuleset)',
+    );
+  if (prev.guard && next.guard)
+    for (const f of FAMILIES) {
+      const d = sortedDiff(prev.guard.known[f], next.guard.known[f], value, equal, (v) =>
+        formatAddress(f, v),
+      );
+      change(`pods${f}`, d, same);
+    }
+  for (const dir of ['ingress', 'egress'] as const) {
+    for (const f of FAMILIES) {
+      const d = sortedDiff(
+        prev[dir][f],
+        next[dir][f],
+        (e) => e[0],
+        (a, b) => a[1] === b[1],
+        ([v, chain]) => `${formatAddress(f, v)} : jump ${chain}`,
+      );
+      // A map element is deleted by its key alone.
+      change(`${dir}${f}`, d, (e) => e.slice(0, e.indexOf(' : ')));
+    }
+  }
+  lines.push(...deletes, ...adds);
+  for (const p of removed) lines.push(`delete chain ${t} ${p.name}`);
+  for (const p of removed) {
+    const { sets } = profileLines(p);
+    for (const s of sets) lines.push(`delete set ${t} ${/^ {2}set (\S+)/.exec(s)![1]}`);
+  }
+  if (!lines.length) return '';
+  return `# minicni NetworkPolicy delta for node ${next.node}\n${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import {
   objectKey,
   PROTOCOLS,
   type ClusterState,
+  type Labels,
   type NetworkPolicy,
   type Pod,
   type PolicyRule,
@@ -14,6 +15,7 @@ import {
   type Protocol,
 } from './model.js';
 import { resolvePort, type PortRange } from './ports.js';
+import { selectorMatches } from './selector.js';
 
 /** An address range and a port range of one protocol: one element of a concatenated set. */
 export interface AddrPortElement {
@@ -102,7 +104,11 @@ export interface PlanOptions {
  */
 export function planNode(state: ClusterState | PolicyIndex, node: string, opts: PlanOptions = {}): NodePlan {
   const index = state instanceof PolicyIndex ? state : new PolicyIndex(state);
-  const planner = new Planner(index);
+  return planWith(new Planner(index), index, node, opts);
+}
+
+/** The body of `planNode`, with a planner that may hold results of earlier passes (`NodePlanner`). */
+export function planWith(planner: Planner, index: PolicyIndex, node: string, opts: PlanOptions): NodePlan {
   const nodeAddrs: Record<Family, bigint[]> = { 4: [], 6: [] };
   for (const t of opts.nodeIps ?? index.nodeIps(node)) {
     const ip = parseAddress(t, `node ${node} ip`);
@@ -115,10 +121,7 @@ export function planNode(state: ClusterState | PolicyIndex, node: string, opts: 
   const profiles = new Map<string, { profile: Profile; body: string }>();
   for (const pod of index.pods()) {
     if (pod.node !== node || pod.ips.length === 0 || pod.hostNetwork) continue;
-    for (const type of ['Ingress', 'Egress'] as const) {
-      const policies = index.selecting(pod, type);
-      if (policies.length === 0) continue;
-      const { profile, body } = planner.profile(pod, type, policies);
+    for (const { profile, body } of planner.podProfiles(pod)) {
       const known = profiles.get(profile.name);
       if (known && known.body !== body)
         throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
@@ -174,43 +177,183 @@ function byValue(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-class Planner {
-  readonly #index: PolicyIndex;
-  /** Peer addresses per policy rule, the same for every local pod the policy selects. */
-  readonly #profiles = new Map<string, { profile: Profile; body: string }>();
-  readonly #peerCache = new Map<string, { addrs?: Addrs; pods?: readonly Pod[] }>();
+/** The peers of one policy rule, resolved: shared by every profile that holds the policy. */
+interface PeerEntry {
+  readonly addrs?: Addrs;
+  readonly pods?: readonly Pod[];
+  readonly inBlockOnly?: ReadonlyMap<string, Addrs>;
+  readonly policy: NetworkPolicy;
+  readonly rule: PolicyRule;
+  /** It looked at every pod (a named egress port with an ipBlock): any pod change may alter it. */
+  readonly scansAllPods: boolean;
+}
+
+interface ProfileEntry {
+  readonly profile: Profile;
+  readonly body: string;
+  readonly policies: readonly string[];
+  readonly peers: readonly PeerEntry[];
+  /** A named egress port on a rule without peers resolved on every pod. */
+  readonly scansAllPods: boolean;
+}
+
+/** What changed between two snapshots, as `NodePlanner` found it. */
+export interface SnapshotChanges {
+  /** Each changed pod as it was (before) and is (after); one side is absent for adds and deletes. */
+  readonly pods: readonly { before?: Pod; after?: Pod }[];
+  /** Namespaces whose labels changed (an absent namespace has none). */
+  readonly namespaces: readonly { name: string; before: Labels; after: Labels }[];
+  /** Keys of policies added, changed or deleted. */
+  readonly policies: ReadonlySet<string>;
+}
+
+/**
+ * Computes profiles, and the peers of each policy rule they are made of, once. A planner made
+ * for one `planNode` call lives for that call; `NodePlanner` keeps one across snapshots and
+ * forgets, on each change, only the results the change can alter (`invalidate`).
+ */
+export class Planner {
+  #index: PolicyIndex;
+  readonly #profiles = new Map<string, ProfileEntry>();
+  readonly #peerCache = new Map<string, PeerEntry>();
+  readonly #usedProfiles = new Set<string>();
+  /**
+   * Per pod, its profiles of the last pass: still its profiles while the pod is the same object,
+   * no policy of its namespace changed, and the profiles were not forgotten.
+   */
+  readonly #podProfiles = new WeakMap<Pod, { key: string; entry: ProfileEntry }[]>();
+  /** Profiles and peer entries computed (not reused) since the planner was made. */
+  computed = { profiles: 0, peers: 0 };
 
   constructor(index: PolicyIndex) {
     this.#index = index;
   }
 
   /**
+   * Moves to the next snapshot: `before` and `after` are the indexes of the snapshots the
+   * change is between. Drops every peer entry that a changed policy owns, that selects a
+   * changed pod (as it was or as it is), or whose namespace choice a namespace's labels
+   * change flips; then every profile built from a changed policy or a dropped peer entry.
+   */
+  invalidate(before: PolicyIndex, after: PolicyIndex, changes: SnapshotChanges): void {
+    this.#index = after;
+    if (changes.policies.size) {
+      // Which policies select a pod changes only with its namespace's policies.
+      const namespaces = new Set([...changes.policies].map((k) => k.slice(0, k.indexOf('/'))));
+      for (const pod of after.pods()) if (namespaces.has(pod.namespace)) this.#podProfiles.delete(pod);
+    }
+    const anyPod = changes.pods.length > 0;
+    const dropped = new Set<PeerEntry>();
+    for (const [key, e] of this.#peerCache) {
+      if (this.#peerEntryStale(e, before, after, changes, anyPod)) {
+        this.#peerCache.delete(key);
+        dropped.add(e);
+      }
+    }
+    for (const [key, e] of this.#profiles) {
+      if (
+        (e.scansAllPods && anyPod) ||
+        e.policies.some((p) => changes.policies.has(p)) ||
+        e.peers.some((p) => dropped.has(p))
+      )
+        this.#profiles.delete(key);
+    }
+  }
+
+  /**
+   * Forgets the profiles no pod used since the last sweep, and the peer entries only those
+   * held, so a long-lived planner holds what the current snapshot needs and no more.
+   */
+  sweep(): void {
+    for (const key of this.#profiles.keys()) if (!this.#usedProfiles.has(key)) this.#profiles.delete(key);
+    this.#usedProfiles.clear();
+    const held = new Set<PeerEntry>();
+    for (const e of this.#profiles.values()) for (const p of e.peers) held.add(p);
+    for (const [key, e] of this.#peerCache) if (!held.has(e)) this.#peerCache.delete(key);
+  }
+
+  #peerEntryStale(
+    e: PeerEntry,
+    before: PolicyIndex,
+    after: PolicyIndex,
+    changes: SnapshotChanges,
+    anyPod: boolean,
+  ): boolean {
+    if (changes.policies.has(objectKey(e.policy))) return true;
+    if (e.scansAllPods && anyPod) return true;
+    const ns = e.policy.namespace;
+    for (const peer of e.rule.peers ?? []) {
+      if (peer.kind !== 'pods') continue;
+      for (const { before: was, after: is } of changes.pods) {
+        if (was && before.peerSelectsPod(peer, ns, was)) return true;
+        if (is && after.peerSelectsPod(peer, ns, is)) return true;
+      }
+      if (peer.namespaces === undefined) continue;
+      for (const c of changes.namespaces) {
+        if (selectorMatches(peer.namespaces, c.before) !== selectorMatches(peer.namespaces, c.after))
+          return true;
+      }
+    }
+    return false;
+  }
+
+  /** A pod's profiles, ingress first; none for a direction no policy isolates it in. */
+  podProfiles(pod: Pod): ProfileEntry[] {
+    const memo = this.#podProfiles.get(pod);
+    if (memo && memo.every((m) => this.#profiles.get(m.key) === m.entry)) {
+      for (const m of memo) this.#usedProfiles.add(m.key);
+      return memo.map((m) => m.entry);
+    }
+    const out: { key: string; entry: ProfileEntry }[] = [];
+    for (const type of ['Ingress', 'Egress'] as const) {
+      const policies = this.#index.selecting(pod, type);
+      if (policies.length === 0) continue;
+      const key = profileKey(pod, type, policies);
+      out.push({ key, entry: this.#profileByKey(key, pod, type, policies) });
+    }
+    this.#podProfiles.set(pod, out);
+    return out.map((m) => m.entry);
+  }
+
+  /**
    * A pod's check in one direction. It depends only on the selecting policies, and for ingress
    * on the pod's named ports, so pods that agree on those share one computation.
    */
-  profile(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
-    const key = `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
+  #profileByKey(key: string, pod: Pod, type: PolicyType, policies: NetworkPolicy[]): ProfileEntry {
+    this.#usedProfiles.add(key);
     let hit = this.#profiles.get(key);
     if (!hit) {
       hit = this.#compute(pod, type, policies);
       this.#profiles.set(key, hit);
+      this.computed.profiles++;
     }
     return hit;
   }
 
-  #compute(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): { profile: Profile; body: string } {
+  #compute(pod: Pod, type: PolicyType, policies: NetworkPolicy[]): ProfileEntry {
     const grants: Grant[] = [];
+    const used: PeerEntry[] = [];
+    let scansAllPods = false;
     for (const policy of policies) {
       const rules = type === 'Ingress' ? policy.ingress : policy.egress;
-      rules.forEach((rule, i) => this.#grants(policy, type, i, rule, pod, grants));
+      rules.forEach((rule, i) => {
+        if (this.#grants(policy, type, i, rule, pod, grants, used)) scansAllPods = true;
+      });
     }
     const direction = type === 'Ingress' ? 'ingress' : 'egress';
     const content = reduce(grants);
     const body = JSON.stringify(content, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
     const name = `${direction === 'ingress' ? 'i' : 'e'}-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
-    return { profile: { name, direction, ...content }, body };
+    return {
+      profile: { name, direction, ...content },
+      body,
+      policies: policies.map(objectKey),
+      peers: used,
+      scansAllPods,
+    };
   }
 
+  /** Adds a rule's grants; true when it resolved a named port on every pod of the cluster. */
   #grants(
     policy: NetworkPolicy,
     type: PolicyType,
@@ -218,50 +361,49 @@ class Planner {
     rule: PolicyRule,
     self: Pod,
     out: Grant[],
-  ): void {
+    used: PeerEntry[],
+  ): boolean {
     const peers = this.#peers(policy, type, i, rule);
+    if (peers) used.push(peers);
     if (!rule.ports) {
-      out.push(peers.addrs ? { addrs: peers.addrs } : {});
-      return;
+      out.push(peers?.addrs ? { addrs: peers.addrs } : {});
+      return false;
     }
     // Numeric and protocol-only ports mean the same for every destination.
     const fixed = rule.ports
       .filter((p) => typeof p.port !== 'string')
       .flatMap((p) => resolvePort(p, undefined));
-    if (fixed.length) out.push(peers.addrs ? { addrs: peers.addrs, ports: fixed } : { ports: fixed });
+    if (fixed.length) out.push(peers?.addrs ? { addrs: peers.addrs, ports: fixed } : { ports: fixed });
     const named = rule.ports.filter((p) => typeof p.port === 'string');
-    if (!named.length) return;
+    if (!named.length) return false;
     if (type === 'Ingress') {
       // The destination is the selected pod itself.
       const ports = named.flatMap((p) => resolvePort(p, self));
-      if (ports.length) out.push(peers.addrs ? { addrs: peers.addrs, ports } : { ports });
-      return;
+      if (ports.length) out.push(peers?.addrs ? { addrs: peers.addrs, ports } : { ports });
+      return false;
     }
     // Egress: a named port is resolved on each destination pod, so it is granted per pod.
-    for (const dest of peers.pods ?? this.#index.pods()) {
+    for (const dest of peers?.pods ?? this.#index.pods()) {
       if (dest.hostNetwork) continue;
       const ports = named.flatMap((p) => resolvePort(p, dest));
       // A pod reached only through an ipBlock is a destination on its addresses inside it only.
-      const inBlock = peers.inBlockOnly?.get(objectKey(dest));
+      const inBlock = peers?.inBlockOnly?.get(objectKey(dest));
       const addrs = inBlock ?? podAddrs(this.#index, dest);
       if (ports.length && (addrs[4].length || addrs[6].length)) out.push({ addrs, ports });
     }
+    return !peers;
   }
 
   /**
    * The addresses a rule's peers cover (undefined: all), and the pods among them: a named port
    * resolves on each of those (a pod inside an ipBlock is a destination too).
    */
-  #peers(
-    policy: NetworkPolicy,
-    type: PolicyType,
-    i: number,
-    rule: PolicyRule,
-  ): { addrs?: Addrs; pods?: readonly Pod[]; inBlockOnly?: ReadonlyMap<string, Addrs> } {
-    if (!rule.peers) return {};
+  #peers(policy: NetworkPolicy, type: PolicyType, i: number, rule: PolicyRule): PeerEntry | undefined {
+    if (!rule.peers) return undefined;
     const key = `${objectKey(policy)}\0${type}\0${i}`;
     const hit = this.#peerCache.get(key);
     if (hit) return hit;
+    this.computed.peers++;
     const addrs = emptyAddrs();
     const blocks = rule.peers.flatMap((p) => (p.kind === 'ipBlock' ? [ipBlockIntervals(p.ipBlock)] : []));
     for (const b of blocks) addrs[b.family].push(...b.set.intervals);
@@ -275,8 +417,9 @@ class Planner {
       }
     }
     const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
+    const scansAllPods = Boolean(namedEgress && blocks.length);
     const inBlockOnly = new Map<string, Addrs>();
-    if (namedEgress && blocks.length) {
+    if (scansAllPods) {
       for (const pod of this.#index.pods()) {
         if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
         const inside = emptyAddrs();
@@ -289,10 +432,14 @@ class Planner {
         inBlockOnly.set(objectKey(pod), inside);
       }
     }
-    const result = { addrs, pods: [...matched.values()], inBlockOnly };
+    const result: PeerEntry = { addrs, pods: [...matched.values()], inBlockOnly, policy, rule, scansAllPods };
     this.#peerCache.set(key, result);
     return result;
   }
+}
+
+function profileKey(pod: Pod, type: PolicyType, policies: readonly NetworkPolicy[]): string {
+  return `${type}\0${policies.map(objectKey).join('\0')}${type === 'Ingress' ? `\0${JSON.stringify(pod.ports)}` : ''}`;
 }
 
 /** Turns grants into the profile's three disjoint, sorted set contents. */

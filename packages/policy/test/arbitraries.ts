@@ -18,6 +18,12 @@ export const NODE_IPS: Record<string, [string, string]> = {
   n1: ['192.168.60.1', 'fd00:60::1'],
   n2: ['192.168.60.2', 'fd00:60::2'],
 };
+/** Each node's pod CIDRs (the pods below take their addresses from them): the fail-closed network. */
+export const POD_CIDRS: Record<string, string[]> = {
+  n1: ['10.244.1.0/24', 'fd00:244:1::/64'],
+  n2: ['10.244.2.0/24', 'fd00:244:2::/64'],
+};
+
 /** Addresses outside the cluster: one inside the ipBlocks drawn below, two outside, one per family. */
 export const EXTERNAL_IPS = ['10.245.0.7', '172.16.0.9', 'fd00:245::7', '2001:db8::9'];
 export const PORTS = [53, 80, 81, 8080] as const;
