@@ -131,6 +131,18 @@ function policyMetrics(p: PolicyStatus, metric: MetricFn): void {
       [[{}, p.lastSyncSeconds]],
     );
   }
+  // A resourceVersion is opaque text to clients; etcd's are integers, and only those are shown.
+  const versions = Object.entries(p.syncedResourceVersions).flatMap(([resource, v]): Sample[] =>
+    v !== undefined && /^\d{1,15}$/.test(v) ? [[{ resource }, Number(v)]] : [],
+  );
+  if (versions.length) {
+    metric(
+      'minicni_agent_policy_synced_resource_version',
+      'gauge',
+      'API resourceVersion the ruleset in force reflects, per resource.',
+      versions,
+    );
+  }
   const per = (k: 'lists' | 'watches' | 'gone' | 'failures') =>
     Object.entries(p.informers).map(([resource, s]): Sample => [{ resource }, s[k]]);
   metric('minicni_agent_policy_lists_total', 'counter', 'Full lists from the API server.', per('lists'));

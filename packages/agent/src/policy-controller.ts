@@ -22,8 +22,18 @@ export interface PolicyStatus extends PolicyCounters {
   /** Changes seen and not yet in an applied ruleset. */
   pending: number;
   policies: number;
-  informers: Record<'pods' | 'namespaces' | 'policies', InformerStats>;
+  informers: Record<PolicyResource, InformerStats>;
+  /**
+   * Per resource, the API resourceVersion the ruleset in force reflects: what the caches held
+   * when the last successful sync compiled, or what they hold now when nothing is pending and
+   * no sync runs (the ruleset then equals what they mean). A client that wrote an object at
+   * version V knows this node enforces it once the version here reaches V. Absent before the
+   * first successful sync, and for a cache that does not know its version.
+   */
+  syncedResourceVersions: Partial<Record<PolicyResource, string>>;
 }
+
+export type PolicyResource = 'pods' | 'namespaces' | 'policies';
 
 /** The controller's own counters. */
 interface PolicyCounters {
@@ -53,6 +63,7 @@ export class PolicyController {
   #pending = 0;
   #worker: Promise<void> | undefined;
   #lastText: string | undefined;
+  #syncedVersions: Partial<Record<PolicyResource, string>> = {};
   readonly #status: PolicyCounters = { applies: 0, applyFailures: 0, syncs: 0, syncSecondsTotal: 0 };
 
   constructor(opts: PolicyControllerOptions) {
@@ -99,6 +110,7 @@ export class PolicyController {
   get status(): PolicyStatus {
     const c = this.#o.caches;
     const zero = { lists: 0, watches: 0, gone: 0, failures: 0 };
+    const settled = this.#lastText !== undefined && this.#pending === 0 && !this.#worker;
     return {
       ...this.#status,
       synced: this.synced,
@@ -109,6 +121,7 @@ export class PolicyController {
         namespaces: { ...(c.namespaces.stats ?? zero) },
         policies: { ...(c.policies.stats ?? zero) },
       },
+      syncedResourceVersions: settled ? this.#cacheVersions() : { ...this.#syncedVersions },
     };
   }
 
@@ -128,6 +141,8 @@ export class PolicyController {
       const taken = this.#pending;
       this.#pending = 0;
       const started = performance.now();
+      // The caches cannot change during the synchronous compile: these are the versions it saw.
+      const versions = this.#cacheVersions();
       try {
         const text = this.#compile();
         if (text !== this.#lastText) {
@@ -140,6 +155,7 @@ export class PolicyController {
         this.#status.syncs++;
         this.#status.syncSecondsTotal += secs;
         this.#status.lastSyncSeconds = secs;
+        this.#syncedVersions = versions;
         this.#backoff.reset();
       } catch (e) {
         this.#status.applyFailures++;
@@ -153,6 +169,15 @@ export class PolicyController {
         await sleep(delay, this.#stop.signal);
       }
     }
+  }
+
+  #cacheVersions(): Partial<Record<PolicyResource, string>> {
+    const out: Partial<Record<PolicyResource, string>> = {};
+    for (const r of ['pods', 'namespaces', 'policies'] as const) {
+      const v = this.#o.caches[r].resourceVersion;
+      if (v) out[r] = v;
+    }
+    return out;
   }
 
   #compile(): string {
