@@ -119,8 +119,16 @@ export class MultiNodeLab implements AsyncDisposable {
     return `${JSON.stringify({ nodes }, null, 2)}\n`;
   }
 
-  /** Creates a pod netns on a node and runs the plugin's ADD for it. */
-  async addPod(nodeName: string, plugin: PodPlugin, podName: string): Promise<LabPod> {
+  /**
+   * Creates a pod netns on a node and runs the plugin's ADD for it; `args` is the CNI_ARGS the
+   * runtime passes (e.g. `IP=10.244.1.10` for a static address).
+   */
+  async addPod(
+    nodeName: string,
+    plugin: PodPlugin,
+    podName: string,
+    opts: { args?: string } = {},
+  ): Promise<LabPod> {
     const node = this.node(nodeName);
     const ns = await podNetns();
     const dataDir = join(this.dir, node.name, 'ipam');
@@ -133,6 +141,7 @@ export class MultiNodeLab implements AsyncDisposable {
         netns: ns.path,
         ifname: 'eth0',
         path: plugin.cniPath,
+        ...(opts.args ? { args: opts.args } : {}),
         ...(plugin.env ? { extraEnv: plugin.env(node) } : {}),
       },
       plugin.config(node, dataDir),
