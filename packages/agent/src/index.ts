@@ -7,7 +7,12 @@ export type { NodeSource, Logger } from './node-source.js';
 export { FileNodeSource, parseNodesFile, type FileNodeSourceOptions } from './file-node-source.js';
 export { KubeNodeSource, getKubeNode, type KubeNodeSourceOptions } from './kube-node-source.js';
 export { Informer, objectKeyOf, type InformerOptions, type InformerStats } from './informer.js';
-export { PolicyController, type PolicyControllerOptions, type PolicyStatus } from './policy-controller.js';
+export {
+  PolicyController,
+  type PolicyControllerOptions,
+  type PolicyResource,
+  type PolicyStatus,
+} from './policy-controller.js';
 export {
   policyInformers,
   isolateNamespace,
