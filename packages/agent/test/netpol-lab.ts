@@ -3,10 +3,16 @@
 // package's cases expect, an agent per node watching an API stand-in, a Service ClusterIP per
 // pod DNAT'd on every node as kube-proxy does it, and a prober in every pod.
 import { existsSync } from 'node:fs';
+import { get } from 'node:http';
 import { resolve } from 'node:path';
 import { MultiNodeLab, type LabPod } from '@minicni/testkit/multinode';
 import { FakeKubeApi, type FakeObject } from '@minicni/testkit/k8s-fake-api';
-import { forwardIntoNetns, type NetnsForward } from '@minicni/testkit/netns-forward';
+import {
+  forwardIntoNetns,
+  forwardOutOfNetns,
+  type NetnsForward,
+  type NetnsSocket,
+} from '@minicni/testkit/netns-forward';
 import { Prober, type ProbeOutcome, type ProbeProtocol } from '@minicni/testkit/prober';
 import { ALL_PODS, NODE_OF, podIps, type K8sObject } from '../../policy/test/cluster-fixture.js';
 import type { NetpolCase } from '../../policy/test/netpol-cases.js';
@@ -64,7 +70,9 @@ export class NetpolLab implements AsyncDisposable {
   readonly agents: LabAgent[] = [];
   readonly probers = new Map<string, Prober>();
   readonly pods = new Map<string, LabPod>();
-  readonly #forwards: NetnsForward[] = [];
+  readonly #forwards: (NetnsForward | NetnsSocket)[] = [];
+  /** Per agent, a socket leading to its health server on the node's loopback. */
+  readonly #metrics: NetnsSocket[] = [];
   /** Per watched resource, the resourceVersion of the last write the agents must have seen. */
   readonly #lastWrite: Record<Watched, number> = { pods: 0, namespaces: 0, networkpolicies: 0 };
   readonly #written: Record<Watched, Map<string, K8sObject>> = {
@@ -121,6 +129,9 @@ export class NetpolLab implements AsyncDisposable {
       this.agents.push(
         new LabAgent(this.lab, node, bundle, { source: ['--server', `http://127.0.0.1:${fwd.port}`] }),
       );
+      const metrics = await forwardOutOfNetns(node.ns, { host: '127.0.0.1', port: 9153 });
+      this.#forwards.push(metrics);
+      this.#metrics.push(metrics);
     }
     for (const key of ALL_PODS) {
       const [ns, name] = key.split('/') as [string, string];
@@ -180,18 +191,20 @@ export class NetpolLab implements AsyncDisposable {
   async waitApplied(ms = 30_000): Promise<number> {
     const t0 = performance.now();
     const want = Object.entries(this.#lastWrite) as [Watched, number][];
-    for (const agent of this.agents) {
-      for (;;) {
-        const m = (await agent.http('/metrics')).body;
-        const behind = want.filter(([r, v]) => syncedVersion(m, METRIC_RESOURCE[r]) < v);
-        if (!behind.length) break;
-        if (performance.now() - t0 > ms)
-          throw new Error(
-            `agent on ${agent.node.name} has not applied ${behind.map(([r, v]) => `${r}@${v}`).join(', ')} within ${ms} ms:\n${agent.log()}`,
-          );
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
+    await Promise.all(
+      this.agents.map(async (agent, i) => {
+        for (;;) {
+          const m = await getText(this.#metrics[i]!.socketPath, '/metrics').catch((e: Error) => e.message);
+          const behind = want.filter(([r, v]) => syncedVersion(m, METRIC_RESOURCE[r]) < v);
+          if (!behind.length) return;
+          if (performance.now() - t0 > ms)
+            throw new Error(
+              `agent on ${agent.node.name} has not applied ${behind.map(([r, v]) => `${r}@${v}`).join(', ')} within ${ms} ms:\n${agent.log()}`,
+            );
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }),
+    );
     return performance.now() - t0;
   }
 
@@ -227,4 +240,15 @@ function syncedVersion(metrics: string, resource: string): number {
     'm',
   ).exec(metrics);
   return m ? Number(m[1]) : -1;
+}
+
+/** GET over a unix socket (a forward out of a node netns); the body. */
+function getText(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ socketPath, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }
