@@ -156,7 +156,7 @@ export class NetpolLab implements AsyncDisposable {
   setObjects(objects: NetpolCase['objects']): void {
     const pods = objects.pods.map((p) => {
       const ip = podIp(`${p.metadata.namespace}/${p.metadata.name}`);
-      return { ...p, status: { ...(p.status as object), podIP: ip, podIPs: [{ ip }] } } as K8sObject;
+      return { ...p, status: { ...(p.status as object), podIP: ip, podIPs: [{ ip }] } };
     });
     this.#sync('namespaces', objects.namespaces);
     this.#sync('pods', pods);
@@ -178,7 +178,7 @@ export class NetpolLab implements AsyncDisposable {
     for (const o of want) {
       const old = have.get(key(o));
       if (old && JSON.stringify(old) === JSON.stringify(o)) continue;
-      this.api.put(resource, structuredClone(o) as FakeObject);
+      this.api.put(resource, structuredClone<FakeObject>(o));
       have.set(key(o), o);
       this.#lastWrite[resource] = Number(this.api.resourceVersion);
     }

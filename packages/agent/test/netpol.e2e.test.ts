@@ -61,7 +61,7 @@ describe('the upstream NetworkPolicy e2e suite across two nodes', () => {
 
   /** One matrix (a probe of a case, to pod IPs or to ClusterIPs); the failure text, or ''. */
   async function check(probe: Probe, target: 'pod' | 'service'): Promise<string> {
-    const proto = probe.protocol as ProbeProtocol;
+    const proto: ProbeProtocol = probe.protocol;
     const wrong = (os: CellOutcome[]) => os.filter((o) => o.ok !== probe.expected.get(o.from, o.to));
     const got = new Map<string, CellOutcome>();
     let todo: readonly { from: string; to: string }[] = CELLS;
