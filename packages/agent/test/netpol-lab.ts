@@ -214,8 +214,10 @@ export class NetpolLab implements AsyncDisposable {
     port: number,
     proto: ProbeProtocol,
     target: 'pod' | 'service',
+    /** Timeouts scale by this: a retry waits longer, so a loaded machine does not fail it twice. */
+    patience = 1,
   ): Promise<CellOutcome[]> {
-    const timeoutMs = proto === 'UDP' ? 300 : 500;
+    const timeoutMs = (proto === 'UDP' ? 300 : 500) * patience;
     return Promise.all(
       cells.map(async ({ from, to }) => {
         const dst = target === 'pod' ? podIp(to) : serviceIp(to);
