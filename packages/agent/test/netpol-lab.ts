@@ -32,9 +32,17 @@ const METRIC_RESOURCE: Record<Watched, string> = {
   networkpolicies: 'policies',
 };
 
-/** Pod `ns/name`'s Service ClusterIP: 10.244.200.<n>, n = 1..9 in ALL_PODS order. */
-export const serviceIp = (pod: string): string => `10.244.200.${ALL_PODS.indexOf(pod) + 1}`;
-export const podIp = (pod: string): string => podIps(pod.split('/')[0]!, pod.split('/')[1]!)[0];
+export type Family = 4 | 6;
+
+/**
+ * Pod `ns/name`'s Service ClusterIP per family: 10.244.200.<n> and fd00:244:200::<n>, n = 1..9
+ * in ALL_PODS order (a dual-stack Service).
+ */
+export const serviceIp = (pod: string, family: Family = 4): string =>
+  family === 4 ? `10.244.200.${ALL_PODS.indexOf(pod) + 1}` : `fd00:244:200::${ALL_PODS.indexOf(pod) + 1}`;
+/** The address the policy cases give pod `ns/name` in a family. */
+export const podIp = (pod: string, family: Family = 4): string =>
+  podIps(pod.split('/')[0]!, pod.split('/')[1]!)[family === 4 ? 0 : 1];
 
 /**
  * kube-proxy's part, as its nftables mode does it: in prerouting each ClusterIP is DNAT'd to its
@@ -42,11 +50,16 @@ export const podIp = (pod: string): string => podIps(pod.split('/')[0]!, pod.spl
  * packet whose source is the pod's own address would be dropped as martian on the way back in.
  */
 function kubeProxyRules(): string {
-  const svc = ALL_PODS.flatMap((p) => [
-    `    ip daddr ${serviceIp(p)} ip saddr ${podIp(p)} meta mark set 0x4000`,
-    `    ip daddr ${serviceIp(p)} dnat to ${podIp(p)}`,
-  ]);
-  return `table ip kube-proxy-test {
+  const svc = ALL_PODS.flatMap((p) =>
+    (['ip', 'ip6'] as const).flatMap((ip, i) => {
+      const [s, b] = [serviceIp(p, i ? 6 : 4), podIp(p, i ? 6 : 4)];
+      return [
+        `    ${ip} daddr ${s} ${ip} saddr ${b} meta mark set 0x4000`,
+        `    ${ip} daddr ${s} dnat ${ip} to ${b}`,
+      ];
+    }),
+  );
+  return `table inet kube-proxy-test {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
 ${svc.join('\n')}
@@ -91,7 +104,10 @@ export class NetpolLab implements AsyncDisposable {
     const api = await FakeKubeApi.start();
     let lab: MultiNodeLab;
     try {
-      lab = await MultiNodeLab.create(NODES.map((name) => ({ name, segment: 'a' as const })));
+      lab = await MultiNodeLab.create(
+        NODES.map((name) => ({ name, segment: 'a' as const })),
+        { dualStack: true },
+      );
     } catch (e) {
       await api.close();
       throw e;
@@ -111,16 +127,28 @@ export class NetpolLab implements AsyncDisposable {
     // Hairpin on the bridge ports: a pod's packet to its own Service comes back out its port.
     const plugin = {
       ...base,
+      // Dual stack: one range set per family, a default route per family.
       config: (...a: Parameters<typeof base.config>) => ({
         ...(base.config(...a) as object),
+        subnet: undefined,
+        ranges: [[{ subnet: a[0].podCIDR }], [{ subnet: a[0].podCIDR6 }]],
+        routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
+        // The whole pod network of each family: pod to pod across nodes is never masqueraded
+        // (a masqueraded source is the node's address, which no selector peer matches).
+        clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/32'],
         hairpinMode: true,
       }),
     };
     for (const node of this.lab.nodes) {
       // Same-node pod traffic crosses the bridge: br_netfilter hands it to the forward hook.
-      await node.ns.run('sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+      for (const k of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'])
+        await node.ns.run('sysctl', ['-qw', `${k}=1`]);
       await node.ns.run('nft', ['-f', '-'], { stdin: kubeProxyRules() });
-      this.api.addNode({ name: node.name, internalIPs: [node.ip], podCIDRs: [node.podCIDR] });
+      this.api.addNode({
+        name: node.name,
+        internalIPs: [node.ip, node.ip6!],
+        podCIDRs: [node.podCIDR, node.podCIDR6!],
+      });
       const fwd = await forwardIntoNetns(node.ns, {
         host: '127.0.0.1',
         port: Number(new URL(this.api.url).port),
@@ -136,7 +164,7 @@ export class NetpolLab implements AsyncDisposable {
     for (const key of ALL_PODS) {
       const [ns, name] = key.split('/') as [string, string];
       const pod = await this.lab.addPod(NODE_OF[name]!, plugin, `${ns}-${name}`, {
-        args: `IP=${podIp(key)}`,
+        args: `IP=${podIp(key, 4)},${podIp(key, 6)}`,
       });
       if (pod.ip !== podIp(key)) throw new Error(`${key} got ${pod.ip}, asked for ${podIp(key)}`);
       this.pods.set(key, pod);
@@ -150,16 +178,12 @@ export class NetpolLab implements AsyncDisposable {
 
   /**
    * Makes the API hold exactly the case's namespaces, pods and policies (writing only what
-   * differs), as the cluster would after `kubectl apply`. Pods report only the IPv4 address
-   * they really have here.
+   * differs), as the cluster would after `kubectl apply`. The pods' `status.podIPs` are the
+   * addresses they really have here (both families).
    */
   setObjects(objects: NetpolCase['objects']): void {
-    const pods = objects.pods.map((p) => {
-      const ip = podIp(`${p.metadata.namespace}/${p.metadata.name}`);
-      return { ...p, status: { ...(p.status as object), podIP: ip, podIPs: [{ ip }] } };
-    });
     this.#sync('namespaces', objects.namespaces);
-    this.#sync('pods', pods);
+    this.#sync('pods', objects.pods);
     this.#sync('networkpolicies', objects.policies);
   }
 
@@ -214,13 +238,14 @@ export class NetpolLab implements AsyncDisposable {
     port: number,
     proto: ProbeProtocol,
     target: 'pod' | 'service',
+    family: Family,
     /** Timeouts scale by this: a retry waits longer, so a loaded machine does not fail it twice. */
     patience = 1,
   ): Promise<CellOutcome[]> {
     const timeoutMs = (proto === 'UDP' ? 300 : 500) * patience;
     return Promise.all(
       cells.map(async ({ from, to }) => {
-        const dst = target === 'pod' ? podIp(to) : serviceIp(to);
+        const dst = target === 'pod' ? podIp(to, family) : serviceIp(to, family);
         const r = await this.probers.get(from)!.probe({ dst, port, proto, timeoutMs });
         return { from, to, ...r };
       }),
