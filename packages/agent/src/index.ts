@@ -11,6 +11,7 @@ export {
   PolicyController,
   type AnnouncedPod,
   type PolicyControllerOptions,
+  type PolicyResource,
   type PolicyStatus,
 } from './policy-controller.js';
 export {

@@ -91,6 +91,11 @@ export class Informer<T> {
   }
 
   /** Whether one full list has landed: before that the cache is not the cluster's state. */
+  /** The resourceVersion the cache has caught up with (list or last event, bookmarks included). */
+  get resourceVersion(): string {
+    return this.#rv;
+  }
+
   get synced(): boolean {
     return this.#synced;
   }

@@ -45,11 +45,14 @@ describe('metrics', () => {
         lastSyncSeconds: 0.012,
         syncBuckets: [0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1],
         informers: { pods: stats(1), namespaces: stats(2), policies: stats(3) },
+        syncedResourceVersions: { pods: '812', namespaces: 'not-a-number', policies: '815' },
       },
       policyDrops: { ingress: { packets: 7, bytes: 420 }, egress: { packets: 2, bytes: 120 } },
       process: { rssBytes: 1, cpuSeconds: 0, startTimeSeconds: 0 },
     });
     const lines = text.split('\n');
+    expect(text).not.toContain('resource="namespaces"} not-a-number');
+    expect(text).not.toMatch(/synced_resource_version\{resource="namespaces"\}/);
     for (const want of [
       'minicni_agent_policy_synced 1',
       'minicni_agent_policy_pending_changes 2',
@@ -62,6 +65,9 @@ describe('metrics', () => {
       'minicni_agent_policy_last_sync_duration_seconds 0.012',
       'minicni_agent_policy_lists_total{resource="namespaces"} 2',
       'minicni_agent_policy_list_pages_total{resource="policies"} 30',
+      'minicni_agent_policy_synced_resource_version{resource="pods"} 812',
+      'minicni_agent_policy_synced_resource_version{resource="policies"} 815',
+      '# TYPE minicni_agent_policy_synced_resource_version gauge',
       'minicni_agent_policy_watches_total{resource="policies"} 4',
       'minicni_agent_policy_watch_failures_total{resource="pods"} 1',
       '# TYPE minicni_agent_policy_sync_duration_seconds histogram',

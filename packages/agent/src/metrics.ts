@@ -172,6 +172,18 @@ function policyMetrics(p: PolicyStatus, metric: MetricFn, lines: string[]): void
     lines.push(`${h}_bucket{le="${le === Infinity ? '+Inf' : String(le)}"} ${cumulative}`);
   }
   lines.push(`${h}_sum ${String(p.syncSecondsTotal)}`, `${h}_count ${p.syncs}`);
+  // A resourceVersion is opaque text to clients; etcd's are integers, and only those are shown.
+  const versions = Object.entries(p.syncedResourceVersions).flatMap(([resource, v]): Sample[] =>
+    v !== undefined && /^\d{1,15}$/.test(v) ? [[{ resource }, Number(v)]] : [],
+  );
+  if (versions.length) {
+    metric(
+      'minicni_agent_policy_synced_resource_version',
+      'gauge',
+      'API resourceVersion the ruleset in force reflects, per resource.',
+      versions,
+    );
+  }
   const per = (k: 'lists' | 'pages' | 'watches' | 'gone' | 'failures') =>
     Object.entries(p.informers).map(([resource, s]): Sample => [{ resource }, s[k]]);
   metric('minicni_agent_policy_lists_total', 'counter', 'Full lists from the API server.', per('lists'));

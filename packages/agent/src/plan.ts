@@ -70,8 +70,17 @@ export function planChanges(desired: DesiredState, actual: ActualState): Datapla
     (r) => r.dst,
     (a, b) => a.via === b.via && a.dev === b.dev && a.onlink === b.onlink,
   );
+  const haveByDst = new Map(routesHave.map((r) => [r.dst, r]));
   for (const [kind, route] of routeOps) {
-    if (kind === 'add') ops.push({ op: 'replaceRoute', route });
+    if (kind !== 'add') continue;
+    // An IPv6 onlink route is refused (EINVAL, "Nexthop has invalid gateway or device
+    // mismatch") while the main table routes its gateway through another device, and the
+    // route it replaces does exactly that when a peer's path moves between host-gw and the
+    // overlay (the VTEP address lies in the peer's pod CIDR). Such a route goes first.
+    const old = haveByDst.get(route.dst);
+    if (old && old.dev !== route.dev && route.onlink && route.dst.includes(':'))
+      ops.push({ op: 'delRoute', route: old });
+    ops.push({ op: 'replaceRoute', route });
   }
   // Routes go first among removals, so no route is left pointing at a vanished neighbour.
   const routeRemovals: DataplaneOp[] = routeOps

@@ -20,13 +20,15 @@ const fastBackoff = () => new Backoff({ baseMs: 5, maxMs: 20, random: () => 0.5 
 class MemoryCache<T> implements PolicyCache<T> {
   readonly items = new Map<string, T>();
   synced = false;
+  resourceVersion: string | undefined;
   #onChange: (() => void) | undefined;
   start(onChange: () => void): void {
     this.#onChange = onChange;
   }
   async stop(): Promise<void> {}
-  set(key: string, value: T): void {
+  set(key: string, value: T, resourceVersion?: string): void {
     this.items.set(key, value);
+    if (resourceVersion) this.resourceVersion = resourceVersion;
     this.#onChange?.();
   }
   sync(): void {
@@ -158,6 +160,33 @@ describe('PolicyController', () => {
     expect(t.logs.filter((l) => l.includes('the previous ruleset stays in force'))).toHaveLength(2);
     // Every text handed to nft defines the table again in the same transaction.
     for (const text of t.applied) expect(text).toMatch(/\ntable inet minicni-policy \{/);
+  });
+
+  it('reports the resourceVersions the ruleset in force reflects: not those of a failing or held sync', async () => {
+    const t = lab();
+    expect(t.ctl.status.syncedResourceVersions).toEqual({});
+    t.caches.namespaces.resourceVersion = '90';
+    t.caches.pods.resourceVersion = '95';
+    t.caches.policies.resourceVersion = '100';
+    t.syncAll();
+    await t.ctl.idle();
+    expect(t.ctl.status.syncedResourceVersions).toEqual({ pods: '95', namespaces: '90', policies: '100' });
+
+    // A policy at 101 whose apply fails: the kernel still holds the ruleset of 100.
+    t.failNext(1);
+    const release = t.hold();
+    t.caches.policies.set('x/deny', denyAll('x'), '101');
+    await new Promise((r) => setTimeout(r, 20)); // held inside nft, then failing
+    expect(t.ctl.status.syncedResourceVersions.policies).toBe('100');
+    release();
+    await t.ctl.idle();
+    expect(t.applied).toHaveLength(2);
+    expect(t.ctl.status.syncedResourceVersions.policies).toBe('101');
+
+    // An event that changes nothing the ruleset depends on (a bookmark, an equal object):
+    // nothing is pending, so the ruleset reflects the newer version too.
+    t.caches.pods.resourceVersion = '120';
+    expect(t.ctl.status.syncedResourceVersions).toEqual({ pods: '120', namespaces: '90', policies: '101' });
   });
 });
 

@@ -74,8 +74,18 @@ export interface PolicyStatus extends PolicyCounters {
   /** Changes seen and not yet in the kernel: waiting, or in the sync now in flight. */
   pending: number;
   policies: number;
-  informers: Record<'pods' | 'namespaces' | 'policies', InformerStats>;
+  informers: Record<PolicyResource, InformerStats>;
+  /**
+   * Per resource, the API resourceVersion the ruleset in force reflects: what the caches held
+   * when the last successful sync compiled, or what they hold now when nothing is pending and
+   * no sync runs (the ruleset then equals what they mean). A client that wrote an object at
+   * version V knows this node enforces it once the version here reaches V. Absent before the
+   * first successful sync, and for a cache that does not know its version.
+   */
+  syncedResourceVersions: Partial<Record<PolicyResource, string>>;
 }
+
+export type PolicyResource = 'pods' | 'namespaces' | 'policies';
 
 /** The controller's own counters. */
 interface PolicyCounters {
@@ -127,6 +137,7 @@ export class PolicyController {
   #applied: NodePlan | undefined;
   #lastFullMs = 0;
   #fullTimer: ReturnType<typeof setInterval> | undefined;
+  #syncedVersions: Partial<Record<PolicyResource, string>> = {};
   readonly #status: PolicyCounters = {
     applies: 0,
     fullApplies: 0,
@@ -257,6 +268,8 @@ export class PolicyController {
   get status(): PolicyStatus {
     const c = this.#o.caches;
     const zero = { lists: 0, pages: 0, watches: 0, gone: 0, failures: 0 };
+    const settled =
+      this.#applied !== undefined && this.#pending === 0 && this.#inFlight === 0 && !this.#worker;
     return {
       ...this.#status,
       syncBuckets: [...this.#status.syncBuckets],
@@ -268,6 +281,7 @@ export class PolicyController {
         namespaces: { ...(c.namespaces.stats ?? zero) },
         policies: { ...(c.policies.stats ?? zero) },
       },
+      syncedResourceVersions: settled ? this.#cacheVersions() : { ...this.#syncedVersions },
     };
   }
 
@@ -289,6 +303,8 @@ export class PolicyController {
       this.#pending = 0;
       this.#inFlight = taken;
       const started = performance.now();
+      // The caches cannot change during the synchronous compile: these are the versions it saw.
+      const versions = this.#cacheVersions();
       try {
         const plan = this.#plan();
         const now = (this.#o.now ?? Date.now)();
@@ -315,6 +331,7 @@ export class PolicyController {
         this.#status.lastSyncSeconds = secs;
         const bucket = SYNC_BUCKETS.findIndex((le) => secs <= le);
         this.#status.syncBuckets[bucket < 0 ? SYNC_BUCKETS.length : bucket]!++;
+        this.#syncedVersions = versions;
         this.#backoff.reset();
         // Every announcement made before this pass's compile is now in the kernel.
         const done = this.#waiters.filter((w) => w.gen <= gen);
@@ -333,6 +350,15 @@ export class PolicyController {
         await sleep(delay, this.#stop.signal);
       }
     }
+  }
+
+  #cacheVersions(): Partial<Record<PolicyResource, string>> {
+    const out: Partial<Record<PolicyResource, string>> = {};
+    for (const r of ['pods', 'namespaces', 'policies'] as const) {
+      const v = this.#o.caches[r].resourceVersion;
+      if (v) out[r] = v;
+    }
+    return out;
   }
 
   /**

@@ -19,6 +19,8 @@ export interface PolicyCache<T> {
   /** One full list has landed. */
   readonly synced: boolean;
   readonly stats?: InformerStats;
+  /** The API resourceVersion `items` reflect, when the cache knows it. */
+  readonly resourceVersion?: string;
   start(onChange: () => void): void;
   stop(): Promise<void>;
 }

@@ -212,4 +212,48 @@ describe('planChanges', () => {
       'replaceRoute',
     ]);
   });
+
+  it('moves an IPv6 route from host-gw to the overlay by deleting it first (the kernel refuses the replace)', () => {
+    const vxlan = {
+      name: 'minicni.1',
+      vni: 1,
+      port: 8472,
+      local: '192.168.50.1',
+      mac: '0e:6d:c0:a8:32:01',
+      mtu: 1450,
+      addresses: ['10.244.1.0/32', 'fd00:244:1::/128'],
+      up: true,
+    };
+    const hostGw = [
+      { dst: '10.244.2.0/24', via: '192.168.50.2', dev: 'eth0', onlink: false },
+      { dst: 'fd00:244:2::/64', via: 'fd00:50::2', dev: 'eth0', onlink: false },
+    ];
+    const overlay = [
+      { dst: '10.244.2.0/24', via: '10.244.2.0', dev: 'minicni.1', onlink: true },
+      { dst: 'fd00:244:2::/64', via: 'fd00:244:2::', dev: 'minicni.1', onlink: true },
+    ];
+    const neighbours = [
+      { ip: '10.244.2.0', mac: '0e:6d:c0:a8:32:02' },
+      { ip: 'fd00:244:2::', mac: '0e:6d:c0:a8:32:02' },
+    ];
+    const fdb = [{ mac: '0e:6d:c0:a8:32:02', dst: '192.168.50.2' }];
+    const ops = planChanges(
+      { vxlan, routes: overlay, neighbours, fdb, paths: [] },
+      { routes: hostGw, vxlan, neighbours, fdb },
+    );
+    expect(ops).toEqual([
+      { op: 'replaceRoute', route: overlay[0] },
+      { op: 'delRoute', route: hostGw[1] },
+      { op: 'replaceRoute', route: overlay[1] },
+    ]);
+    // Back to host-gw: a plain replace for both (no onlink gateway to check).
+    const back = planChanges(
+      { vxlan, routes: hostGw, neighbours, fdb, paths: [] },
+      { routes: overlay, vxlan, neighbours, fdb },
+    );
+    expect(back.filter((o) => o.op === 'replaceRoute' || o.op === 'delRoute')).toEqual([
+      { op: 'replaceRoute', route: hostGw[0] },
+      { op: 'replaceRoute', route: hostGw[1] },
+    ]);
+  });
 });

@@ -209,6 +209,46 @@ describe('dual stack (netlink dataplane)', () => {
       const applied = r.status.opsApplied;
       await r.trigger();
       expect(r.status.opsApplied).toBe(applied);
+
+      // The agent restarted in vxlan mode, then in auto again: the peer on the segment moves to
+      // the overlay and back. The kernel refuses to replace an IPv6 route through eth0 by an
+      // onlink one through the VTEP (EINVAL), so that route is deleted first.
+      const routes6 = async () =>
+        (
+          await ns.ipJson<{ dst: string; gateway: string; dev: string }[]>(
+            '-6',
+            'route',
+            'show',
+            'proto',
+            '77',
+          )
+        )
+          .map((x) => `${x.dst} via ${x.gateway} dev ${x.dev}`)
+          .sort();
+      for (const [mode, want] of [
+        [
+          'vxlan',
+          [
+            'fd00:244:2::/64 via fd00:244:2:: dev minicni.1',
+            'fd00:244:3::/64 via fd00:244:3:: dev minicni.1',
+          ],
+        ],
+        [
+          'auto',
+          ['fd00:244:2::/64 via fd00:77::2 dev eth0', 'fd00:244:3::/64 via fd00:244:3:: dev minicni.1'],
+        ],
+      ] as const) {
+        const again = new Reconciler({
+          nodeName: 'a',
+          mode,
+          vxlan: DEFAULT_VXLAN,
+          dataplane: new NetlinkDataplane(nl),
+        });
+        again.setNodes(nodes(self, peerL2, peerRouted));
+        await again.idle();
+        expect(again.status.opErrors, mode).toBe(0);
+        expect(await routes6(), mode).toEqual(want);
+      }
     } finally {
       nl.close();
     }

@@ -25,11 +25,17 @@ export class LabAgent {
   #server: ChildProcess | undefined;
   readonly logFile: string;
   readonly readyFile: string;
+  readonly #source: readonly string[] | undefined;
 
-  constructor(lab: MultiNodeLab, node: LabNode, bundle: string) {
+  /**
+   * `source` replaces the node source flags (default: `--nodes-file` with the lab's node list),
+   * e.g. `['--server', url]` for an API stand-in reachable from the node's netns.
+   */
+  constructor(lab: MultiNodeLab, node: LabNode, bundle: string, opts: { source?: readonly string[] } = {}) {
     this.#lab = lab;
     this.node = node;
     this.#bundle = bundle;
+    this.#source = opts.source;
     const dir = join(lab.dir, node.name);
     mkdirSync(dir, { recursive: true });
     this.logFile = join(dir, 'agent.log');
@@ -48,8 +54,7 @@ export class LabAgent {
       'run',
       '--node-name',
       this.node.name,
-      '--nodes-file',
-      nodesFilePath(this.#lab),
+      ...(this.#source ?? ['--nodes-file', nodesFilePath(this.#lab)]),
       '--mode',
       mode,
       '--resync',

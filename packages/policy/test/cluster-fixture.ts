@@ -30,7 +30,13 @@ export function podIps(ns: string, pod: string): [string, string] {
   return [`10.244.${node}.${n}`, `fd00:244:${node}::${n.toString(16)}`];
 }
 
-export function k8sNamespace(name: string, labels: Record<string, string> = { ns: name }): unknown {
+/** An API object in its JSON shape; only its metadata is typed. */
+export interface K8sObject {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+}
+
+export function k8sNamespace(name: string, labels: Record<string, string> = { ns: name }): K8sObject {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -38,7 +44,7 @@ export function k8sNamespace(name: string, labels: Record<string, string> = { ns
   };
 }
 
-export function k8sPod(ns: string, name: string, labels: Record<string, string> = { pod: name }): unknown {
+export function k8sPod(ns: string, name: string, labels: Record<string, string> = { pod: name }): K8sObject {
   const ports = [80, 81].flatMap((port) =>
     (['TCP', 'UDP', 'SCTP'] as const).map((protocol) => ({
       name: `serve-${port}-${protocol.toLowerCase()}`,
@@ -59,13 +65,31 @@ export function upstreamPods(): Pod[] {
   return NAMESPACES.flatMap((ns) => POD_NAMES.map((p) => podFromK8s(k8sPod(ns, p))));
 }
 
-export function policy(ns: string, name: string, spec: Record<string, unknown>): NetworkPolicy {
-  return networkPolicyFromK8s({
+/** The upstream cluster's namespaces and pods as API objects, before any relabelling. */
+export interface UpstreamObjects {
+  namespaces: K8sObject[];
+  pods: K8sObject[];
+}
+
+export function upstreamObjects(): UpstreamObjects {
+  return {
+    namespaces: NAMESPACES.map((n) => k8sNamespace(n)),
+    pods: NAMESPACES.flatMap((ns) => POD_NAMES.map((p) => k8sPod(ns, p))),
+  };
+}
+
+/** A NetworkPolicy as the API server stores it (what a test hands an API stand-in). */
+export function k8sPolicy(ns: string, name: string, spec: Record<string, unknown>): K8sObject {
+  return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { namespace: ns, name },
     spec,
-  });
+  };
+}
+
+export function policy(ns: string, name: string, spec: Record<string, unknown>): NetworkPolicy {
+  return networkPolicyFromK8s(k8sPolicy(ns, name, spec));
 }
 
 export function upstreamCluster(policies: NetworkPolicy[] = []): ClusterState {

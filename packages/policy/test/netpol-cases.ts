@@ -1,6 +1,16 @@
-import type { ClusterState, NetworkPolicy, Protocol } from '../src/index.js';
-import { namespaceFromK8s, podFromK8s } from '../src/index.js';
-import { k8sNamespace, k8sPod, podIps, policy, Reachability, upstreamCluster } from './cluster-fixture.js';
+import type { ClusterState, Protocol } from '../src/index.js';
+import { namespaceFromK8s, networkPolicyFromK8s, podFromK8s } from '../src/index.js';
+import {
+  k8sNamespace,
+  k8sPod,
+  k8sPolicy as policy,
+  NODES,
+  podIps,
+  Reachability,
+  upstreamObjects,
+  type K8sObject,
+  type UpstreamObjects,
+} from './cluster-fixture.js';
 
 /** One probe of a case: a port and protocol, and the matrix the upstream suite expects there. */
 export interface Probe {
@@ -13,6 +23,8 @@ export interface Probe {
 
 export interface NetpolCase {
   readonly name: string;
+  /** What the API server holds for this case (for an API stand-in): the model is made from it. */
+  readonly objects: UpstreamObjects & { readonly policies: readonly K8sObject[] };
   readonly state: ClusterState;
   readonly probes: readonly Probe[];
 }
@@ -38,13 +50,14 @@ const onlyOutOf = (from: string, tos: string[]) => {
 const tcp = (port: number, expected: Reachability): Probe => ({ port, protocol: 'TCP', expected });
 const udp = (port: number, expected: Reachability): Probe => ({ port, protocol: 'UDP', expected });
 
-function c(
-  name: string,
-  policies: NetworkPolicy[],
-  probes: Probe[],
-  state = upstreamCluster(policies),
-): NetpolCase {
-  return { name, state: { ...state, policies }, probes };
+function c(name: string, policies: K8sObject[], probes: Probe[], objects = upstreamObjects()): NetpolCase {
+  const state: ClusterState = {
+    pods: objects.pods.map(podFromK8s),
+    namespaces: objects.namespaces.map(namespaceFromK8s),
+    policies: policies.map(networkPolicyFromK8s),
+    nodes: NODES,
+  };
+  return { name, objects: { ...objects, policies }, state, probes };
 }
 
 const xPods = ['x/a', 'x/b', 'x/c'];
@@ -53,13 +66,13 @@ const zPods = ['z/a', 'z/b', 'z/c'];
 const node1 = ['x/a', 'x/b', 'y/a', 'y/b', 'z/a', 'z/b'];
 
 /** Relabels one object of the upstream cluster (the suite's "updated pod/namespace" cases). */
-function relabel(kind: 'pod' | 'namespace', key: string, labels: Record<string, string>): ClusterState {
-  const base = upstreamCluster();
+function relabel(kind: 'pod' | 'namespace', key: string, labels: Record<string, string>): UpstreamObjects {
+  const base = upstreamObjects();
   if (kind === 'namespace') {
     return {
       ...base,
       namespaces: base.namespaces.map((n) =>
-        n.name === key ? namespaceFromK8s(k8sNamespace(key, { ns: key, ...labels })) : n,
+        n.metadata.name === key ? k8sNamespace(key, { ns: key, ...labels }) : n,
       ),
     };
   }
@@ -67,7 +80,9 @@ function relabel(kind: 'pod' | 'namespace', key: string, labels: Record<string, 
   return {
     ...base,
     pods: base.pods.map((p) =>
-      p.namespace === ns && p.name === name ? podFromK8s(k8sPod(ns, name, { pod: name, ...labels })) : p,
+      p.metadata.namespace === ns && p.metadata.name === name
+        ? k8sPod(ns, name, { pod: name, ...labels })
+        : p,
     ),
   };
 }

@@ -1,10 +1,6 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
+import { Prober } from '@minicni/testkit/prober';
 import type { Protocol } from '../src/index.js';
-
-const PROBER = fileURLToPath(new URL('./prober.mjs', import.meta.url));
 
 /** One place that can send and serve probes: a pod, the node itself, or a host outside the cluster. */
 export interface ProbeHost {
@@ -13,63 +9,15 @@ export interface ProbeHost {
   probe(dst: string, port: number, proto: Protocol): Promise<{ ok: boolean; why?: string }>;
 }
 
-class Prober implements ProbeHost {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #waiting = new Map<number, (r: { ok: boolean; why?: string }) => void>();
-  #ready!: Promise<void>;
-  #id = 0;
-
+class LabHost implements ProbeHost {
   constructor(
     readonly name: string,
     readonly ips: readonly [string, string],
-    ns: TestNetns,
-    ports: readonly number[],
-    readonly lab: ProbeLab,
-  ) {
-    this.#child = spawn('nsenter', [
-      `--net=${ns.path}`,
-      '--',
-      process.execPath,
-      PROBER,
-      ...ports.map(String),
-    ]);
-    this.#child.stderr
-      .setEncoding('utf8')
-      .on('data', (d: string) => process.stderr.write(`[prober ${name}] ${d}`));
-    this.#ready = new Promise((resolve, reject) => {
-      this.#child.on('exit', (code) => {
-        reject(new Error(`prober ${name} exited ${code}`));
-        // A probe still waiting would hang the test: it fails instead.
-        for (const done of this.#waiting.values()) done({ ok: false, why: `prober exited ${code}` });
-        this.#waiting.clear();
-      });
-      createInterface({ input: this.#child.stdout }).on('line', (line) => {
-        const msg = JSON.parse(line) as { ready?: boolean; id?: number; ok: boolean; why?: string };
-        if (msg.ready) {
-          resolve();
-          return;
-        }
-        this.#waiting.get(msg.id!)?.(msg);
-        this.#waiting.delete(msg.id!);
-      });
-    });
-  }
-
-  ready(): Promise<void> {
-    return this.#ready;
-  }
+    readonly prober: Prober,
+  ) {}
 
   probe(dst: string, port: number, proto: Protocol): Promise<{ ok: boolean; why?: string }> {
-    const id = ++this.#id;
-    const req = { id, dst, port, proto, srcPort: this.lab.nextSourcePort(), timeoutMs: 500 };
-    return new Promise((resolve) => {
-      this.#waiting.set(id, resolve);
-      this.#child.stdin.write(`${JSON.stringify(req)}\n`);
-    });
-  }
-
-  stop(): void {
-    this.#child.kill('SIGKILL');
+    return this.prober.probe({ dst, port, proto, timeoutMs: 500 });
   }
 }
 
@@ -172,11 +120,18 @@ export class ProbeLab implements AsyncDisposable {
       ['outside', ['172.16.0.9', 'fd00:172::9'], ext],
       ['node', ['10.244.1.1', 'fd00:244:1::1'], node],
     );
-    for (const [name, ips, ns] of hosts) this.#probers.push(new Prober(name, ips, ns, ports, this));
-    await Promise.all(this.#probers.map((p) => p.ready()));
-    this.pods.push(...this.#probers.filter((p) => p.name.startsWith('pod')));
-    this.outside = this.#probers.find((p) => p.name === 'outside')!;
-    this.node = this.#probers.find((p) => p.name === 'node')!;
+    // One source-port counter for all: no two probes of the lab share a source port.
+    const nextSourcePort = () => this.nextSourcePort();
+    const lab = await Promise.all(
+      hosts.map(async ([name, ips, ns]) => {
+        const prober = await Prober.start(name, ns, ports, { nextSourcePort });
+        this.#probers.push(prober);
+        return new LabHost(name, ips, prober);
+      }),
+    );
+    this.pods.push(...lab.filter((p) => p.name.startsWith('pod')));
+    this.outside = lab.find((p) => p.name === 'outside')!;
+    this.node = lab.find((p) => p.name === 'node')!;
     await this.#service(this.pods[0]!.ips);
     await this.#warmUp();
   }

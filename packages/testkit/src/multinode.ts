@@ -12,6 +12,9 @@ export interface LabNode {
   /** The node's InternalIP on the underlay. */
   ip: string;
   podCIDR: string;
+  /** With `dualStack`: the node's IPv6 InternalIP and IPv6 pod CIDR (fd00:244:<n>::/64). */
+  ip6?: string;
+  podCIDR6?: string;
   segment: 'a' | 'b';
 }
 
@@ -41,9 +44,17 @@ export interface LabNodeSpec {
 
 /** Underlay addresses stay inside the test range too; pod CIDRs are 10.244.<n>.0/24. */
 const SEGMENTS = {
-  a: { prefix: '10.244.250', router: '10.244.250.254' },
-  b: { prefix: '10.244.251', router: '10.244.251.254' },
+  a: { prefix: '10.244.250', router: '10.244.250.254', prefix6: 'fd00:250::', router6: 'fd00:250::fe' },
+  b: { prefix: '10.244.251', router: '10.244.251.254', prefix6: 'fd00:251::', router6: 'fd00:251::fe' },
 } as const;
+
+export interface MultiNodeLabOptions {
+  /**
+   * IPv6 too: the underlay gets fd00:250::/64 and fd00:251::/64 (router ::fe, forwarding), each
+   * node an IPv6 InternalIP (`ip6`, fd00:25x::<11+i>) and an IPv6 pod CIDR (`podCIDR6`).
+   */
+  dualStack?: boolean;
+}
 
 /** The seed's topology: n1 and n2 share L2 segment a; n3 sits on segment b behind a router. */
 export const DEFAULT_LAB_NODES: LabNodeSpec[] = [
@@ -71,7 +82,10 @@ export class MultiNodeLab implements AsyncDisposable {
     this.dir = dir;
   }
 
-  static async create(specs: LabNodeSpec[] = DEFAULT_LAB_NODES): Promise<MultiNodeLab> {
+  static async create(
+    specs: LabNodeSpec[] = DEFAULT_LAB_NODES,
+    opts: MultiNodeLabOptions = {},
+  ): Promise<MultiNodeLab> {
     const dir = mkdtempSync(join(tmpdir(), 'minicni-lab-'));
     const made: TestNetns[] = [];
     try {
@@ -84,8 +98,18 @@ export class MultiNodeLab implements AsyncDisposable {
         await underlay.run('ip', ['link', 'add', `br-${seg}`, 'type', 'bridge']);
         await underlay.run('ip', ['link', 'set', `br-${seg}`, 'up']);
         await lab.#plug(router, `r-${seg}`, `eth-${seg}`, seg, `${SEGMENTS[seg].router}/24`);
+        if (opts.dualStack)
+          await router.run('ip', [
+            'addr',
+            'add',
+            `${SEGMENTS[seg].router6}/64`,
+            'dev',
+            `eth-${seg}`,
+            'nodad',
+          ]);
       }
       await router.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      if (opts.dualStack) await router.run('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
       for (const [i, spec] of specs.entries()) {
         const ns = await TestNetns.create('node');
         made.push(ns);
@@ -94,7 +118,21 @@ export class MultiNodeLab implements AsyncDisposable {
         await ns.run('ip', ['route', 'add', 'default', 'via', SEGMENTS[spec.segment].router]);
         // Nodes forward pod traffic (what kube-proxy / the plugin turn on on a real node).
         await ns.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-        lab.nodes.push({ name: spec.name, ns, ip, podCIDR: `10.244.${i + 1}.0/24`, segment: spec.segment });
+        const node: LabNode = {
+          name: spec.name,
+          ns,
+          ip,
+          podCIDR: `10.244.${i + 1}.0/24`,
+          segment: spec.segment,
+        };
+        if (opts.dualStack) {
+          node.ip6 = `${SEGMENTS[spec.segment].prefix6}${(11 + i).toString(16)}`;
+          node.podCIDR6 = `fd00:244:${i + 1}::/64`;
+          await ns.run('ip', ['addr', 'add', `${node.ip6}/64`, 'dev', 'eth0', 'nodad']);
+          await ns.run('ip', ['-6', 'route', 'add', 'default', 'via', SEGMENTS[spec.segment].router6]);
+          await ns.run('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+        }
+        lab.nodes.push(node);
       }
       return lab;
     } catch (e) {
@@ -114,13 +152,25 @@ export class MultiNodeLab implements AsyncDisposable {
   nodesFile(names: string[] = this.nodes.map((n) => n.name)): string {
     const nodes = names.map((name) => {
       const n = this.node(name);
-      return { name: n.name, internalIPs: [n.ip], podCIDRs: [n.podCIDR] };
+      return {
+        name: n.name,
+        internalIPs: n.ip6 ? [n.ip, n.ip6] : [n.ip],
+        podCIDRs: n.podCIDR6 ? [n.podCIDR, n.podCIDR6] : [n.podCIDR],
+      };
     });
     return `${JSON.stringify({ nodes }, null, 2)}\n`;
   }
 
-  /** Creates a pod netns on a node and runs the plugin's ADD for it. */
-  async addPod(nodeName: string, plugin: PodPlugin, podName: string): Promise<LabPod> {
+  /**
+   * Creates a pod netns on a node and runs the plugin's ADD for it; `args` is the CNI_ARGS the
+   * runtime passes (e.g. `IP=10.244.1.10` for a static address).
+   */
+  async addPod(
+    nodeName: string,
+    plugin: PodPlugin,
+    podName: string,
+    opts: { args?: string } = {},
+  ): Promise<LabPod> {
     const node = this.node(nodeName);
     const ns = await podNetns();
     const dataDir = join(this.dir, node.name, 'ipam');
@@ -133,6 +183,7 @@ export class MultiNodeLab implements AsyncDisposable {
         netns: ns.path,
         ifname: 'eth0',
         path: plugin.cniPath,
+        ...(opts.args ? { args: opts.args } : {}),
         ...(plugin.env ? { extraEnv: plugin.env(node) } : {}),
       },
       plugin.config(node, dataDir),

@@ -1,7 +1,8 @@
-// A pod's stand-in for the policy probes: serves TCP and UDP on the ports given in argv, and
-// answers probe requests read as JSON lines on stdin ({id, dst, port, proto, srcPort,
-// timeoutMs}) with {id, ok} lines on stdout. Run inside a netns with nsenter. Each probe binds
-// its own source port, so no conntrack entry of an earlier probe can carry a later one.
+// The process behind @minicni/testkit/prober (prober.ts), a pod's stand-in for policy probes:
+// serves TCP and UDP on the ports given in argv, and answers probe requests read as JSON lines
+// on stdin ({id, dst, port, proto, srcPort, timeoutMs}) with {id, ok, why?} lines on stdout.
+// Run inside a netns with nsenter. Each probe binds its own source port, so no conntrack entry
+// of an earlier probe can carry a later one.
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
