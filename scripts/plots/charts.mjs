@@ -244,4 +244,65 @@ export const CHARTS = [
       ],
     }),
   },
+  {
+    name: 'policy-enforce',
+    bench: 'policy-enforce',
+    spec: (r) => ({
+      ...base(
+        r,
+        `Policy enforcement: watch event to the kernel enforcing it (${r.pods} pods, ${r.policies} policies)`,
+      ),
+      width: WIDTH,
+      height: 200,
+      layer: [
+        {
+          data: {
+            values: Object.entries(r.enforceMs).flatMap(([event, x]) => [
+              { event, stat: 'p50', ms: x.p50 },
+              { event, stat: 'p99', ms: x.p99 },
+            ]),
+          },
+          mark: 'bar',
+          encoding: {
+            y: { field: 'event', type: 'nominal', title: null },
+            yOffset: { field: 'stat' },
+            x: { field: 'ms', type: 'quantitative', title: 'ms (goal: p99 <= 100)' },
+            color: { field: 'stat', type: 'nominal', title: null },
+          },
+        },
+        {
+          data: { values: [{ goal: 100 }] },
+          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
+          encoding: { x: { field: 'goal', type: 'quantitative' } },
+        },
+      ],
+    }),
+  },
+  {
+    name: 'policy-scale',
+    bench: 'policy-scale',
+    spec: (r) => ({
+      ...base(
+        r,
+        `Agent RSS through the initial sync: ${r.cluster.pods} pods, ${r.cluster.namespaces} namespaces, ${r.cluster.policies} policies`,
+      ),
+      width: WIDTH,
+      height: 200,
+      layer: [
+        {
+          data: { values: r.samples },
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 'seconds', type: 'quantitative', title: 'seconds since start' },
+            y: { field: 'rssMiB', type: 'quantitative', title: 'RSS, MiB' },
+          },
+        },
+        {
+          data: { values: [{ goal: r.goalMiB }] },
+          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
+          encoding: { y: { field: 'goal', type: 'quantitative' } },
+        },
+      ],
+    }),
+  },
 ];

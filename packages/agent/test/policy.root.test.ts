@@ -12,7 +12,7 @@ import { KubeNodeSource } from '../src/kube-node-source.js';
 import { PolicyController } from '../src/policy-controller.js';
 import { NftSession } from '../src/policy-nft.js';
 import { policyInformers } from '../src/policy-sources.js';
-import { bridgeWithTwoPods, connects, eventually, nftIn, noRoutes } from './policy-lab.js';
+import { bridgeWithTwoPods, connects, eventually, noRoutes } from './policy-lab.js';
 
 async function hasTable(node: TestNetns): Promise<boolean> {
   return (await node.run('nft', ['list', 'tables'])).includes('table inet minicni-policy');
