@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { serveHandoff, type HandoffServer } from '@minicni/fastpath';
+import { AgentError } from './errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Dataplane } from './dataplane.js';
 import { DEFAULT_VXLAN, type Mode, type VxlanSettings } from './desired-state.js';
@@ -93,11 +94,20 @@ export class Agent {
     const policy = o.policy;
     policy?.start();
     if (policy && o.policySocket) {
-      this.#handoff = await serveHandoff({
-        socketPath: o.policySocket,
-        onAnnounce: (a) => policy.announce(a),
-        log: (line) => this.#log('warn', `policy hand-off: ${line}`),
-      });
+      try {
+        this.#handoff = await serveHandoff({
+          socketPath: o.policySocket,
+          onAnnounce: (a) => policy.announce(a),
+          log: (line) => this.#log('warn', `policy hand-off: ${line}`),
+        });
+      } catch (e) {
+        await this.stop().catch(() => {});
+        throw new AgentError(
+          'POLICY',
+          `cannot serve the policy hand-off on ${o.policySocket}: ${(e as Error).message} (is another agent running on this node? --policy-socket names another path)`,
+          { cause: e },
+        );
+      }
     }
     o.source.start((nodes) => {
       this.#log('info', 'node set changed', { nodes: nodes.size });

@@ -50,8 +50,8 @@ const SESSION_MAX_TEXT = 64 * 1024;
  * An `NftRunner` that keeps one `nft -i` process and hands it each small `-f -` transaction as
  * one line (`nft -i` runs a line as one transaction: all of it or nothing), so a delta costs no
  * process start: about half the time of a spawn here. The answer to a line ends where the
- * output of a following `describe tcp dport` (no kernel access, fixed text) appears; anything
- * printed before it (stderr is merged into stdout, so in order) is nft's error. Big texts and
+ * output of a following `describe tcp dport` (no kernel access, fixed text) appears; what nft
+ * printed to stderr before it is the line's error (no shell is involved: the image has none). Big texts and
  * every other command go through `spawnNftVia(prefix, ...)`. The process is started when first
  * needed and again after it died or timed out; if one dies or goes silent before any process of
  * the session ever answered, `nft -i` does not work here and every later transaction is
@@ -62,6 +62,7 @@ export class NftSession {
   readonly #timeoutMs: number;
   #child: ChildProcessWithoutNullStreams | undefined;
   #out = '';
+  #err = '';
   #waiter: ((text: string | Error) => void) | undefined;
   #queue: Promise<void> = Promise.resolve();
   /** Some process of this session answered once: `nft -i` works here. */
@@ -108,25 +109,34 @@ export class NftSession {
 
   #start(): ChildProcessWithoutNullStreams {
     if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null) return this.#child;
-    // Through sh only to merge stderr into stdout: one stream keeps errors in order.
-    const argv = [...this.#prefix, 'nft', '-i'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('sh', ['-c', `exec ${argv} 2>&1`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // nft itself, no shell (the image has none). Its errors go to stderr, its `describe`
+    // answer to stdout; both are kept in arrival order by the rule below.
+    const [file, ...args] = [...this.#prefix, 'nft', '-i'];
+    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#out = '';
+    this.#err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.#err += d));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       this.#out += d;
       const end = this.#out.indexOf(SENTINEL_OUT);
       if (end < 0 || !this.#waiter) return;
       const answer = this.#out.slice(0, end);
       this.#out = this.#out.slice(end + SENTINEL_OUT.length);
-      const w = this.#waiter;
-      this.#waiter = undefined;
-      w(answer);
+      // nft wrote a line's error to stderr before it printed the sentinel to stdout, so both
+      // pipes were readable in the same poll: by the check phase the error has been read.
+      setImmediate(() => {
+        const errors = this.#err;
+        this.#err = '';
+        const w = this.#waiter;
+        this.#waiter = undefined;
+        w?.(errors + answer);
+      });
     });
     const died = (why: string) => {
       if (this.#child === child) this.#child = undefined;
       const w = this.#waiter;
       this.#waiter = undefined;
-      w?.(new AgentError('POLICY', `nft -i ended: ${why}: ${this.#out.trim().slice(0, 2000)}`));
+      w?.(new AgentError('POLICY', `nft -i ended: ${why}: ${(this.#err + this.#out).trim().slice(0, 2000)}`));
     };
     child.on('error', (e) => died(e.message));
     child.on('close', (code, signal) => died(`exit ${code ?? signal}`));

@@ -65,6 +65,9 @@ export class LabAgent {
       this.readyFile,
       '--ipam-data-dir',
       join(this.#lab.dir, this.node.name, 'ipam'),
+      // Every node netns shares the machine's /run: each agent gets its own hand-off socket.
+      '--policy-socket',
+      join(this.#lab.dir, this.node.name, 'policy.sock'),
       ...extra,
     ];
     // nsenter execs the agent in place, so this pid is the agent's own.
