@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, runPluginInNode, testName, type TestNetns } from '@minicni/testkit';
+import { nodeNetns, podNetns, runPluginInNode, testName, wirePod, type TestNetns } from '@minicni/testkit';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { startServe } from '@minicni/testkit/serve-process';
 import type { Agent } from '../src/agent.js';
@@ -128,21 +128,7 @@ describe('policy from the first packet: the ADD hand-off and fail closed', () =>
       expect(await connects(node, dbIp)).toBe(true);
 
       // An address of the pod CIDR nobody was given: cut off both ways.
-      await node.run('ip', [
-        'link',
-        'add',
-        strangerVeth,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        stranger.path,
-      ]);
-      await node.run('ip', ['link', 'set', strangerVeth, 'master', bridge, 'up']);
-      await stranger.run('ip', ['addr', 'add', '10.244.1.200/24', 'dev', 'eth0']);
-      await stranger.run('ip', ['link', 'set', 'eth0', 'up']);
+      await wirePod(node, stranger, { hostIf: strangerVeth, address: '10.244.1.200/24', master: bridge });
       expect(await connects(stranger, otherIp)).toBe(false);
       expect(await connects(other, '10.244.1.200')).toBe(false);
       expect(await connects(web, otherIp)).toBe(true); // the same destination, from a known pod

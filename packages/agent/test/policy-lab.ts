@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { TestNetns } from '@minicni/testkit';
+import { wirePod, type TestNetns } from '@minicni/testkit';
 import { Agent, type AgentOptions } from '../src/agent.js';
 import { Backoff } from '../src/backoff.js';
 import { main } from '../src/cli.js';
@@ -38,23 +38,8 @@ export async function bridgeWithTwoPods(
   await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
   await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
   await node.run('ip', ['link', 'set', 'br0', 'up']);
-  for (const [i, pod] of [server, client].entries()) {
-    await node.run('ip', [
-      'link',
-      'add',
-      `vp${i}`,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      pod.path,
-    ]);
-    await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
-    await pod.run('ip', ['addr', 'add', `10.244.1.${10 + i}/24`, 'dev', 'eth0']);
-    await pod.run('ip', ['link', 'set', 'eth0', 'up']);
-  }
+  for (const [i, pod] of [server, client].entries())
+    await wirePod(node, pod, { hostIf: `vp${i}`, address: `10.244.1.${10 + i}/24`, master: 'br0' });
   spawnServer(server);
   await eventually('the server, before any policy', () => connects(client));
 }
