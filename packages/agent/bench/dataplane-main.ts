@@ -11,6 +11,7 @@ import { MultiNodeLab, type LabPod } from '@minicni/testkit/multinode';
 import type { TestNetns } from '@minicni/testkit';
 import type { PodPlugin } from '@minicni/testkit/multinode';
 import { podMtuFor } from '../src/pod-mtu.js';
+import { iperfGbit } from './iperf.js';
 import { podPlugin } from '../test/demo-main.js';
 import { LabAgent, writeNodesFile } from '../test/lab-agents.js';
 
@@ -74,24 +75,9 @@ async function throughput(from: TestNetns, to: TestNetns, ip: string, seconds: n
     const server = startServer(to, 'iperf3', ['-s', '-1', '-p', String(IPERF_PORT)]);
     try {
       await waitListening(to, IPERF_PORT);
-      const r = await from.exec('iperf3', [
-        '-c',
-        ip,
-        '-p',
-        String(IPERF_PORT),
-        '-t',
-        String(seconds),
-        '-O',
-        '1',
-        '-J',
-      ]);
-      const j = JSON.parse(r.stdout || '{}') as {
-        error?: string;
-        end?: { sum_received?: { bits_per_second: number } };
-      };
-      const bps = j.end?.sum_received?.bits_per_second;
-      if (r.code === 0 && !j.error && bps) return bps / 1e9;
-      errors.push(j.error ?? (r.stderr.trim() || `exit ${r.code}`));
+      const r = await iperfGbit(from.path, ip, IPERF_PORT, seconds);
+      if ('gbit' in r) return r.gbit;
+      errors.push(r.error);
     } finally {
       await stop(server);
     }

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { exec, run } from '@minicni/testkit/exec';
 import { FakeKubeApi, type FakeObject } from '@minicni/testkit/k8s-fake-api';
 import { Backoff } from '../src/backoff.js';
+import { iperfGbit } from './iperf.js';
 import { KubeClient } from '../src/kube-client.js';
 import { PolicyController } from '../src/policy-controller.js';
 import { NftSession, removePolicyTable, spawnNft } from '../src/policy-nft.js';
@@ -460,27 +461,9 @@ export async function runPolicyEnforce(o: EnforceOptions) {
       return r.us;
     };
     const iperf = async (): Promise<number> => {
-      const r = await exec('nsenter', [
-        `--net=/run/netns/${client.netns}`,
-        '--',
-        'iperf3',
-        '-c',
-        s2.ip,
-        '-p',
-        String(IPERF_PORT),
-        '-t',
-        String(o.iperfSeconds),
-        '-O',
-        '1',
-        '-J',
-      ]);
-      const j = JSON.parse(r.stdout || '{}') as {
-        error?: string;
-        end?: { sum_received?: { bits_per_second: number } };
-      };
-      const bps = j.end?.sum_received?.bits_per_second;
-      if (r.code !== 0 || !bps) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
-      return bps / 1e9;
+      const r = await iperfGbit(`/run/netns/${client.netns}`, s2.ip, IPERF_PORT, o.iperfSeconds);
+      if ('error' in r) throw new Error(`iperf3: ${r.error}`);
+      return r.gbit;
     };
     const onText = await run('nft', ['list', 'table', 'inet', 'minicni-policy']);
     const rounds: { policy: boolean; connect: ReturnType<typeof summary>; gbitPerSec: number }[] = [];

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { durationFlag, main, USAGE, type CliIo } from './cli.js';
 import { AgentError } from './errors.js';
+import { runArgs } from '../test/cli-run.js';
+import { noRoutes } from '../test/policy-lab.js';
 
 function io(env: NodeJS.ProcessEnv = {}, stop: Promise<void> = Promise.resolve()) {
   const out: string[] = [];
@@ -249,31 +251,10 @@ describe('minicni-agent CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
     let stop!: () => void;
     const r = io({}, new Promise<void>((x) => (stop = x)));
-    r.cli.netlinkDataplane = async () => ({
-      read: async () => ({ routes: [], neighbours: [], fdb: [] }),
-      apply: async () => {},
-      routesTo: async () => new Map(),
-      addressMtu: async () => 1500,
-    });
+    r.cli.netlinkDataplane = async () => noRoutes;
     r.cli.bridgeNetfilter = () => 'net.bridge.bridge-nf-call-iptables not 1: test';
     const running = main(
-      [
-        'run',
-        '--server',
-        api.url,
-        '--node-name',
-        'n1',
-        '--mode',
-        'host-gw',
-        '--metrics-address',
-        'off',
-        '--ready-file',
-        join(dir, 'ready'),
-        '--rules-dir',
-        dir,
-        '--policy-socket',
-        join(dir, 'run', 'policy.sock'),
-      ],
+      [...runArgs(api.url, dir, join(dir, 'ready')), '--policy-socket', join(dir, 'run', 'policy.sock')],
       r.cli,
     );
     const end = Date.now() + 5000;

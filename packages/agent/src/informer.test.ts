@@ -132,20 +132,25 @@ describe('Informer lists in pages', () => {
     return api;
   }
 
-  it('fetches limit objects per request and follows continue until the last page', async () => {
-    const api = await withPods(23);
-    const inf = new Informer<Labels>(new KubeClient({ server: api.url }), {
-      path: '/api/v1/pods',
-      convert: labelsOf,
-      pageSize: 5,
-      backoff: fastBackoff(),
-    });
+  /** An informer of pods' labels listing `path` in pages of `pageSize`, started (stopped after the test). */
+  function started(client: KubeClient, path: string, pageSize: number): Informer<Labels> {
+    const inf = new Informer<Labels>(client, { path, convert: labelsOf, pageSize, backoff: fastBackoff() });
     inf.start(() => {});
     cleanup.push(() => inf.stop());
-    await until(
+    return inf;
+  }
+
+  /** Until `inf` listed everything and watches (once). */
+  const listedAndWatching = (api: FakeKubeApi, inf: Informer<Labels>) =>
+    until(
       () => inf.synced && api.watchesOf('pods') === 1,
       () => JSON.stringify(inf.stats),
     );
+
+  it('fetches limit objects per request and follows continue until the last page', async () => {
+    const api = await withPods(23);
+    const inf = started(new KubeClient({ server: api.url }), '/api/v1/pods', 5);
+    await listedAndWatching(api, inf);
     expect(inf.items.size).toBe(23);
     expect(inf.items.get('ns-2/p5')).toEqual({ i: '5' });
     const lists = api.requests.filter((r) => r.startsWith('/api/v1/pods?limit='));
@@ -160,22 +165,8 @@ describe('Informer lists in pages', () => {
 
   it('pages one namespace, and pageSize 0 lists in one request', async () => {
     const api = await withPods(10);
-    const paged = new Informer<Labels>(new KubeClient({ server: api.url }), {
-      path: '/api/v1/namespaces/ns-1/pods',
-      convert: labelsOf,
-      pageSize: 2,
-      backoff: fastBackoff(),
-    });
-    const whole = new Informer<Labels>(new KubeClient({ server: api.url }), {
-      path: '/api/v1/pods',
-      convert: labelsOf,
-      pageSize: 0,
-      backoff: fastBackoff(),
-    });
-    for (const inf of [paged, whole]) {
-      inf.start(() => {});
-      cleanup.push(() => inf.stop());
-    }
+    const paged = started(new KubeClient({ server: api.url }), '/api/v1/namespaces/ns-1/pods', 2);
+    const whole = started(new KubeClient({ server: api.url }), '/api/v1/pods', 0);
     await until(
       () => paged.synced && whole.synced,
       () => JSON.stringify([paged.stats, whole.stats]),
@@ -207,18 +198,8 @@ describe('Informer lists in pages', () => {
       }
       return page;
     };
-    const inf = new Informer<Labels>(client, {
-      path: '/api/v1/pods',
-      convert: labelsOf,
-      pageSize: 4,
-      backoff: fastBackoff(),
-    });
-    inf.start(() => {});
-    cleanup.push(() => inf.stop());
-    await until(
-      () => inf.synced && api.watchesOf('pods') === 1,
-      () => JSON.stringify(inf.stats),
-    );
+    const inf = started(client, '/api/v1/pods', 4);
+    await listedAndWatching(api, inf);
     expect(api.expiredContinues).toBe(1);
     expect(inf.stats).toMatchObject({ lists: 1, gone: 1 });
     expect(inf.items.has('ns-0/p0')).toBe(false);

@@ -44,6 +44,22 @@ const denyAll = (ns: string) =>
     spec: { podSelector: {}, policyTypes: ['Ingress'] },
   });
 
+/** Where a fake nft waits: `hold()` closes it and returns what opens it again. */
+function nftGate() {
+  let closed: Promise<void> | undefined;
+  return {
+    wait: () => closed,
+    hold: () => {
+      let release!: () => void;
+      closed = new Promise((r) => (release = r));
+      return () => {
+        closed = undefined;
+        release();
+      };
+    },
+  };
+}
+
 function lab(opts: { getPod?: (ns: string, name: string) => Promise<unknown>; ttlMs?: number } = {}) {
   const caches = {
     pods: new MemoryCache<Pod>(),
@@ -51,7 +67,7 @@ function lab(opts: { getPod?: (ns: string, name: string) => Promise<unknown>; tt
     policies: new MemoryCache<NetworkPolicy>(),
   };
   const applied: string[] = [];
-  let gate: Promise<void> | undefined;
+  const gate = nftGate();
   let fail = 0;
   const logs: string[] = [];
   const ctl = new PolicyController({
@@ -63,7 +79,7 @@ function lab(opts: { getPod?: (ns: string, name: string) => Promise<unknown>; tt
     logger: (level, msg, f) => logs.push(`${level} ${msg} ${JSON.stringify(f)}`),
     nft: async (args, stdin) => {
       expect(args).toEqual(['-f', '-']);
-      await gate;
+      await gate.wait();
       if (fail > 0) {
         fail--;
         throw new AgentError('POLICY', 'nft: Error: Could not process rule');
@@ -85,14 +101,7 @@ function lab(opts: { getPod?: (ns: string, name: string) => Promise<unknown>; tt
     ctl,
     applied,
     logs,
-    hold: () => {
-      let release!: () => void;
-      gate = new Promise((r) => (release = r));
-      return () => {
-        gate = undefined;
-        release();
-      };
-    },
+    hold: gate.hold,
     failNext: (n: number) => (fail = n),
     syncAll: () => {
       caches.pods.sync();
@@ -195,11 +204,11 @@ describe('PolicyController: what /metrics reads', () => {
   function countingNft() {
     let table: { ingress: [number, number]; egress: [number, number] } | undefined;
     const calls: string[] = [];
-    let gate: Promise<void> | undefined;
+    const gate = nftGate();
     const nft = async (args: readonly string[], stdin?: string): Promise<string | void> => {
       calls.push(args.join(' '));
       if (args[0] === '-f') {
-        await gate;
+        await gate.wait();
         // A whole-table load starts the counters at 0; a delta leaves them counting.
         if (!table || stdin?.includes('delete table')) table = { ingress: [0, 0], egress: [0, 0] };
         return '';
@@ -228,14 +237,7 @@ describe('PolicyController: what /metrics reads', () => {
         table![dir][0] += packets;
         table![dir][1] += bytes;
       },
-      hold: () => {
-        let release!: () => void;
-        gate = new Promise((r) => (release = r));
-        return () => {
-          gate = undefined;
-          release();
-        };
-      },
+      hold: gate.hold,
     };
   }
 

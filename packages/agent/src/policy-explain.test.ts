@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
-import { main, type CliIo } from './cli.js';
+import { capturingIo } from '../test/cli-run.js';
+import { main } from './cli.js';
 import type { Explanation } from './policy-explain.js';
 import { parsePortSpec } from './policy-explain.js';
 
@@ -66,22 +67,14 @@ afterAll(async () => {
 });
 
 async function explain(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    env: {},
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    stopSignal: Promise.resolve(),
-    nft: async () => {
-      throw new Error('explain must not run nft');
-    },
-  };
+  const { io, out, err } = capturingIo(async () => {
+    throw new Error('explain must not run nft');
+  });
   const code = await main(
     ['policy', 'explain', '--server', api.url, '--token-file', join(dir, 'token'), ...args],
     io,
   );
-  return { code, out: out.join(''), err: err.join('') };
+  return { code, out: out(), err: err() };
 }
 
 async function explainJson(...args: string[]): Promise<Explanation> {

@@ -3,13 +3,13 @@
 // package's cases expect, an agent per node watching an API stand-in, a Service ClusterIP per
 // pod DNAT'd on every node as kube-proxy does it, and a prober in every pod.
 import { existsSync } from 'node:fs';
-import { get } from 'node:http';
 import { resolve } from 'node:path';
 import { MultiNodeLab, type LabPod } from '@minicni/testkit/multinode';
 import { FakeKubeApi, type FakeObject } from '@minicni/testkit/k8s-fake-api';
 import {
   forwardIntoNetns,
   forwardOutOfNetns,
+  getOverSocket,
   type NetnsForward,
   type NetnsSocket,
 } from '@minicni/testkit/netns-forward';
@@ -218,7 +218,9 @@ export class NetpolLab implements AsyncDisposable {
     await Promise.all(
       this.agents.map(async (agent, i) => {
         for (;;) {
-          const m = await getText(this.#metrics[i]!.socketPath, '/metrics').catch((e: Error) => e.message);
+          const m = await getOverSocket(this.#metrics[i]!.socketPath, '/metrics').catch(
+            (e: Error) => e.message,
+          );
           const behind = want.filter(([r, v]) => syncedVersion(m, METRIC_RESOURCE[r]) < v);
           if (!behind.length) return;
           if (performance.now() - t0 > ms)
@@ -267,15 +269,4 @@ function syncedVersion(metrics: string, resource: string): number {
     'm',
   ).exec(metrics);
   return m ? Number(m[1]) : -1;
-}
-
-/** GET over a unix socket (a forward out of a node netns); the body. */
-function getText(socketPath: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ socketPath, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
 }

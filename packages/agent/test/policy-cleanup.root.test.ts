@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { compileNodeRuleset, namespaceFromK8s, networkPolicyFromK8s, podFromK8s } from '@minicni/policy';
 import { nodeNetns, type TestNetns } from '@minicni/testkit';
 import { FakeKubeApi, makePod } from '@minicni/testkit/k8s-fake-api';
-import { main, type CliIo } from '../src/cli.js';
-import { nftIn, noRoutes, tablesIn } from './policy-lab.js';
+import { main } from '../src/cli.js';
+import { capturingIo } from './cli-run.js';
+import { nftIn, runPolicyOff, tablesIn } from './policy-lab.js';
 
 /** A ruleset as the agent compiles it (an isolated pod, so every chain, set and counter is there). */
 function compiledRuleset(): string {
@@ -44,22 +45,14 @@ describe('no policy table left behind', () => {
       await loadTables(node);
       writeFileSync(join(dir, '10-minicni.conflist'), '{}');
       writeFileSync(join(dir, 'minicni'), '');
-      const out: string[] = [];
-      const err: string[] = [];
-      const io: CliIo = {
-        env: {},
-        stdout: (t) => out.push(t),
-        stderr: (t) => err.push(t),
-        stopSignal: Promise.resolve(),
-        nft: nftIn(node),
-      };
+      const { io, out, err } = capturingIo(nftIn(node));
       const args = ['uninstall', '--cni-conf-dir', dir, '--cni-bin-dir', dir, '--ready-file', 'off'];
-      expect(await main(args, io), err.join('')).toBe(0);
-      expect(out.join('')).toMatch(/^removed 2 file\(s\): .* and the policy table\n$/);
+      expect(await main(args, io), err()).toBe(0);
+      expect(out()).toMatch(/^removed 2 file\(s\): .* and the policy table\n$/);
       expect(existsSync(join(dir, 'minicni'))).toBe(false);
       expect(await tablesIn(node)).toEqual(['inet keep-me']);
       // Twice is no error: nothing left to remove.
-      expect(await main(args, io), err.join('')).toBe(0);
+      expect(await main(args, io), err()).toBe(0);
       expect(await tablesIn(node)).toEqual(['inet keep-me']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -73,36 +66,9 @@ describe('no policy table left behind', () => {
     try {
       api.addNode({ name: 'n1', internalIPs: ['10.244.1.1'], podCIDRs: ['10.244.1.0/24'] });
       await loadTables(node);
-      const err: string[] = [];
-      const code = await main(
-        [
-          'run',
-          '--network-policy',
-          'off',
-          '--server',
-          api.url,
-          '--node-name',
-          'n1',
-          '--mode',
-          'host-gw',
-          '--metrics-address',
-          'off',
-          '--ready-file',
-          'off',
-          '--rules-dir',
-          dir,
-        ],
-        {
-          env: {},
-          stdout: () => {},
-          stderr: (t) => err.push(t),
-          stopSignal: Promise.resolve(),
-          netlinkDataplane: async () => noRoutes,
-          nft: nftIn(node),
-        },
-      );
-      expect(code, err.join('')).toBe(0);
-      expect(err.join('')).toContain('network policy off: table inet minicni-policy removed');
+      const { code, err } = await runPolicyOff(api.url, dir, nftIn(node));
+      expect(code, err).toBe(0);
+      expect(err).toContain('network policy off: table inet minicni-policy removed');
       expect(await tablesIn(node)).toEqual(['inet keep-me']);
       // With policy off the agent never watched policies at all.
       expect(api.requests.some((r) => r.includes('networkpolicies'))).toBe(false);

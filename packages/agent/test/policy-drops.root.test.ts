@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns } from '@minicni/testkit';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
-import { Agent } from '../src/agent.js';
-import { Backoff } from '../src/backoff.js';
-import { KubeClient } from '../src/kube-client.js';
-import { KubeNodeSource } from '../src/kube-node-source.js';
-import { PolicyController } from '../src/policy-controller.js';
-import { policyInformers } from '../src/policy-sources.js';
 import {
   bridgeWithTwoPods,
   CLIENT_IP,
   connects,
   eventually,
   nftIn,
-  noRoutes,
+  policyAgent,
   SERVER_IP,
 } from './policy-lab.js';
 
@@ -44,22 +38,11 @@ describe('policy drop counters', () => {
     api.addNamespace('x');
     api.addPod({ namespace: 'x', name: 'server', node: 'n1', ips: [SERVER_IP], labels: { app: 'server' } });
     api.addPod({ namespace: 'x', name: 'client', node: 'n1', ips: [CLIENT_IP], labels: { app: 'client' } });
-    const kube = new KubeClient({ server: api.url });
-    const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
-    const policy = new PolicyController({
-      nodeName: 'n1',
-      caches: policyInformers(kube, { backoff: fast }),
-      nft: nftIn(node),
-      countDrops: true,
-    });
-    const agent = new Agent({
-      nodeName: 'n1',
-      mode: 'host-gw',
-      source: new KubeNodeSource(kube, { backoff: fast() }),
-      dataplane: noRoutes,
-      metricsAddress: null,
-      readyFile: null,
-      policy,
+    // Every change loads the whole table (fullEveryMs 0), as the periodic full load does: the
+    // kernel's counters restart at 0 each time, and the totals must carry them. (Deltas keep the
+    // kernel's counters: the controller's unit tests hold that.)
+    const { policy, agent } = policyAgent(api.url, nftIn(node), {
+      policy: () => ({ countDrops: true, fullEveryMs: 0 }),
     });
     await agent.start();
     try {

@@ -3,22 +3,16 @@
 // agent's policy controller runs beside it. The API stand-in never learns the pods' addresses
 // (as at ADD time on a real node, before kubelet reports them): only the ADD hand-off tells the
 // agent, and the node's table fails closed for addresses of the pod CIDR it does not know.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeNetns, podNetns, runPluginInNode, testName, type TestNetns } from '@minicni/testkit';
+import { nodeNetns, podNetns, runPluginInNode, testName, wirePod, type TestNetns } from '@minicni/testkit';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
 import { startServe } from '@minicni/testkit/serve-process';
-import { Agent } from '../src/agent.js';
-import { Backoff } from '../src/backoff.js';
-import { KubeClient } from '../src/kube-client.js';
-import { KubeNodeSource } from '../src/kube-node-source.js';
-import { PolicyController } from '../src/policy-controller.js';
-import { spawnNftVia, type NftRunner } from '../src/policy-nft.js';
-import { kubePodGetter, policyInformers } from '../src/policy-sources.js';
-import { connects as connectsTo, eventually, noRoutes } from './policy-lab.js';
+import type { Agent } from '../src/agent.js';
+import { kubePodGetter } from '../src/policy-sources.js';
+import { connects as connectsTo, eventually, nftIn, policyAgent, spawnServer } from './policy-lab.js';
 
 const SHIM = resolve(import.meta.dirname, '../../minicni/dist/minicni-shim');
 const PLUGIN = resolve(import.meta.dirname, '../../minicni/dist/minicni');
@@ -28,17 +22,7 @@ const connects = (from: TestNetns, ip: string) => connectsTo(from, ip, 1000);
 
 /** A TCP server on :8080 inside `pod` (listening before the pod has an interface). */
 async function listen(pod: TestNetns): Promise<void> {
-  spawn(
-    'nsenter',
-    [
-      `--net=${pod.path}`,
-      '--',
-      process.execPath,
-      '-e',
-      "require('net').createServer((s)=>s.end()).listen(8080)",
-    ],
-    { stdio: 'ignore' },
-  ).unref();
+  spawnServer(pod);
   await eventually('a listener', async () => (await pod.run('ss', ['-Htln'])).includes(':8080'), 10_000);
 }
 
@@ -83,26 +67,12 @@ describe('policy from the first packet: the ADD hand-off and fail closed', () =>
         },
       });
 
-      const nft: NftRunner = (args, stdin) =>
-        spawnNftVia(['nsenter', `--net=${node.path}`, '--'], args, stdin);
-      const kube = new KubeClient({ server: api.url });
-      const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
-      const policy = new PolicyController({
-        nodeName: 'n1',
-        caches: policyInformers(kube, { backoff: fast }),
-        getPod: kubePodGetter(kube),
-        nft,
+      const lab = policyAgent(api.url, nftIn(node), {
+        policy: (kube) => ({ getPod: kubePodGetter(kube) }),
+        agent: { policySocket },
       });
-      agent = new Agent({
-        nodeName: 'n1',
-        mode: 'host-gw',
-        source: new KubeNodeSource(kube, { backoff: fast() }),
-        dataplane: noRoutes,
-        metricsAddress: null,
-        readyFile: null,
-        policy,
-        policySocket,
-      });
+      const { kube, policy } = lab;
+      agent = lab.agent;
       await agent.start();
       await eventually('the first ruleset', async () => policy.status.applies >= 1, 10_000);
       serve = await startServe(PLUGIN, pluginSocket, node.path);
@@ -158,21 +128,7 @@ describe('policy from the first packet: the ADD hand-off and fail closed', () =>
       expect(await connects(node, dbIp)).toBe(true);
 
       // An address of the pod CIDR nobody was given: cut off both ways.
-      await node.run('ip', [
-        'link',
-        'add',
-        strangerVeth,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        stranger.path,
-      ]);
-      await node.run('ip', ['link', 'set', strangerVeth, 'master', bridge, 'up']);
-      await stranger.run('ip', ['addr', 'add', '10.244.1.200/24', 'dev', 'eth0']);
-      await stranger.run('ip', ['link', 'set', 'eth0', 'up']);
+      await wirePod(node, stranger, { hostIf: strangerVeth, address: '10.244.1.200/24', master: bridge });
       expect(await connects(stranger, otherIp)).toBe(false);
       expect(await connects(other, '10.244.1.200')).toBe(false);
       expect(await connects(web, otherIp)).toBe(true); // the same destination, from a known pod

@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
-import type { TestNetns } from '@minicni/testkit';
+import { wirePod, type TestNetns } from '@minicni/testkit';
+import { Agent, type AgentOptions } from '../src/agent.js';
+import { Backoff } from '../src/backoff.js';
+import { main } from '../src/cli.js';
 import type { Dataplane } from '../src/dataplane.js';
+import { KubeClient } from '../src/kube-client.js';
+import { KubeNodeSource } from '../src/kube-node-source.js';
+import { PolicyController, type PolicyControllerOptions } from '../src/policy-controller.js';
 import { spawnNftVia, type NftRunner } from '../src/policy-nft.js';
+import { policyInformers } from '../src/policy-sources.js';
+import { capturingIo, runArgs } from './cli-run.js';
 
 /**
  * What the policy root tests share: a node netns with a bridge (br_netfilter on) and two pods on
@@ -30,28 +38,18 @@ export async function bridgeWithTwoPods(
   await node.run('ip', ['link', 'add', 'br0', 'type', 'bridge']);
   await node.run('ip', ['addr', 'add', '10.244.1.1/24', 'dev', 'br0']);
   await node.run('ip', ['link', 'set', 'br0', 'up']);
-  for (const [i, pod] of [server, client].entries()) {
-    await node.run('ip', [
-      'link',
-      'add',
-      `vp${i}`,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      pod.path,
-    ]);
-    await node.run('ip', ['link', 'set', `vp${i}`, 'master', 'br0', 'up']);
-    await pod.run('ip', ['addr', 'add', `10.244.1.${10 + i}/24`, 'dev', 'eth0']);
-    await pod.run('ip', ['link', 'set', 'eth0', 'up']);
-  }
-  // The netns is torn down (its processes killed) when the test ends.
+  for (const [i, pod] of [server, client].entries())
+    await wirePod(node, pod, { hostIf: `vp${i}`, address: `10.244.1.${10 + i}/24`, master: 'br0' });
+  spawnServer(server);
+  await eventually('the server, before any policy', () => connects(client));
+}
+
+/** A TCP server on :8080 in `pod` that closes each connection (killed when the netns is torn down). */
+export function spawnServer(pod: TestNetns): void {
   spawn(
     'nsenter',
     [
-      `--net=${server.path}`,
+      `--net=${pod.path}`,
       '--',
       process.execPath,
       '-e',
@@ -59,7 +57,6 @@ export async function bridgeWithTwoPods(
     ],
     { stdio: 'ignore' },
   ).unref();
-  await eventually('the server, before any policy', () => connects(client));
 }
 
 /** One TCP connect from `from` to ip:8080 (the server by default): the flow's first packet decides, no retry. */
@@ -91,4 +88,49 @@ export async function tablesIn(node: TestNetns): Promise<string[]> {
     .map((l) => l.trim())
     .filter((l) => l.startsWith('table '))
     .map((l) => l.slice('table '.length));
+}
+
+/**
+ * The agent of node n1 (host-gw, no routes, no metrics listener, no ready file) with its policy
+ * controller, both fed by the API at `server` (fast retries), the table written through `nft`.
+ * Not started.
+ */
+export function policyAgent(
+  server: string,
+  nft: NftRunner,
+  more: {
+    policy?: (kube: KubeClient) => Partial<PolicyControllerOptions>;
+    agent?: Partial<AgentOptions>;
+  } = {},
+): { kube: KubeClient; policy: PolicyController; agent: Agent } {
+  const kube = new KubeClient({ server });
+  const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
+  const policy = new PolicyController({
+    nodeName: 'n1',
+    caches: policyInformers(kube, { backoff: fast }),
+    nft,
+    ...more.policy?.(kube),
+  });
+  const agent = new Agent({
+    nodeName: 'n1',
+    mode: 'host-gw',
+    source: new KubeNodeSource(kube, { backoff: fast() }),
+    dataplane: noRoutes,
+    metricsAddress: null,
+    readyFile: null,
+    policy,
+    ...more.agent,
+  });
+  return { kube, policy, agent };
+}
+
+/** `minicni-agent run --network-policy off` against `server` (it stops at once): exit code and stderr. */
+export async function runPolicyOff(
+  server: string,
+  rulesDir: string,
+  nft: NftRunner,
+): Promise<{ code: number; err: string }> {
+  const r = capturingIo(nft, { netlinkDataplane: async () => noRoutes });
+  const code = await main([...runArgs(server, rulesDir), '--network-policy', 'off'], r.io);
+  return { code, err: r.err() };
 }

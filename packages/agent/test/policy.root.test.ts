@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, type TestNetns } from '@minicni/testkit';
 import { FakeKubeApi } from '@minicni/testkit/k8s-fake-api';
-import { Agent } from '../src/agent.js';
-import { Backoff } from '../src/backoff.js';
-import { main } from '../src/cli.js';
-import { KubeClient } from '../src/kube-client.js';
-import { KubeNodeSource } from '../src/kube-node-source.js';
-import { PolicyController } from '../src/policy-controller.js';
 import { NftSession } from '../src/policy-nft.js';
-import { policyInformers } from '../src/policy-sources.js';
-import { bridgeWithTwoPods, connects, eventually, noRoutes } from './policy-lab.js';
+import { bridgeWithTwoPods, connects, eventually, policyAgent, runPolicyOff } from './policy-lab.js';
 
 async function hasTable(node: TestNetns): Promise<boolean> {
   return (await node.run('nft', ['list', 'tables'])).includes('table inet minicni-policy');
@@ -46,22 +39,7 @@ describe('NetworkPolicy enforced by the agent', () => {
       // The agent's runner: the first table and small deltas through one `nft -i` in the node netns.
       const session = new NftSession(['nsenter', `--net=${node.path}`, '--']);
       const nft = session.run;
-      const kube = new KubeClient({ server: api.url });
-      const fast = () => new Backoff({ baseMs: 10, maxMs: 50 });
-      const policy = new PolicyController({
-        nodeName: 'n1',
-        caches: policyInformers(kube, { backoff: fast }),
-        nft,
-      });
-      const agent = new Agent({
-        nodeName: 'n1',
-        mode: 'host-gw',
-        source: new KubeNodeSource(kube, { backoff: fast() }),
-        dataplane: noRoutes,
-        metricsAddress: null,
-        readyFile: null,
-        policy,
-      });
+      const { policy, agent } = policyAgent(api.url, nft);
       await agent.start();
       try {
         await eventually(
@@ -95,36 +73,9 @@ describe('NetworkPolicy enforced by the agent', () => {
       // Stopping the agent leaves the table: pods stay governed across a restart.
       expect(await hasTable(node)).toBe(true);
 
-      const err: string[] = [];
-      const code = await main(
-        [
-          'run',
-          '--network-policy',
-          'off',
-          '--server',
-          api.url,
-          '--node-name',
-          'n1',
-          '--mode',
-          'host-gw',
-          '--metrics-address',
-          'off',
-          '--ready-file',
-          'off',
-          '--rules-dir',
-          dir,
-        ],
-        {
-          env: {},
-          stdout: () => {},
-          stderr: (t) => err.push(t),
-          stopSignal: Promise.resolve(),
-          netlinkDataplane: async () => noRoutes,
-          nft,
-        },
-      );
+      const { code, err } = await runPolicyOff(api.url, dir, nft);
       await session.close(); // main() ran the removal through it, starting it again
-      expect(code, err.join('')).toBe(0);
+      expect(code, err).toBe(0);
       expect(await hasTable(node)).toBe(false);
       expect(await connects(client)).toBe(true);
     } finally {

@@ -113,30 +113,50 @@ static void buf_u32(struct buf *b, uint32_t v) {
   buf_put(b, x, 4);
 }
 
-// A top-level-looking string field of the config ("key": "value"), copied to out when it is a
-// plain string (no escapes, no control characters) shorter than outlen; 0 when absent or not plain.
-static int string_field(const struct buf *in, const char *key, char *out, size_t outlen) {
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The value after the next top-level-looking `"key":` in the config at or after *from (blanks
+// skipped; it may be the end of the config), NULL when there is none; *from moves past that key,
+// so the next call finds the one after it.
+static const char *next_value(const struct buf *in, const char *key, const char **from) {
   char quoted[64];
   int klen = snprintf(quoted, sizeof quoted, "\"%s\"", key);
   const char *end = in->data + in->len;
-  for (const char *p = in->data; p && p < end; p++) {
+  for (const char *p = *from; p && p < end; p++) {
     p = memmem(p, (size_t)(end - p), quoted, (size_t)klen);
-    if (!p) return 0;
+    if (!p) return NULL;
     const char *q = p + klen;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    while (q < end && is_blank(*q)) q++;
     if (q >= end || *q != ':') continue;
     q++;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+    while (q < end && is_blank(*q)) q++;
+    *from = p + 1;
+    return q;
+  }
+  return NULL;
+}
+
+// The bytes v..q copied to out as a string when there are some and fewer than outlen; 0 if not.
+static int copy_value(const char *v, const char *q, char *out, size_t outlen) {
+  if (q == v || (size_t)(q - v) >= outlen) return 0;
+  memcpy(out, v, (size_t)(q - v));
+  out[q - v] = 0;
+  return 1;
+}
+
+// A top-level-looking string field of the config ("key": "value"), copied to out when it is a
+// plain string (no escapes, no control characters) shorter than outlen; 0 when absent or not plain.
+static int string_field(const struct buf *in, const char *key, char *out, size_t outlen) {
+  const char *end = in->data + in->len;
+  const char *from = in->data;
+  for (const char *q; (q = next_value(in, key, &from));) {
     if (q >= end || *q != '"') continue;
     const char *v = ++q;
     while (q < end && *q != '"') {
       if (*q == '\\' || (unsigned char)*q < 0x20) return 0;
       q++;
     }
-    if (q >= end || q == v || (size_t)(q - v) >= outlen) return 0;
-    memcpy(out, v, (size_t)(q - v));
-    out[q - v] = 0;
-    return 1;
+    return q < end && copy_value(v, q, out, outlen);
   }
   return 0;
 }
@@ -144,25 +164,13 @@ static int string_field(const struct buf *in, const char *key, char *out, size_t
 // A top-level-looking field's raw value (the bytes up to the next ',', '}' or blank), copied to
 // out when shorter than outlen; 0 when absent.
 static int raw_field(const struct buf *in, const char *key, char *out, size_t outlen) {
-  char quoted[64];
-  int klen = snprintf(quoted, sizeof quoted, "\"%s\"", key);
   const char *end = in->data + in->len;
-  for (const char *p = in->data; p && p < end; p++) {
-    p = memmem(p, (size_t)(end - p), quoted, (size_t)klen);
-    if (!p) return 0;
-    const char *q = p + klen;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
-    if (q >= end || *q != ':') continue;
-    q++;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
-    const char *v = q;
-    while (q < end && !strchr(",} \t\r\n", *q)) q++;
-    if (q == v || (size_t)(q - v) >= outlen) return 0;
-    memcpy(out, v, (size_t)(q - v));
-    out[q - v] = 0;
-    return 1;
-  }
-  return 0;
+  const char *from = in->data;
+  const char *q = next_value(in, key, &from);
+  if (!q) return 0;
+  const char *v = q;
+  while (q < end && !strchr(",} \t\r\n", *q)) q++;
+  return copy_value(v, q, out, outlen);
 }
 
 // The on-demand server's idle seconds, 0 when the shim must not start one: MINICNI_ON_DEMAND

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SPEC_VERSIONS } from '@minicni/spec';
+import { isRunning, pidsMentioning } from '@minicni/testkit/mounts';
 import { nodeNetns, runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
 import { shimBuildId, stampShimBuildId } from '../src/build-id.js';
 import { builtShimPath } from '../src/names.js';
@@ -50,29 +51,6 @@ const handlers = {
 if (mode === 'served') await serveCommand(process.argv.slice(3), { name: 'echo', handlers, run: { supportedVersions: SPEC_VERSIONS }, buildId: ${JSON.stringify(build)} });
 else await runPlugin(handlers, { supportedVersions: SPEC_VERSIONS });
 `;
-}
-
-/** Pids of the processes whose command line mentions `text` (the fixture's temp dir). */
-function pidsMentioning(text: string): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text)) out.push(Number(p));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function until(what: string, ok: () => boolean, ms = 8000): Promise<void> {
@@ -150,7 +128,7 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
       expect(first).toMatch(/^served-\d+$/);
       const pid = n.serverPid()!;
       expect(first).toBe(`served-${pid}`);
-      expect(running(pid)).toBe(true);
+      expect(isRunning(pid)).toBe(true);
       // Its own session and process group; stdin /dev/null, stdout and stderr the log.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
         .slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)
@@ -202,7 +180,7 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
     const first = Node.who(await n.call(shim, { onDemandIdleSeconds: 1 }));
     const pid = n.serverPid()!;
     expect(first).toBe(`served-${pid}`);
-    await until('the idle server to exit', () => !running(pid));
+    await until('the idle server to exit', () => !isRunning(pid));
     expect(existsSync(n.paths.socket)).toBe(false);
     expect(existsSync(n.paths.pidFile)).toBe(false);
     expect(n.log()).toContain('no call for 1 s: exiting');
@@ -242,7 +220,7 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
       expect(served).toBe(`served-${pid}`);
       shim = n.install('a1', 'b2');
       expect(Node.who(await n.call(shim))).toMatch(/^standalone-/);
-      await until('the refusing server to exit', () => !running(pid));
+      await until('the refusing server to exit', () => !isRunning(pid));
       expect(n.log()).toContain('a shim of build a1 called: exiting');
       expect(existsSync(n.paths.socket)).toBe(false);
       // An unstamped shim (build unknown) is served by any build.
@@ -370,7 +348,7 @@ describe('fast path on demand: the shim starts the server when nobody listens', 
     Node.who(await n.call(shim));
     const pid = n.serverPid()!;
     expect(await stopOnDemandServer(n.socket)).toBe(pid);
-    expect(running(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
     for (const f of Object.values(n.paths)) expect(existsSync(f), f).toBe(false);
     expect(await stopOnDemandServer(n.socket)).toBeUndefined();
     // A stale pid file naming a live process that is not the server (this test runner): untouched.

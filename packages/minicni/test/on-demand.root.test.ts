@@ -20,19 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nodeNetns, podNetns, runPluginInNode, type PluginCall, type TestNetns } from '@minicni/testkit';
 import { onDemandPaths, shimBuildId } from '@minicni/fastpath';
+import { isRunning } from '@minicni/testkit/mounts';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const PLUGIN = join(DIST, 'minicni');
 const SHIM = join(DIST, 'minicni-shim');
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 class Fixture implements AsyncDisposable {
   readonly dir = mkdtempSync(join(tmpdir(), 'mct-mcod-'));
@@ -94,7 +86,7 @@ describe('minicni on a node without the agent: the on-demand server', () => {
     expect(add1.code, add1.stdout + add1.stderr).toBe(0);
     expect(add1.json).toMatchObject({ ips: [{ address: expect.stringMatching(/^10\.244\.43\.\d+\/24$/) }] });
     const pid = f.serverPid()!;
-    expect(running(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(argv.slice(0, 8)).toEqual([
       f.standalone,
@@ -126,13 +118,13 @@ describe('minicni on a node without the agent: the on-demand server', () => {
       const del = await f.call({ command: 'DEL', containerId: id, netns: pod.path, ifname: 'eth0' });
       expect(del.code, del.stdout + del.stderr).toBe(0);
     }
-    expect(running(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
 
     const un = await node.exec(f.standalone, ['uninstall', '--socket', f.socket]);
     expect(un.code, un.stderr).toBe(0);
     expect(un.stdout).toContain(`minicni: on-demand plugin server (pid ${pid}) stopped`);
     expect(un.stdout).toContain('minicni: node rules removed');
-    expect(running(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
     for (const p of Object.values(f.paths)) expect(existsSync(p), p).toBe(false);
     const again = await node.exec(f.standalone, ['uninstall', '--socket', f.socket]);
     expect(again.stdout).toContain('no on-demand plugin server was running');

@@ -53,6 +53,17 @@ export function pidsMentioning(text: string): number[] {
   return pids;
 }
 
+/** Whether `pid` is alive: it exists and is not a zombie. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state field follows the parenthesised command name, which may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export function killPids(pids: readonly number[]): void {
   for (const pid of pids) {
     try {

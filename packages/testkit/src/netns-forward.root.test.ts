@@ -1,22 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer, get } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { nodeNetns } from './netns.js';
-import { forwardIntoNetns, forwardOutOfNetns } from './netns-forward.js';
-
-/** GET over a unix socket; resolves with the body. */
-function getVia(socketPath: string, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ socketPath, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
+import { forwardIntoNetns, forwardOutOfNetns, getOverSocket } from './netns-forward.js';
 
 describe('forwards between the test process and a test netns', () => {
   it('into the netns to a server of the test, and out of it to a server on its loopback', async () => {
@@ -54,7 +43,7 @@ describe('forwards between the test process and a test netns', () => {
       await once(server.stdout, 'data');
       const out = await forwardOutOfNetns(node, { host: '127.0.0.1', port: 19153 });
       const sock = out.socketPath;
-      const bodies = await Promise.all([getVia(sock, '/a'), getVia(sock, '/b')]);
+      const bodies = await Promise.all([getOverSocket(sock, '/a'), getOverSocket(sock, '/b')]);
       expect(bodies).toEqual(['inside /a', 'inside /b']);
       await out.close();
       expect(existsSync(sock)).toBe(false);

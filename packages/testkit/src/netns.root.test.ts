@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MINICNI_STAMP_DIR, nodeNetns, podNetns } from './netns.js';
 import { findLeaks } from './leaks.js';
+import { wirePod } from './pods.js';
 
 describe('testkit namespaces', () => {
   it('creates a node and a pod netns, wires them, passes traffic, and removes both', async () => {
@@ -13,22 +14,8 @@ describe('testkit namespaces', () => {
       await using pod = await podNetns();
       nodePath = node.path;
       podPath = pod.path;
-      await node.run('ip', [
-        'link',
-        'add',
-        'veth-n',
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        pod.path,
-      ]);
+      await wirePod(node, pod, { hostIf: 'veth-n', address: '10.244.250.2/30' });
       await node.run('ip', ['addr', 'add', '10.244.250.1/30', 'dev', 'veth-n']);
-      await node.run('ip', ['link', 'set', 'veth-n', 'up']);
-      await pod.run('ip', ['addr', 'add', '10.244.250.2/30', 'dev', 'eth0']);
-      await pod.run('ip', ['link', 'set', 'eth0', 'up']);
       const links = await pod.ipJson<{ ifname: string; operstate: string }[]>('link', 'show', 'eth0');
       expect(links[0]?.ifname).toBe('eth0');
       const ping = await pod.exec('ping', ['-c', '1', '-W', '2', '10.244.250.1']);

@@ -39,3 +39,30 @@ export async function podThenGone(use: (pod: TestNetns) => Promise<void>): Promi
   await use(pod);
   return pod.path;
 }
+
+/**
+ * Wires `pod` to `node` with a veth pair: `hostIf` in the node (up, on bridge `master` if given),
+ * `eth0` in the pod with `address` (a CIDR) and up.
+ */
+export async function wirePod(
+  node: TestNetns,
+  pod: TestNetns,
+  wire: { hostIf: string; address: string; master?: string },
+): Promise<void> {
+  await node.run('ip', [
+    'link',
+    'add',
+    wire.hostIf,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    pod.path,
+  ]);
+  const master = wire.master === undefined ? [] : ['master', wire.master];
+  await node.run('ip', ['link', 'set', wire.hostIf, ...master, 'up']);
+  await pod.run('ip', ['addr', 'add', wire.address, 'dev', 'eth0']);
+  await pod.run('ip', ['link', 'set', 'eth0', 'up']);
+}
