@@ -173,8 +173,12 @@ export class PolicyController {
   start(): void {
     const { pods, namespaces, policies } = this.#o.caches;
     for (const c of [pods, namespaces, policies]) c.start(() => this.changed());
-    this.#fullTimer = setInterval(() => this.changed(), this.#o.fullEveryMs ?? 300_000);
-    this.#fullTimer.unref();
+    // 0: every pass loads the whole table, and no timer is needed to bring one.
+    const every = this.#o.fullEveryMs ?? 300_000;
+    if (every > 0) {
+      this.#fullTimer = setInterval(() => this.changed(), every);
+      this.#fullTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {

@@ -112,7 +112,7 @@ export class NftSession {
     // nft itself, no shell (the image has none). Its errors go to stderr, its `describe`
     // answer to stdout; both are kept in arrival order by the rule below.
     const [file, ...args] = [...this.#prefix, 'nft', '-i'];
-    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#out = '';
     this.#err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (this.#err += d));
