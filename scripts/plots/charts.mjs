@@ -50,6 +50,15 @@ function boxes(result, title, rows, yTitle) {
   };
 }
 
+/** A dashed rule at a goal's value on one axis: a layer over the chart it is a goal of. */
+function goalRule(axis, goal) {
+  return {
+    data: { values: [{ goal }] },
+    mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
+    encoding: { [axis]: { field: 'goal', type: 'quantitative' } },
+  };
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -236,11 +245,7 @@ export const CHARTS = [
             color: { field: 'state', type: 'nominal', title: null },
           },
         },
-        {
-          data: { values: [{ goal: 10 }] },
-          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
-          encoding: { x: { field: 'goal', type: 'quantitative' } },
-        },
+        goalRule('x', 10),
       ],
     }),
   },
@@ -270,11 +275,7 @@ export const CHARTS = [
             color: { field: 'stat', type: 'nominal', title: null },
           },
         },
-        {
-          data: { values: [{ goal: 100 }] },
-          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
-          encoding: { x: { field: 'goal', type: 'quantitative' } },
-        },
+        goalRule('x', 100),
       ],
     }),
   },
@@ -297,11 +298,7 @@ export const CHARTS = [
             y: { field: 'rssMiB', type: 'quantitative', title: 'RSS, MiB' },
           },
         },
-        {
-          data: { values: [{ goal: r.goalMiB }] },
-          mark: { type: 'rule', strokeDash: [4, 3], color: '#444' },
-          encoding: { y: { field: 'goal', type: 'quantitative' } },
-        },
+        goalRule('y', r.goalMiB),
       ],
     }),
   },

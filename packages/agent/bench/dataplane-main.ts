@@ -250,7 +250,7 @@ export async function runDataplane(
       await lab.addPod('n1', mtuPlugin, `${m}1a`);
       await lab.addPod('n1', mtuPlugin, `${m}1b`);
       await lab.addPod('n2', mtuPlugin, `${m}2`);
-      const [p1a, p1b, p2] = [pod(`${mode[0]}1a`), pod(`${mode[0]}1b`), pod(`${mode[0]}2`)];
+      const [p1a, p1b, p2] = [pod(`${m}1a`), pod(`${m}1b`), pod(`${m}2`)];
       for (const a of agents) a.start(mode);
       for (const a of agents) await a.waitReady();
       if (!(await lab.ping(p1a, p2.ip))) throw new Error(`${mode}: p1a cannot reach p2`);

@@ -1,5 +1,12 @@
 import type { Netlink, Route } from '@minicni/netlink';
-import { canonicalIp, formatSubnet, parseIp, parseSubnet, subnetContains, tryParseIp } from '@minicni/ipam';
+import {
+  canonicalIp,
+  formatSubnet,
+  parseSubnet,
+  subnetContains,
+  tryParseIp,
+  type parseIp,
+} from '@minicni/ipam';
 import type { ActualState, Dataplane, DataplaneOp, UnderlayRoute } from './dataplane.js';
 import { ROUTE_PROTOCOL } from './dataplane.js';
 import { AgentError } from './errors.js';
@@ -127,8 +134,9 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   /**
-   * The main table's longest-prefix match for `ip` (what `ip route get` answers, minus policy
-   * routing, which a node running this agent does not use for node-to-node traffic).
+   * The main table's longest-prefix match for each address among the routes that are not the
+   * agent's own (what `ip route get` answers, minus policy routing, which a node running this
+   * agent does not use for node-to-node traffic).
    */
   async routesTo(ips: readonly string[]): Promise<Map<string, UnderlayRoute | undefined>> {
     const out = new Map<string, UnderlayRoute | undefined>();
@@ -179,13 +187,7 @@ class CanonicalCache {
 
   /** The parsed address, or undefined when it is not one. */
   parsed(text: string): ReturnType<typeof tryParseIp> {
-    let v = this.#parsed.get(text);
-    if (v === undefined && !this.#parsed.has(text)) {
-      if (this.#parsed.size >= CANONICAL_CACHE_MAX) this.#parsed.clear();
-      v = tryParseIp(text);
-      this.#parsed.set(text, v);
-    }
-    return v;
+    return memo(this.#parsed, text, tryParseIp);
   }
 
   subnet(text: string): string {
@@ -195,13 +197,11 @@ class CanonicalCache {
 
 const CANONICAL_CACHE_MAX = 200_000;
 
-function memo(cache: Map<string, string>, key: string, make: (k: string) => string): string {
-  let v = cache.get(key);
-  if (v === undefined) {
-    if (cache.size >= CANONICAL_CACHE_MAX) cache.clear();
-    v = make(key);
-    cache.set(key, v);
-  }
+function memo<T>(cache: Map<string, T>, key: string, make: (k: string) => T): T {
+  if (cache.has(key)) return cache.get(key)!;
+  if (cache.size >= CANONICAL_CACHE_MAX) cache.clear();
+  const v = make(key);
+  cache.set(key, v);
   return v;
 }
 
@@ -229,9 +229,4 @@ function bestOf(routes: readonly ParsedRoute[], target: ReturnType<typeof parseI
     }
   }
   return best?.r;
-}
-
-/** Longest prefix, then lowest metric, among unicast routes containing `ip`. */
-export function longestMatch(routes: readonly Route[], ip: string): Route | undefined {
-  return bestOf(parsedUnicast(routes), parseIp(ip));
 }

@@ -174,7 +174,7 @@ export class PolicyController {
     const { pods, namespaces, policies } = this.#o.caches;
     for (const c of [pods, namespaces, policies]) c.start(() => this.changed());
     // 0: every pass loads the whole table, and no timer is needed to bring one.
-    const every = this.#o.fullEveryMs ?? 300_000;
+    const every = this.#fullEveryMs;
     if (every > 0) {
       this.#fullTimer = setInterval(() => this.changed(), every);
       this.#fullTimer.unref();
@@ -289,6 +289,10 @@ export class PolicyController {
     };
   }
 
+  get #fullEveryMs(): number {
+    return this.#o.fullEveryMs ?? 300_000;
+  }
+
   #wake(): void {
     if (this.#worker || this.#stop.signal.aborted || !this.synced) return;
     this.#worker = this.#drain().finally(() => {
@@ -313,9 +317,7 @@ export class PolicyController {
         const plan = this.#plan();
         const now = (this.#o.now ?? Date.now)();
         const full =
-          !this.#applied ||
-          !deltaApplies(this.#applied, plan) ||
-          now - this.#lastFullMs >= (this.#o.fullEveryMs ?? 300_000);
+          !this.#applied || !deltaApplies(this.#applied, plan) || now - this.#lastFullMs >= this.#fullEveryMs;
         const text = full ? renderRuleset(plan) : renderRulesetDelta(this.#applied!, plan);
         if (text) {
           this.#status.applies++;
