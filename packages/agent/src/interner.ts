@@ -10,7 +10,8 @@ import type { ContainerPort, Labels, Pod } from '@minicni/policy';
 export class Interner {
   readonly #limit: number;
   #strings = new Map<string, string>();
-  #labels = new Map<string, Labels>();
+  /** Label sets by hash: one set, or the sets that share the hash. */
+  #labels = new Map<number, Labels | readonly Labels[]>();
   #ports = new Map<string, readonly ContainerPort[]>();
 
   constructor(opts: { limit?: number } = {}) {
@@ -31,16 +32,29 @@ export class Interner {
   }
 
   labels(labels: Labels): Labels {
-    // Keys are sorted by the converters: equal sets give equal text.
-    let key = '';
-    for (const k in labels) key += `${k}\u0000${labels[k]}\u0000`;
-    const hit = this.#labels.get(key);
-    if (hit) return hit;
+    // Found by a hash of the entries, not by a text key: 50,000 distinct label sets (one per
+    // ReplicaSet) would hold 50,000 key strings as long as the sets themselves.
+    const hash = labelsHash(labels);
+    const hit = this.#labels.get(hash);
+    if (hit !== undefined) {
+      if (!Array.isArray(hit)) {
+        if (sameLabels(hit as Labels, labels)) return hit as Labels;
+      } else {
+        for (const l of hit as Labels[]) if (sameLabels(l, labels)) return l;
+      }
+    }
     if (this.#labels.size >= this.#limit) this.#labels = new Map();
     const shared: Record<string, string> = {};
     for (const k in labels) shared[this.string(k)] = this.string(labels[k]!);
     Object.freeze(shared);
-    this.#labels.set(key, shared);
+    const bucket = this.#labels.get(hash);
+    // Two sets with one hash (rare) share a bucket.
+    if (bucket === undefined) this.#labels.set(hash, shared);
+    else
+      this.#labels.set(
+        hash,
+        Array.isArray(bucket) ? [...(bucket as Labels[]), shared] : [bucket as Labels, shared],
+      );
     return shared;
   }
 
@@ -66,4 +80,26 @@ export class Interner {
     };
     return p.hostNetwork ? { ...out, hostNetwork: true } : out;
   }
+}
+
+/** FNV-1a (32 bits) over the entries, in their order (the converters sort the keys). */
+function labelsHash(labels: Labels): number {
+  let h = 0x811c9dc5;
+  for (const k in labels) h = fnv(fnv(h, k), labels[k]!);
+  return h >>> 0;
+}
+
+/** Mixes a text and a separator into the hash. */
+function fnv(h: number, text: string): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0xffff, 0x01000193);
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  let n = 0;
+  for (const k in b) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  return Object.keys(a).length === n;
 }

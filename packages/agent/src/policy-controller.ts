@@ -4,6 +4,7 @@ import {
   podFromK8s,
   renderRuleset,
   renderRulesetDelta,
+  type KeyedObjects,
   type NodePlan,
   type Pod,
 } from '@minicni/policy';
@@ -389,18 +390,18 @@ export class PolicyController {
     const { pods, namespaces, policies } = this.#o.caches;
     const state = {
       pods: this.#pods(pods.items),
-      namespaces: [...namespaces.items.values()],
-      policies: [...policies.items.values()],
+      namespaces: namespaces.items,
+      policies: policies.items,
       nodes: [{ name: this.#o.nodeName, ips: this.#nodeIps }],
     };
     return this.#planner.plan(state, { nodeIps: this.#nodeIps, podCidrs: this.#podCidrs });
   }
 
   /** The cached pods, with what plugins announced standing in where the API lags. */
-  #pods(items: ReadonlyMap<string, Pod>): Pod[] {
-    if (this.#announced.size === 0) return [...items.values()];
+  #pods(items: ReadonlyMap<string, Pod>): KeyedObjects<Pod> {
+    if (this.#announced.size === 0) return items;
     const now = Date.now();
-    const out = new Map(items);
+    const over = new Map<string, Pod>();
     const owner = new Map<string, string>();
     for (const [key, a] of this.#announced) {
       const cached = items.get(key);
@@ -410,15 +411,35 @@ export class PolicyController {
         this.#announced.delete(key);
         continue;
       }
-      out.set(key, cached ? { ...cached, ips: a.pod.ips, node: a.pod.node } : a.pod);
+      over.set(key, cached ? { ...cached, ips: a.pod.ips, node: a.pod.node } : a.pod);
       for (const ip of a.pod.ips) owner.set(ip, key);
     }
+    if (over.size === 0) return items;
     // An address just given to an announced pod is its own, not that of a pod the cache still
-    // lists with it (deleted, its address reused).
-    for (const [key, pod] of out) {
-      if (!pod.ips.some((ip) => owner.has(ip) && owner.get(ip) !== key)) continue;
-      out.set(key, { ...pod, ips: pod.ips.filter((ip) => !owner.has(ip) || owner.get(ip) === key) });
+    // lists with it (deleted, its address reused). The announced pods are few: a scan of the
+    // cache for their addresses is cheaper than a copy of it.
+    for (const [key, pod] of items) {
+      if (over.has(key) || !pod.ips.some((ip) => owner.has(ip) && owner.get(ip) !== key)) continue;
+      over.set(key, { ...pod, ips: pod.ips.filter((ip) => !owner.has(ip) || owner.get(ip) === key) });
     }
-    return [...out.values()];
+    return overlay(items, over);
   }
+}
+
+/**
+ * `items` with the entries of `over` put on top, without copying `items` (the pods cache of a
+ * large cluster holds 150,000 entries; the announced pods are a handful).
+ */
+function overlay<T>(items: ReadonlyMap<string, T>, over: ReadonlyMap<string, T>): KeyedObjects<T> {
+  let added = 0;
+  for (const key of over.keys()) if (!items.has(key)) added++;
+  return {
+    size: items.size + added,
+    get: (key) => over.get(key) ?? items.get(key),
+    has: (key) => over.has(key) || items.has(key),
+    *[Symbol.iterator]() {
+      for (const [key, item] of items) yield [key, over.get(key) ?? item];
+      for (const entry of over) if (!items.has(entry[0])) yield entry;
+    },
+  };
 }

@@ -14,98 +14,204 @@ import { selectorMatches } from './selector.js';
 
 const NO_LABELS: Labels = Object.freeze({});
 
-/**
- * Pod addresses parsed once per pod object, across indexes: the model's objects are never
- * changed in place (a cache replaces a changed pod), so an index built for the next snapshot
- * reuses what the last one parsed.
- */
-const PARSED = new WeakMap<Pod, readonly Ip[]>();
+/** A namespace's labels as a snapshot had them (a peer's namespace choice is asked of either). */
+export type NamespaceLabelsOf = (namespace: string) => Labels;
 
 /**
- * A cluster snapshot indexed for policy questions: pods by key and IP, namespace labels, and
- * which policies select a pod. The evaluator and the compiler both ask it, so they cannot
- * disagree on what a selector or a peer means.
+ * True when a selector peer of a policy in `policyNs` matches a pod, with the namespaces'
+ * labels from `labelsOf` (ipBlock peers are matched on addresses, never here).
+ */
+export function peerSelects(peer: Peer, policyNs: string, pod: Pod, labelsOf: NamespaceLabelsOf): boolean {
+  if (peer.kind !== 'pods' || pod.hostNetwork) return false;
+  if (peer.namespaces === undefined) {
+    if (pod.namespace !== policyNs) return false;
+  } else if (!selectorMatches(peer.namespaces, labelsOf(pod.namespace))) {
+    return false;
+  }
+  return selectorMatches(peer.pods, pod.labels);
+}
+
+/**
+ * A cluster indexed for policy questions: pods by key, by namespace and (on demand) by IP,
+ * namespace labels, and which policies select a pod. The evaluator and the compiler both ask it,
+ * so they cannot disagree on what a selector or a peer means.
+ *
+ * It is built from a snapshot, or kept up to date in place (`setPod`, `setNamespace`,
+ * `setPolicy`, `setNode`) as an agent's caches change: at 150,000 pods, rebuilding it for each
+ * change would make the whole index again each time. It holds no table of its own by key (the
+ * caches it mirrors have one): a pod is found by its namespace's list, sorted by name.
  */
 export class PolicyIndex {
-  readonly state: ClusterState;
-  readonly #pods = new Map<string, Pod>();
-  readonly #byIp = new Map<string, Pod>();
+  #podCount = 0;
   readonly #nsLabels = new Map<string, Labels>();
-  readonly #policiesByNs = new Map<string, NetworkPolicy[]>();
-  readonly #nodeIps = new Map<string, readonly string[]>();
-  readonly #sorted: readonly Pod[];
+  /** Per namespace, its pods sorted by name (so in key order), and its policies likewise. */
   readonly #podsByNs = new Map<string, Pod[]>();
-  /** Addresses two pods claim; the first pod in key order is taken as the owner. */
-  readonly addressConflicts: string[] = [];
+  readonly #policiesByNs = new Map<string, NetworkPolicy[]>();
+  #policyCount = 0;
+  readonly #nodeIps = new Map<string, readonly string[]>();
+  /** Every pod in key order, made when asked for and dropped by a pod change. */
+  #sorted: readonly Pod[] | undefined;
+  /** Address -> owner, made when asked for (the evaluator) and dropped by a pod change. */
+  #byIp: Map<string, Pod> | undefined;
+  #conflicts: string[] = [];
 
-  constructor(state: ClusterState) {
-    this.state = state;
+  constructor(state?: ClusterState) {
+    if (!state) return;
+    // Duplicates are refused before anything is indexed.
+    const namespaces = new Set<string>();
     for (const ns of state.namespaces) {
-      if (this.#nsLabels.has(ns.name))
+      if (namespaces.has(ns.name))
         throw new PolicyError('DUPLICATE_OBJECT', `namespace ${ns.name} appears twice`);
-      this.#nsLabels.set(ns.name, ns.labels);
+      namespaces.add(ns.name);
     }
+    const pods = new Map<string, Pod>();
     for (const pod of state.pods) {
       const key = objectKey(pod);
-      if (this.#pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
-      this.#pods.set(key, pod);
+      if (pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
+      pods.set(key, pod);
     }
-    // Keys computed once: a comparator building them would make 5 million strings for 150,000 pods.
-    this.#sorted = [...this.#pods.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, pod]) => pod);
-    for (const pod of this.#sorted) {
-      const list = this.#podsByNs.get(pod.namespace) ?? [];
-      list.push(pod);
-      this.#podsByNs.set(pod.namespace, list);
-      if (pod.hostNetwork) continue;
-      // Keyed by the text as the model holds it, canonical (the converters write it so): parsing
-      // 300,000 addresses up front would cost seconds; they are parsed when first needed.
-      for (const ip of pod.ips) {
-        const holder = this.#byIp.get(ip);
-        // Two pods with one address (a stale cache, a reused IP): the first in key order owns it,
-        // in the evaluator and in the compiled maps alike, and the conflict is reported.
-        if (holder) this.addressConflicts.push(`${ip} is held by ${objectKey(holder)} and ${objectKey(pod)}`);
-        else this.#byIp.set(ip, pod);
-      }
-    }
-    const seen = new Set<string>();
-    const sorted = [...state.policies].sort((a, b) => cmp(objectKey(a), objectKey(b)));
-    for (const p of sorted) {
+    const policies = new Map<string, NetworkPolicy>();
+    for (const p of state.policies) {
       const key = objectKey(p);
-      if (seen.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `policy ${key} appears twice`);
-      seen.add(key);
-      const list = this.#policiesByNs.get(p.namespace) ?? [];
-      list.push(p);
-      this.#policiesByNs.set(p.namespace, list);
+      if (policies.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `policy ${key} appears twice`);
+      policies.set(key, p);
     }
-    for (const n of state.nodes ?? []) {
-      this.#nodeIps.set(
-        n.name,
-        n.ips.map((ip) => canonicalAddress(ip, `node ${n.name} ip`)),
-      );
-    }
-  }
-
-  pod(key: string): Pod | undefined {
-    return this.#pods.get(key);
-  }
-
-  /** A pod's addresses, parsed once (throws INVALID_ADDRESS for text that does not parse). */
-  addressesOf(pod: Pod): readonly Ip[] {
-    let ips = PARSED.get(pod);
-    if (!ips) {
-      ips = pod.ips.map((t) => parseAddress(t, `pod ${objectKey(pod)} ip`));
-      PARSED.set(pod, ips);
-    }
-    return ips;
-  }
-
-  /** The pod that holds an address, if any. */
-  podByIp(ip: Ip): Pod | undefined {
-    return this.#byIp.get(formatAddress(ip.family, ip.value));
+    for (const ns of state.namespaces) this.setNamespace(ns.name, ns.labels);
+    for (const [key, pod] of pods) this.setPod(key, pod);
+    for (const [key, p] of policies) this.setPolicy(key, p);
+    for (const n of state.nodes ?? []) this.setNode(n.name, n.ips);
   }
 
   /**
-   * A namespace's labels. A namespace the snapshot does not hold has none, so only the
+   * Puts (or with undefined, removes) the pod at `key`, which is `objectKey(pod)`; returns the
+   * one it replaced.
+   */
+  setPod(key: string, pod: Pod | undefined): Pod | undefined {
+    const before = this.pod(key);
+    if (before === pod) return before;
+    if (before) {
+      removeByName(this.#podsByNs, before.namespace, before.name);
+      this.#podCount--;
+    }
+    if (pod) {
+      putByName(this.#podsByNs, pod.namespace, pod);
+      this.#podCount++;
+    }
+    this.#sorted = undefined;
+    this.#byIp = undefined;
+    return before;
+  }
+
+  /** Puts (or removes) a namespace's labels; returns the labels it had (none when absent). */
+  setNamespace(name: string, labels: Labels | undefined): Labels {
+    const before = this.#nsLabels.get(name) ?? NO_LABELS;
+    if (labels) this.#nsLabels.set(name, labels);
+    else this.#nsLabels.delete(name);
+    return before;
+  }
+
+  /** Puts (or removes) the policy at `key`; returns the one it replaced. */
+  setPolicy(key: string, policy: NetworkPolicy | undefined): NetworkPolicy | undefined {
+    const before = this.policy(key);
+    if (before === policy) return before;
+    if (before) {
+      removeByName(this.#policiesByNs, before.namespace, before.name);
+      this.#policyCount--;
+    }
+    if (policy) {
+      putByName(this.#policiesByNs, policy.namespace, policy);
+      this.#policyCount++;
+    }
+    return before;
+  }
+
+  /** Puts (or removes) a node's own addresses. */
+  setNode(name: string, ips: readonly string[] | undefined): void {
+    if (ips)
+      this.#nodeIps.set(
+        name,
+        ips.map((ip) => canonicalAddress(ip, `node ${name} ip`)),
+      );
+    else this.#nodeIps.delete(name);
+  }
+
+  get podCount(): number {
+    return this.#podCount;
+  }
+
+  get policyCount(): number {
+    return this.#policyCount;
+  }
+
+  /** The pod at `key` (`namespace/name`), if any. */
+  pod(key: string): Pod | undefined {
+    return byKey(this.#podsByNs, key);
+  }
+
+  /** The policy at `key` (`namespace/name`), if any. */
+  policy(key: string): NetworkPolicy | undefined {
+    return byKey(this.#policiesByNs, key);
+  }
+
+  hasNamespace(name: string): boolean {
+    return this.#nsLabels.has(name);
+  }
+
+  /** Every pod, in no particular order (cheap: nothing is sorted). */
+  *allPods(): IterableIterator<Pod> {
+    for (const list of this.#podsByNs.values()) yield* list;
+  }
+
+  /** Every policy, in no particular order. */
+  *policies(): IterableIterator<NetworkPolicy> {
+    for (const list of this.#policiesByNs.values()) yield* list;
+  }
+
+  /** Every namespace with its labels. */
+  namespaceEntries(): IterableIterator<[string, Labels]> {
+    return this.#nsLabels.entries();
+  }
+
+  /**
+   * A pod's addresses, parsed (throws INVALID_ADDRESS for text that does not parse). Parsed each
+   * time: a cache of 300,000 parsed addresses would cost more memory than parsing costs time.
+   */
+  addressesOf(pod: Pod): readonly Ip[] {
+    return pod.ips.map((t) => parseAddress(t, `pod ${objectKey(pod)} ip`));
+  }
+
+  /** The pod that holds an address, if any (the first in key order when two claim it). */
+  podByIp(ip: Ip): Pod | undefined {
+    return this.#owners().get(formatAddress(ip.family, ip.value));
+  }
+
+  /** Addresses two pods claim; the first pod in key order is taken as the owner. */
+  get addressConflicts(): readonly string[] {
+    this.#owners();
+    return this.#conflicts;
+  }
+
+  #owners(): Map<string, Pod> {
+    if (this.#byIp) return this.#byIp;
+    const byIp = new Map<string, Pod>();
+    const conflicts: string[] = [];
+    for (const pod of this.pods()) {
+      if (pod.hostNetwork) continue;
+      // Keyed by the text as the model holds it, canonical (the converters write it so).
+      for (const ip of pod.ips) {
+        const holder = byIp.get(ip);
+        // Two pods with one address (a stale cache, a reused IP): the first in key order owns it,
+        // in the evaluator and in the compiled maps alike, and the conflict is reported.
+        if (holder) conflicts.push(`${ip} is held by ${objectKey(holder)} and ${objectKey(pod)}`);
+        else byIp.set(ip, pod);
+      }
+    }
+    this.#conflicts = conflicts;
+    return (this.#byIp = byIp);
+  }
+
+  /**
+   * A namespace's labels. A namespace the index does not hold has none, so only the
    * empty namespaceSelector matches it (the API server always labels real namespaces with
    * kubernetes.io/metadata.name).
    */
@@ -128,18 +234,21 @@ export class PolicyIndex {
 
   /** True when a selector peer of a policy in `policyNs` matches a pod (ipBlock peers are matched on addresses). */
   peerSelectsPod(peer: Peer, policyNs: string, pod: Pod): boolean {
-    if (peer.kind !== 'pods' || pod.hostNetwork) return false;
-    if (peer.namespaces === undefined) {
-      if (pod.namespace !== policyNs) return false;
-    } else if (!selectorMatches(peer.namespaces, this.namespaceLabels(pod.namespace))) {
-      return false;
-    }
-    return selectorMatches(peer.pods, pod.labels);
+    return peerSelects(peer, policyNs, pod, (ns) => this.namespaceLabels(ns));
   }
 
   /** Every pod, in key order. */
   pods(): readonly Pod[] {
+    // Namespaces compared with their slash, as in the keys: `a/x` sorts after `a-b/x`.
+    this.#sorted ??= [...this.#podsByNs.keys()]
+      .sort((a, b) => cmp(`${a}/`, `${b}/`))
+      .flatMap((ns) => this.#podsByNs.get(ns)!);
     return this.#sorted;
+  }
+
+  /** A namespace's pods, in key order. */
+  podsIn(namespace: string): readonly Pod[] {
+    return this.#podsByNs.get(namespace) ?? [];
   }
 
   /**
@@ -159,6 +268,53 @@ export class PolicyIndex {
       ),
     );
   }
+}
+
+/** The object at `namespace/name` in per-namespace lists sorted by name. */
+function byKey<T extends { readonly name: string }>(lists: Map<string, T[]>, key: string): T | undefined {
+  const slash = key.indexOf('/');
+  const list = lists.get(key.slice(0, slash));
+  if (!list) return undefined;
+  const name = key.slice(slash + 1);
+  const found = list[searchByName(list, name)];
+  return found?.name === name ? found : undefined;
+}
+
+/** Inserts or replaces an object in its namespace's list, kept sorted by name. */
+function putByName<T extends { readonly namespace: string; readonly name: string }>(
+  lists: Map<string, T[]>,
+  namespace: string,
+  item: T,
+): void {
+  let list = lists.get(namespace);
+  if (!list) lists.set(namespace, (list = []));
+  const at = searchByName(list, item.name);
+  if (at < list.length && list[at]!.name === item.name) list[at] = item;
+  else list.splice(at, 0, item);
+}
+
+function removeByName<T extends { readonly name: string }>(
+  lists: Map<string, T[]>,
+  namespace: string,
+  name: string,
+): void {
+  const list = lists.get(namespace);
+  if (!list) return;
+  const at = searchByName(list, name);
+  if (at < list.length && list[at]!.name === name) list.splice(at, 1);
+  if (list.length === 0) lists.delete(namespace);
+}
+
+/** The first position whose name is not below `name`. */
+function searchByName(list: readonly { readonly name: string }[], name: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.name < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function cmp(a: string, b: string): number {

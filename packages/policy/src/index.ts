@@ -41,5 +41,10 @@ export {
   renderRulesetDelta,
   type RenderOptions,
 } from './nft.js';
-export { NodePlanner, type PlannerPassStats } from './node-planner.js';
+export {
+  NodePlanner,
+  type KeyedClusterState,
+  type KeyedObjects,
+  type PlannerPassStats,
+} from './node-planner.js';
 export { compileNodeRuleset, type CompileOptions } from './compile.js';

@@ -1,8 +1,15 @@
 import { PolicyIndex } from './cluster.js';
-import { objectKey, type ClusterState, type Labels, type NetworkPolicy, type Pod } from './model.js';
+import { PolicyError } from './errors.js';
+import {
+  objectKey,
+  type ClusterState,
+  type Labels,
+  type Namespace,
+  type NetworkPolicy,
+  type Node,
+  type Pod,
+} from './model.js';
 import { planWith, Planner, type NodePlan, type PlanOptions, type SnapshotChanges } from './plan.js';
-
-const NO_LABELS: Labels = Object.freeze({});
 
 /** What the last `NodePlanner.plan` call did. */
 export interface PlannerPassStats {
@@ -16,20 +23,42 @@ export interface PlannerPassStats {
   readonly peersComputed: number;
 }
 
+/** Objects by key, as an informer's cache holds them (a `ReadonlyMap` is one). */
+export interface KeyedObjects<T> {
+  readonly size: number;
+  get(key: string): T | undefined;
+  has(key: string): boolean;
+  [Symbol.iterator](): Iterator<[string, T]>;
+}
+
+/**
+ * A cluster snapshot as caches hold it: pods and policies keyed by `namespace/name`, namespaces
+ * by name. The keys are kept by the planner's index as given (shared, not copied).
+ */
+export interface KeyedClusterState {
+  readonly pods: KeyedObjects<Pod>;
+  readonly namespaces: KeyedObjects<Namespace>;
+  readonly policies: KeyedObjects<NetworkPolicy>;
+  readonly nodes?: readonly Node[];
+}
+
+/** More changes than this in one pass: planning from scratch costs less than sorting them out. */
+const FULL_AFTER = 64;
+
 /**
  * Plans one node again and again as the cluster changes, recomputing only what a change can
  * alter. Each call takes the whole snapshot (as an agent's caches hold it); objects are compared
- * by identity with the previous snapshot's (a cache replaces an object only when it changed), so
- * an equal copy counts as a change and costs a recompute, never a wrong plan. The result is
- * exactly `planNode(state, node, opts)`; the tests hold the two equal on random change sequences.
+ * by identity with those of the previous snapshot, which the planner's index holds (a cache
+ * replaces an object only when it changed), so an equal copy counts as a change and costs a
+ * recompute, never a wrong plan. The index is changed in place, never rebuilt: at 150,000 pods a
+ * pass costs the comparison and what the changes touch. The result is exactly
+ * `planNode(state, node, opts)`; the tests hold the two equal on random change sequences.
  */
 export class NodePlanner {
   readonly node: string;
+  readonly #index = new PolicyIndex();
   #planner: Planner | undefined;
-  #index: PolicyIndex | undefined;
-  #pods = new Map<string, Pod>();
-  #policies = new Map<string, NetworkPolicy>();
-  #nsLabels = new Map<string, Labels>();
+  #nodes = new Set<string>();
   #stats: PlannerPassStats | undefined;
 
   constructor(node: string) {
@@ -41,55 +70,101 @@ export class NodePlanner {
     return this.#stats;
   }
 
+  /** The index of the last snapshot planned (for questions about it; do not change it). */
+  get index(): PolicyIndex {
+    return this.#index;
+  }
+
   /** Forgets every kept result: the next pass plans from scratch. */
   reset(): void {
     this.#planner = undefined;
-    this.#index = undefined;
   }
 
-  plan(state: ClusterState, opts: PlanOptions = {}): NodePlan {
-    // The index throws on duplicates before anything kept is touched.
-    const index = new PolicyIndex(state);
-    const pods = new Map(state.pods.map((p) => [objectKey(p), p]));
-    const policies = new Map(state.policies.map((p) => [objectKey(p), p]));
-    const nsLabels = new Map(state.namespaces.map((n) => [n.name, n.labels]));
-    const changes: SnapshotChanges = {
-      pods: changedPods(this.#pods, pods),
-      namespaces: changedNamespaces(this.#nsLabels, nsLabels),
-      policies: changedKeys(this.#policies, policies),
+  plan(state: ClusterState | KeyedClusterState, opts: PlanOptions = {}): NodePlan {
+    // Duplicates are refused before anything kept is touched.
+    const snapshot = keyed(state);
+    const index = this.#index;
+    // Up to FULL_AFTER changes are recorded for invalidation; past that the pass is full.
+    const counts = { pods: 0, namespaces: 0, policies: 0 };
+    const pods: { before?: Pod; after?: Pod }[] = [];
+    const namespaces: { name: string; before: Labels; after: Labels }[] = [];
+    const policies = new Set<string>();
+    const total = () => counts.pods + counts.namespaces + counts.policies;
+    const record = (kind: keyof typeof counts) => {
+      counts[kind]++;
+      return total() <= FULL_AFTER;
     };
-    // A relist or a first pass: checking each cached result against hundreds of changes costs
-    // more than computing the results again.
-    const full =
-      !this.#planner ||
-      !this.#index ||
-      changes.pods.length + changes.namespaces.length + changes.policies.size > 64;
-    let planner: Planner;
-    if (full || !this.#planner || !this.#index) planner = new Planner(index);
-    else {
-      planner = this.#planner;
-      planner.invalidate(this.#index, index, changes);
+
+    const goneNs: string[] = [];
+    for (const [name] of index.namespaceEntries()) if (!snapshot.namespaces.has(name)) goneNs.push(name);
+    for (const name of goneNs) {
+      const before = index.setNamespace(name, undefined);
+      if (record('namespaces')) namespaces.push({ name, before, after: index.namespaceLabels(name) });
     }
+    for (const [name, ns] of snapshot.namespaces) {
+      if (index.hasNamespace(name) && index.namespaceLabels(name) === ns.labels) continue;
+      const before = index.setNamespace(name, ns.labels);
+      if (record('namespaces')) namespaces.push({ name, before, after: ns.labels });
+    }
+    for (const [key, pod] of snapshot.pods) {
+      const before = index.setPod(key, pod);
+      if (before === pod) continue;
+      if (record('pods')) pods.push(before ? { before, after: pod } : { after: pod });
+    }
+    // Every pod of the snapshot is in the index now: any more are gone (looked for only then,
+    // since it costs a key per pod).
+    if (index.podCount > snapshot.pods.size) {
+      const gone: Pod[] = [];
+      for (const pod of index.allPods()) if (!snapshot.pods.has(objectKey(pod))) gone.push(pod);
+      for (const before of gone) {
+        index.setPod(objectKey(before), undefined);
+        if (record('pods')) pods.push({ before });
+      }
+    }
+    const gonePolicies: string[] = [];
+    for (const p of index.policies()) {
+      const key = objectKey(p);
+      if (!snapshot.policies.has(key)) gonePolicies.push(key);
+    }
+    for (const key of gonePolicies) {
+      index.setPolicy(key, undefined);
+      if (record('policies')) policies.add(key);
+    }
+    for (const [key, p] of snapshot.policies) {
+      if (index.policy(key) === p) continue;
+      index.setPolicy(key, p);
+      if (record('policies')) policies.add(key);
+    }
+    const nodes = new Set<string>();
+    for (const n of snapshot.nodes ?? []) {
+      index.setNode(n.name, n.ips);
+      nodes.add(n.name);
+    }
+    for (const name of this.#nodes) if (!nodes.has(name)) index.setNode(name, undefined);
+    this.#nodes = nodes;
+
+    const changes: SnapshotChanges = { pods, namespaces, policies };
+    // A relist or a first pass: checking each kept result against hundreds of changes costs
+    // more than computing the results again.
+    const full = !this.#planner || total() > FULL_AFTER;
+    const planner = full ? new Planner(index) : this.#planner!;
     const before = { ...planner.computed };
     let plan: NodePlan;
     try {
+      if (!full) planner.invalidate(changes);
       plan = planWith(planner, index, this.node, opts);
     } catch (e) {
-      // Results may be half updated: the next pass starts over.
+      // Results may be half updated: the next pass starts over (the index holds this snapshot).
       this.reset();
       throw e;
     }
     planner.sweep();
     this.#planner = planner;
-    this.#index = index;
-    this.#pods = pods;
-    this.#policies = policies;
-    this.#nsLabels = nsLabels;
     this.#stats = {
       full,
-      changedPods: changes.pods.length,
-      changedNamespaces: changes.namespaces.length,
-      changedPolicies: changes.policies.size,
+      changedPods: counts.pods,
+      changedNamespaces: counts.namespaces,
+      changedPolicies: counts.policies,
       profilesComputed: planner.computed.profiles - before.profiles,
       peersComputed: planner.computed.peers - before.peers,
     };
@@ -97,29 +172,23 @@ export class NodePlanner {
   }
 }
 
-function changedPods(before: ReadonlyMap<string, Pod>, after: ReadonlyMap<string, Pod>) {
-  const out: { before?: Pod; after?: Pod }[] = [];
-  for (const [key, is] of after) {
-    const was = before.get(key);
-    if (was !== is) out.push(was ? { before: was, after: is } : { after: is });
-  }
-  for (const [key, was] of before) if (!after.has(key)) out.push({ before: was });
-  return out;
-}
-
-function changedNamespaces(before: ReadonlyMap<string, Labels>, after: ReadonlyMap<string, Labels>) {
-  const out: { name: string; before: Labels; after: Labels }[] = [];
-  for (const name of new Set([...before.keys(), ...after.keys()])) {
-    const was = before.get(name) ?? NO_LABELS;
-    const is = after.get(name) ?? NO_LABELS;
-    if (was !== is) out.push({ name, before: was, after: is });
-  }
-  return out;
-}
-
-function changedKeys<T>(before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>): Set<string> {
-  const out = new Set<string>();
-  for (const [key, v] of after) if (before.get(key) !== v) out.add(key);
-  for (const key of before.keys()) if (!after.has(key)) out.add(key);
-  return out;
+/** The snapshot keyed; a list form with an object twice is refused (DUPLICATE_OBJECT). */
+function keyed(state: ClusterState | KeyedClusterState): KeyedClusterState {
+  if (!Array.isArray(state.pods)) return state as KeyedClusterState;
+  const s = state as ClusterState;
+  const byKey = <T>(items: readonly T[], key: (t: T) => string, what: string) => {
+    const out = new Map<string, T>();
+    for (const item of items) {
+      const k = key(item);
+      if (out.has(k)) throw new PolicyError('DUPLICATE_OBJECT', `${what} ${k} appears twice`);
+      out.set(k, item);
+    }
+    return out;
+  };
+  return {
+    namespaces: byKey(s.namespaces, (n) => n.name, 'namespace'),
+    pods: byKey(s.pods, objectKey, 'pod'),
+    policies: byKey(s.policies, objectKey, 'policy'),
+    ...(s.nodes ? { nodes: s.nodes } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { IntervalSet, type Family, type Interval } from '@minicni/ipam';
 import { ipBlockIntervals, parseAddress, parsePodCidr } from './addresses.js';
-import { cmp, PolicyIndex } from './cluster.js';
+import { cmp, peerSelects, PolicyIndex, type NamespaceLabelsOf } from './cluster.js';
 import { PolicyError } from './errors.js';
 import {
   objectKey,
@@ -118,21 +118,18 @@ export function planWith(planner: Planner, index: PolicyIndex, node: string, opt
     'ingress' | 'egress',
     Record<Family, [bigint, string][]>
   >;
-  const profiles = new Map<string, { profile: Profile; body: string }>();
-  for (const pod of index.pods()) {
-    if (pod.node !== node || pod.ips.length === 0 || pod.hostNetwork) continue;
-    for (const { profile, body } of planner.podProfiles(pod)) {
+  const local = planner.localAddresses(node, opts.podCidrs ?? []);
+  const profiles = new Map<string, { profile: Profile; digest: string }>();
+  for (const pod of local.pods()) {
+    for (const { profile, digest } of planner.podProfiles(pod)) {
       const known = profiles.get(profile.name);
-      if (known && known.body !== body)
+      if (known && known.digest !== digest)
         throw new PolicyError('DUPLICATE_OBJECT', `profile name collision on ${profile.name}`);
-      profiles.set(profile.name, { profile, body });
-      const addrs = podAddrs(index, pod);
-      for (const f of FAMILIES) {
-        for (const a of addrs[f]) {
-          // An address another pod owns (see PolicyIndex.addressConflicts) keys that pod's chain.
-          if (index.podByIp({ family: f, value: a.lo }) === pod)
-            maps[profile.direction][f].push([a.lo, profile.name]);
-        }
+      profiles.set(profile.name, { profile, digest });
+      for (const text of pod.ips) {
+        // An address another pod owns (the first in key order) keys that pod's chain.
+        const held = local.owned(text, pod);
+        if (held) maps[profile.direction][held.family].push([held.value, profile.name]);
       }
     }
   }
@@ -141,7 +138,7 @@ export function planWith(planner: Planner, index: PolicyIndex, node: string, opt
     self[f] = [...new Set([...maps.ingress[f], ...maps.egress[f]].map(([a]) => a))].sort(byValue);
   for (const m of Object.values(maps)) for (const f of FAMILIES) m[f].sort((a, b) => byValue(a[0], b[0]));
   for (const f of FAMILIES) nodeAddrs[f] = [...new Set(nodeAddrs[f])].sort(byValue);
-  const guard = opts.podCidrs?.length ? podNetGuard(index, opts.podCidrs) : undefined;
+  const guard = local.guard();
   return {
     node,
     nodeAddrs,
@@ -153,24 +150,130 @@ export function planWith(planner: Planner, index: PolicyIndex, node: string, opt
   };
 }
 
-function podNetGuard(index: PolicyIndex, podCidrs: readonly string[]): PodNetGuard {
-  const nets: Record<Family, Interval[]> = { 4: [], 6: [] };
-  for (const c of podCidrs) {
-    const n = parsePodCidr(c);
-    nets[n.family].push({ lo: n.lo, hi: n.hi });
+/** An address some pods hold, parsed once. */
+interface Held {
+  readonly family: Family;
+  readonly value: bigint;
+  readonly inNets: boolean;
+  /** Non host-network pods holding it (more than one: a stale cache or a reused IP). */
+  readonly holders: Pod[];
+}
+
+/**
+ * For one node, the addresses that matter to its plan and the pods holding them: every address
+ * inside its pod CIDRs (the fail-closed guard's known pods) and every address of its own pods
+ * (the maps' keys, owned by the first holder in key order). Made once from every pod, then kept
+ * up to date from each change: no index of all 300,000 addresses of a large cluster is held.
+ */
+class LocalAddresses {
+  readonly node: string;
+  /** The pod CIDRs it was made for, as given. */
+  readonly cidrs: string;
+  readonly #nets: Record<Family, IntervalSet> | undefined;
+  readonly #held = new Map<string, Held>();
+  readonly #index: PolicyIndex;
+
+  constructor(index: PolicyIndex, node: string, podCidrs: readonly string[]) {
+    this.#index = index;
+    this.node = node;
+    this.cidrs = podCidrs.join(',');
+    if (podCidrs.length) {
+      const nets: Record<Family, Interval[]> = { 4: [], 6: [] };
+      for (const c of podCidrs) {
+        const n = parsePodCidr(c);
+        nets[n.family].push({ lo: n.lo, hi: n.hi });
+      }
+      this.#nets = { 4: new IntervalSet(nets[4]), 6: new IntervalSet(nets[6]) };
+    }
+    const outside = new Set<string>();
+    for (const pod of index.allPods()) {
+      // Without pod CIDRs only this node's pods are parsed.
+      if (pod.hostNetwork || (!this.#nets && pod.node !== node)) continue;
+      for (const text of pod.ips) {
+        const held = this.#track(text, pod);
+        if (held && !held.inNets) outside.add(text);
+      }
+    }
+    // This node's pods' addresses outside the CIDRs: other pods holding them are holders too.
+    if (outside.size) this.#addHoldersOf(outside);
   }
-  const merged = { 4: new IntervalSet(nets[4]), 6: new IntervalSet(nets[6]) };
-  const known: Record<Family, Set<bigint>> = { 4: new Set(), 6: new Set() };
-  // Any pod counts, whichever node the snapshot says it is on: its address is taken either way.
-  for (const pod of index.pods()) {
-    if (pod.hostNetwork) continue;
-    for (const ip of index.addressesOf(pod))
-      if (merged[ip.family].has(ip.value)) known[ip.family].add(ip.value);
+
+  /** Takes a change of one pod into account (the index already holds `after`). */
+  update(before: Pod | undefined, after: Pod | undefined): void {
+    if (before && !before.hostNetwork) {
+      for (const text of before.ips) {
+        const held = this.#held.get(text);
+        if (!held) continue;
+        const at = held.holders.indexOf(before);
+        if (at >= 0) held.holders.splice(at, 1);
+        if (held.holders.length === 0) this.#held.delete(text);
+      }
+    }
+    if (!after || after.hostNetwork) return;
+    const outside = new Set<string>();
+    for (const text of after.ips) {
+      const known = this.#held.has(text);
+      const held = this.#track(text, after);
+      if (held && !held.inNets && !known && after.node === this.node) outside.add(text);
+    }
+    if (outside.size) this.#addHoldersOf(outside, after);
   }
-  return {
-    nets: { 4: [...merged[4].intervals], 6: [...merged[6].intervals] },
-    known: { 4: [...known[4]].sort(byValue), 6: [...known[6]].sort(byValue) },
-  };
+
+  /** This node's pods that have addresses. */
+  *pods(): IterableIterator<Pod> {
+    const seen = new Set<Pod>();
+    for (const held of this.#held.values()) {
+      for (const pod of held.holders) {
+        if (pod.node !== this.node || seen.has(pod)) continue;
+        seen.add(pod);
+        yield pod;
+      }
+    }
+  }
+
+  /** The address `text` of `pod`, parsed, when `pod` owns it. */
+  owned(text: string, pod: Pod): Held | undefined {
+    const held = this.#held.get(text);
+    if (!held) return undefined;
+    let owner = held.holders[0]!;
+    for (const other of held.holders) if (cmp(objectKey(other), objectKey(owner)) < 0) owner = other;
+    return owner === pod ? held : undefined;
+  }
+
+  guard(): PodNetGuard | undefined {
+    if (!this.#nets) return undefined;
+    const known: Record<Family, Set<bigint>> = { 4: new Set(), 6: new Set() };
+    for (const held of this.#held.values()) if (held.inNets) known[held.family].add(held.value);
+    return {
+      nets: { 4: [...this.#nets[4].intervals], 6: [...this.#nets[6].intervals] },
+      known: { 4: [...known[4]].sort(byValue), 6: [...known[6]].sort(byValue) },
+    };
+  }
+
+  /** Records `pod` as a holder of `text` when the address matters here; returns its record. */
+  #track(text: string, pod: Pod): Held | undefined {
+    let held = this.#held.get(text);
+    if (!held) {
+      const ip = parseAddress(text, `pod ${objectKey(pod)} ip`);
+      const inNets = this.#nets?.[ip.family].has(ip.value) ?? false;
+      if (!inNets && pod.node !== this.node) return undefined;
+      held = { family: ip.family, value: ip.value, inNets, holders: [] };
+      this.#held.set(text, held);
+    }
+    if (!held.holders.includes(pod)) held.holders.push(pod);
+    return held;
+  }
+
+  /** Adds every other pod holding one of `texts` (the addresses must be tracked already). */
+  #addHoldersOf(texts: ReadonlySet<string>, except?: Pod): void {
+    for (const pod of this.#index.allPods()) {
+      if (pod === except || pod.hostNetwork) continue;
+      for (const text of pod.ips) {
+        const held = texts.has(text) ? this.#held.get(text) : undefined;
+        if (held && !held.holders.includes(pod)) held.holders.push(pod);
+      }
+    }
+  }
 }
 
 function byValue(a: bigint, b: bigint): number {
@@ -190,7 +293,11 @@ interface PeerEntry {
 
 interface ProfileEntry {
   readonly profile: Profile;
-  readonly body: string;
+  /**
+   * The whole hash of the content; the name holds its first 16 digits. The content's text is
+   * not kept: a profile of a large cluster's peers is megabytes of it.
+   */
+  readonly digest: string;
   readonly policies: readonly string[];
   readonly peers: readonly PeerEntry[];
   /** A named egress port on a rule without peers resolved on every pod. */
@@ -213,7 +320,7 @@ export interface SnapshotChanges {
  * forgets, on each change, only the results the change can alter (`invalidate`).
  */
 export class Planner {
-  #index: PolicyIndex;
+  readonly #index: PolicyIndex;
   readonly #profiles = new Map<string, ProfileEntry>();
   readonly #peerCache = new Map<string, PeerEntry>();
   readonly #usedProfiles = new Set<string>();
@@ -222,30 +329,42 @@ export class Planner {
    * no policy of its namespace changed, and the profiles were not forgotten.
    */
   readonly #podProfiles = new WeakMap<Pod, { key: string; entry: ProfileEntry }[]>();
+  #local: LocalAddresses | undefined;
   /** Profiles and peer entries computed (not reused) since the planner was made. */
   computed = { profiles: 0, peers: 0 };
 
+  /** `index` is the planner's for its life: changed in place, with `invalidate` told of each change. */
   constructor(index: PolicyIndex) {
     this.#index = index;
   }
 
+  /** The addresses that matter to `node`'s plan (made on first use, then kept up to date). */
+  localAddresses(node: string, podCidrs: readonly string[]): LocalAddresses {
+    if (this.#local?.node !== node || this.#local.cidrs !== podCidrs.join(','))
+      this.#local = new LocalAddresses(this.#index, node, podCidrs);
+    return this.#local;
+  }
+
   /**
-   * Moves to the next snapshot: `before` and `after` are the indexes of the snapshots the
-   * change is between. Drops every peer entry that a changed policy owns, that selects a
-   * changed pod (as it was or as it is), or whose namespace choice a namespace's labels
-   * change flips; then every profile built from a changed policy or a dropped peer entry.
+   * Takes in changes the index has just taken (it holds the objects as they are now; `changes`
+   * says what they were). Drops every peer entry that a changed policy owns, that selects a
+   * changed pod (as it was or as it is), or whose namespace choice a namespace's labels change
+   * flips; then every profile built from a changed policy or a dropped peer entry.
    */
-  invalidate(before: PolicyIndex, after: PolicyIndex, changes: SnapshotChanges): void {
-    this.#index = after;
+  invalidate(changes: SnapshotChanges): void {
+    const index = this.#index;
     if (changes.policies.size) {
       // Which policies select a pod changes only with its namespace's policies.
       const namespaces = new Set([...changes.policies].map((k) => k.slice(0, k.indexOf('/'))));
-      for (const pod of after.pods()) if (namespaces.has(pod.namespace)) this.#podProfiles.delete(pod);
+      for (const ns of namespaces) for (const pod of index.podsIn(ns)) this.#podProfiles.delete(pod);
     }
+    for (const { before, after } of changes.pods) this.#local?.update(before, after);
+    const nsBefore = new Map(changes.namespaces.map((c) => [c.name, c.before]));
+    const labelsBefore = (ns: string) => nsBefore.get(ns) ?? index.namespaceLabels(ns);
     const anyPod = changes.pods.length > 0;
     const dropped = new Set<PeerEntry>();
     for (const [key, e] of this.#peerCache) {
-      if (this.#peerEntryStale(e, before, after, changes, anyPod)) {
+      if (this.#peerEntryStale(e, labelsBefore, changes, anyPod)) {
         this.#peerCache.delete(key);
         dropped.add(e);
       }
@@ -274,8 +393,7 @@ export class Planner {
 
   #peerEntryStale(
     e: PeerEntry,
-    before: PolicyIndex,
-    after: PolicyIndex,
+    labelsBefore: NamespaceLabelsOf,
     changes: SnapshotChanges,
     anyPod: boolean,
   ): boolean {
@@ -285,8 +403,8 @@ export class Planner {
     for (const peer of e.rule.peers ?? []) {
       if (peer.kind !== 'pods') continue;
       for (const { before: was, after: is } of changes.pods) {
-        if (was && before.peerSelectsPod(peer, ns, was)) return true;
-        if (is && after.peerSelectsPod(peer, ns, is)) return true;
+        if (was && peerSelects(peer, ns, was, labelsBefore)) return true;
+        if (is && this.#index.peerSelectsPod(peer, ns, is)) return true;
       }
       if (peer.namespaces === undefined) continue;
       for (const c of changes.namespaces) {
@@ -343,10 +461,11 @@ export class Planner {
     const direction = type === 'Ingress' ? 'ingress' : 'egress';
     const content = reduce(grants);
     const body = JSON.stringify(content, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
-    const name = `${direction === 'ingress' ? 'i' : 'e'}-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
+    const digest = createHash('sha256').update(body).digest('hex');
+    const name = `${direction === 'ingress' ? 'i' : 'e'}-${digest.slice(0, 16)}`;
     return {
       profile: { name, direction, ...content },
-      body,
+      digest,
       policies: policies.map(objectKey),
       peers: used,
       scansAllPods,
