@@ -114,12 +114,16 @@ blob() { # file -> moves it into blobs/, prints its digest
 layer_size=$(stat -c %s "$work/layer.tar.gz")
 layer_digest="$(blob "$work/layer.tar.gz")"
 
-jq -n --arg diff "$diff_id" --arg ver "$version" '{
+# The runtime settings the agent is measured with (its package.json, `minicni.agentRuntime`; the
+# benches read the same): Node flags before the bundle, and environment (docs/agent.md, Memory).
+runtime="$(jq -c '.minicni.agentRuntime' "$agent/package.json")"
+jq -n --arg diff "$diff_id" --arg ver "$version" --argjson rt "$runtime" '{
   architecture: "amd64", os: "linux",
   config: {
-    Entrypoint: ["/usr/local/bin/node", "/opt/minicni/minicni-agent.mjs"],
+    Entrypoint: (["/usr/local/bin/node"] + $rt.nodeFlags + ["/opt/minicni/minicni-agent.mjs"]),
     Cmd: ["run"],
-    Env: ["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MINICNI_NETLINK_ADDON=/opt/minicni/minicni_netlink.node"],
+    Env: (["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "MINICNI_NETLINK_ADDON=/opt/minicni/minicni_netlink.node"]
+      + ($rt.env | to_entries | map("\(.key)=\(.value)"))),
     WorkingDir: "/",
     Labels: {"org.opencontainers.image.title": "minicni-agent", "org.opencontainers.image.version": $ver}
   },

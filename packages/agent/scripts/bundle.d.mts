@@ -4,3 +4,5 @@ export function findAddon(): string;
 export function bundleAgent(outDir: string): Promise<string>;
 /** Bundles a TypeScript module of the workspace into `outDir` and imports it. */
 export function importBundled(entry: string, outDir: string): Promise<Record<string, unknown>>;
+/** The Node flags and environment the image runs the agent with (its package.json, `minicni.agentRuntime`). */
+export function agentRuntime(): { nodeFlags: string[]; env: Record<string, string> };

@@ -4,7 +4,7 @@
 // the demo run inside node namespaces. Usage: node scripts/bundle.mjs [outDir]
 import { build } from 'esbuild';
 import { SOURCE_BUNDLE } from '../../../scripts/bundle-options.mjs';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import process from 'node:process';
@@ -20,6 +20,16 @@ export function findAddon() {
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`netlink addon not built (looked in ${candidates.join(', ')}): run pnpm build`);
   return found;
+}
+
+/**
+ * The runtime settings the image runs the agent with (`minicni.agentRuntime` in its package.json:
+ * Node flags and environment; deploy/build-image.sh writes them into the image config). Benches
+ * run the agent with them too, so what they measure is what ships.
+ */
+export function agentRuntime() {
+  const { nodeFlags, env } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).minicni.agentRuntime;
+  return { nodeFlags, env };
 }
 
 /** Writes `<outDir>/minicni-agent.mjs` and the addon next to it; returns the bundle's path. */

@@ -199,3 +199,29 @@ describe('parseIp refuses malformed text with the same errors as before the fast
     expect(() => parseIp(text)).toThrow(expect.objectContaining({ code: 'INVALID_ADDRESS', message }));
   });
 });
+
+describe('formatIp agrees with ip-address', () => {
+  it('writes IPv4 and IPv6 values as Address4/Address6 correctForm does', () => {
+    fc.assert(
+      fc.property(u32, (v) => {
+        expect(formatIp({ family: 4, value: v })).toBe(Address4.fromBigInt(v).correctForm());
+      }),
+      { numRuns: 2000 },
+    );
+    // Zero-heavy values cover every placement of the longest zero run, ties and single zero groups.
+    fc.assert(
+      fc.property(u128, (v) => {
+        expect(formatIp({ family: 6, value: v })).toBe(Address6.fromBigInt(v).correctForm());
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('edge values', () => {
+    for (const v of [0n, 1n, 2n ** 128n - 1n, 0xffff_0a00_0001n, 1n << 112n, (1n << 112n) | 1n])
+      expect(formatIp({ family: 6, value: v })).toBe(Address6.fromBigInt(v).correctForm());
+    for (const text of ['1:0:0:2:0:0:0:3', '1:0:0:2:0:0:3:4', '1:0:2:0:3:0:4:0', '0:0:1:0:0:1:0:0'])
+      expect(formatIp(parseIp(text))).toBe(Address6.fromBigInt(parseIp(text).value).correctForm());
+    expect(formatIp({ family: 6, value: 1n, zone: 'eth0' })).toBe('::1%eth0');
+  });
+});
