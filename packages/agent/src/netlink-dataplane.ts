@@ -31,8 +31,8 @@ export class NetlinkDataplane implements Dataplane {
     const nl = this.#nl;
     const links = await nl.links.list();
     const nameOf = new Map(links.map((l) => [l.index, l.name]));
-    const routes = (await nl.routes.list({ table: RT_TABLE_MAIN }))
-      .filter((r) => r.protocol === ROUTE_PROTOCOL && r.gateway && r.index !== undefined)
+    const routes = (await nl.routes.list({ table: RT_TABLE_MAIN, protocol: ROUTE_PROTOCOL }))
+      .filter((r) => r.gateway && r.index !== undefined)
       .map((r) => ({
         dst: this.#canon.subnet(r.dst),
         via: this.#canon.ip(r.gateway!),
@@ -142,9 +142,9 @@ export class NetlinkDataplane implements Dataplane {
     const out = new Map<string, UnderlayRoute | undefined>();
     if (ips.length === 0) return out;
     // One dump and one parse per route for every address: the underlay is a handful of routes,
-    // the agent's own (thousands at scale) are skipped before any parsing.
+    // the agent's own (thousands at scale) are skipped before they are decoded.
     const underlay = parsedUnicast(
-      (await this.#nl.routes.list({ table: RT_TABLE_MAIN })).filter((r) => r.protocol !== ROUTE_PROTOCOL),
+      await this.#nl.routes.list({ table: RT_TABLE_MAIN, exceptProtocol: ROUTE_PROTOCOL }),
     );
     const names = new Map((await this.#nl.links.list()).map((l) => [l.index, l.name]));
     for (const ip of ips) {

@@ -47,6 +47,22 @@ describe('routes, checked with ip -j route', () => {
       protocol: 3,
     });
     expect((await nl.routes.list({ table: 100 })).map((r) => r.dst)).toEqual(['10.244.4.0/24']);
+    // Protocol filters: the onlink route is the only `proto static` (4) one here.
+    await nl.routes.replace({
+      dst: '10.244.3.0/24',
+      gateway: '10.99.0.1',
+      dev: br,
+      onlink: true,
+      protocol: 4,
+    });
+    expect((await nl.routes.list({ family: 4, protocol: 4 })).map((r) => r.dst)).toEqual(['10.244.3.0/24']);
+    const others = (await nl.routes.list({ family: 4, exceptProtocol: 4 })).map((r) => r.dst).sort();
+    expect(others).toEqual(
+      ours
+        .map((r) => r.dst)
+        .filter((d) => d !== '10.244.3.0/24')
+        .sort(),
+    );
     expect((await nl.routes.list({ table: 'all', family: 4 })).length).toBeGreaterThan(ours.length);
 
     // route get: the kernel's choice for one destination, as `ip route get` shows it.

@@ -284,7 +284,7 @@ function byValue(a: bigint, b: bigint): number {
 interface PeerEntry {
   readonly addrs?: Addrs;
   readonly pods?: readonly Pod[];
-  readonly inBlockOnly?: ReadonlyMap<string, Addrs>;
+  readonly inBlockOnly?: ReadonlyMap<Pod, Addrs>;
   readonly policy: NetworkPolicy;
   readonly rule: PolicyRule;
   /** It looked at every pod (a named egress port with an ipBlock): any pod change may alter it. */
@@ -506,7 +506,7 @@ export class Planner {
       if (dest.hostNetwork) continue;
       const ports = named.flatMap((p) => resolvePort(p, dest));
       // A pod reached only through an ipBlock is a destination on its addresses inside it only.
-      const inBlock = peers?.inBlockOnly?.get(objectKey(dest));
+      const inBlock = peers?.inBlockOnly?.get(dest);
       const addrs = inBlock ?? podAddrs(this.#index, dest);
       if (ports.length && (addrs[4].length || addrs[6].length)) out.push({ addrs, ports });
     }
@@ -526,32 +526,33 @@ export class Planner {
     const addrs = emptyAddrs();
     const blocks = rule.peers.flatMap((p) => (p.kind === 'ipBlock' ? [ipBlockIntervals(p.ipBlock)] : []));
     for (const b of blocks) addrs[b.family].push(...b.set.intervals);
-    const matched = new Map<string, Pod>();
+    // By identity: the index holds one object per pod, and a key per pod would cost a string each.
+    const matched = new Set<Pod>();
     for (const peer of rule.peers) {
       if (peer.kind !== 'pods') continue;
       for (const pod of this.#index.podsOfPeer(peer, policy.namespace)) {
         if (pod.ips.length === 0) continue;
-        matched.set(objectKey(pod), pod);
+        matched.add(pod);
         podAddrs(this.#index, pod, addrs);
       }
     }
     const namedEgress = type === 'Egress' && rule.ports?.some((p) => typeof p.port === 'string');
     const scansAllPods = Boolean(namedEgress && blocks.length);
-    const inBlockOnly = new Map<string, Addrs>();
+    const inBlockOnly = new Map<Pod, Addrs>();
     if (scansAllPods) {
       for (const pod of this.#index.pods()) {
-        if (pod.hostNetwork || matched.has(objectKey(pod))) continue;
+        if (pod.hostNetwork || matched.has(pod)) continue;
         const inside = emptyAddrs();
         for (const ip of this.#index.addressesOf(pod)) {
           if (blocks.some((b) => b.family === ip.family && b.set.has(ip.value)))
             inside[ip.family].push({ lo: ip.value, hi: ip.value });
         }
         if (!inside[4].length && !inside[6].length) continue;
-        matched.set(objectKey(pod), pod);
-        inBlockOnly.set(objectKey(pod), inside);
+        matched.add(pod);
+        inBlockOnly.set(pod, inside);
       }
     }
-    const result: PeerEntry = { addrs, pods: [...matched.values()], inBlockOnly, policy, rule, scansAllPods };
+    const result: PeerEntry = { addrs, pods: [...matched], inBlockOnly, policy, rule, scansAllPods };
     this.#peerCache.set(key, result);
     return result;
   }

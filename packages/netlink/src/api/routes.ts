@@ -35,7 +35,14 @@ export interface RouteListOptions {
   /** Table to list (default main); `all` lists every table. */
   table?: number | 'all';
   dev?: LinkRef;
+  /** Only routes of this protocol (`ip route show proto N`). */
+  protocol?: number;
+  /** Every route but those of this protocol (an agent's look at the routes it did not make). */
+  exceptProtocol?: number;
 }
+
+/** Byte offset of rtm_protocol in struct rtmsg. */
+const RTM_PROTOCOL_AT = 5;
 
 const SCOPES: Record<string, number> = {
   universe: C.RT_SCOPE_UNIVERSE,
@@ -74,6 +81,13 @@ export class Routes {
       });
       for (const m of messages) {
         if (m.type !== C.RTM_NEWROUTE) continue;
+        // The protocol filters read the fixed header only: a route they drop is never decoded
+        // (an agent's thousands of routes cost nothing to a look at the others).
+        if (m.payload.length > RTM_PROTOCOL_AT) {
+          const protocol = m.payload[RTM_PROTOCOL_AT]!;
+          if (opts.protocol !== undefined && protocol !== opts.protocol) continue;
+          if (opts.exceptProtocol !== undefined && protocol === opts.exceptProtocol) continue;
+        }
         const r = decodeRoute(m);
         if (!r || (table !== 'all' && r.table !== table) || (index !== undefined && r.index !== index))
           continue;

@@ -94,14 +94,21 @@ export function encodeAttrs(attrs: readonly Attr[]): Buffer {
 
 /**
  * Attributes of one message or nest, by type (the last one wins when a type repeats, as in the
- * kernel's nla_parse). Values are views into the received datagram.
+ * kernel's nla_parse). Values are views into the received datagram, made when asked for: the
+ * table holds offsets, so decoding a dump of thousands of routes makes no view per attribute.
  */
 export class AttrTable {
-  readonly #map = new Map<number, Buffer>();
+  readonly #buf: Buffer;
+  /** Type -> value offset * 2^16 + value length (an attribute's length fits 16 bits). */
+  readonly #at = new Map<number, number>();
+
+  private constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
 
   /** Parses `buf[start, end)`. Malformed lengths throw NetlinkDecodeError; fewer than 4 trailing bytes are ignored. */
   static parse(buf: Buffer, start = 0, end = buf.length): AttrTable {
-    const table = new AttrTable();
+    const table = new AttrTable(buf);
     let at = start;
     while (end - at >= NLA_HDRLEN) {
       const len = buf.readUInt16LE(at);
@@ -111,64 +118,75 @@ export class AttrTable {
           `attribute ${type} at offset ${at} has length ${len}, ${end - at} bytes left`,
         );
       }
-      table.#map.set(type, buf.subarray(at + NLA_HDRLEN, at + len));
+      table.#at.set(type, (at + NLA_HDRLEN) * 0x10000 + (len - NLA_HDRLEN));
       at += align4(len);
     }
     return table;
   }
 
   has(type: number): boolean {
-    return this.#map.has(type);
+    return this.#at.has(type);
   }
 
   types(): number[] {
-    return [...this.#map.keys()];
+    return [...this.#at.keys()];
   }
 
   bytes(type: number): Buffer | undefined {
-    return this.#map.get(type);
+    const v = this.#at.get(type);
+    if (v === undefined) return undefined;
+    const start = Math.floor(v / 0x10000);
+    return this.#buf.subarray(start, start + (v % 0x10000));
   }
 
   u8(type: number): number | undefined {
-    const b = this.#sized(type, 1);
-    return b?.readUInt8(0);
+    const at = this.#sized(type, 1);
+    return at === undefined ? undefined : this.#buf.readUInt8(at);
   }
 
   u16(type: number): number | undefined {
-    return this.#sized(type, 2)?.readUInt16LE(0);
+    const at = this.#sized(type, 2);
+    return at === undefined ? undefined : this.#buf.readUInt16LE(at);
   }
 
   be16(type: number): number | undefined {
-    return this.#sized(type, 2)?.readUInt16BE(0);
+    const at = this.#sized(type, 2);
+    return at === undefined ? undefined : this.#buf.readUInt16BE(at);
   }
 
   u32(type: number): number | undefined {
-    return this.#sized(type, 4)?.readUInt32LE(0);
+    const at = this.#sized(type, 4);
+    return at === undefined ? undefined : this.#buf.readUInt32LE(at);
   }
 
   s32(type: number): number | undefined {
-    return this.#sized(type, 4)?.readInt32LE(0);
+    const at = this.#sized(type, 4);
+    return at === undefined ? undefined : this.#buf.readInt32LE(at);
   }
 
   /** A string attribute, up to its first NUL. */
   string(type: number): string | undefined {
-    const b = this.#map.get(type);
+    const b = this.bytes(type);
     if (!b) return undefined;
     const nul = b.indexOf(0);
     return b.toString('utf8', 0, nul < 0 ? b.length : nul);
   }
 
   nested(type: number): AttrTable | undefined {
-    const b = this.#map.get(type);
-    return b ? AttrTable.parse(b) : undefined;
+    const v = this.#at.get(type);
+    if (v === undefined) return undefined;
+    const start = Math.floor(v / 0x10000);
+    return AttrTable.parse(this.#buf, start, start + (v % 0x10000));
   }
 
-  #sized(type: number, size: number): Buffer | undefined {
-    const b = this.#map.get(type);
-    if (!b) return undefined;
-    if (b.length < size) {
-      throw new NetlinkDecodeError(`attribute ${type} has ${b.length} bytes, expected at least ${size}`);
+  /** The value's offset, when the attribute is there; throws when it is shorter than `size`. */
+  #sized(type: number, size: number): number | undefined {
+    const v = this.#at.get(type);
+    if (v === undefined) return undefined;
+    const length = v % 0x10000;
+    if (length < size) {
+      throw new NetlinkDecodeError(`attribute ${type} has ${length} bytes, expected at least ${size}`);
     }
-    return b;
+    return Math.floor(v / 0x10000);
   }
 }

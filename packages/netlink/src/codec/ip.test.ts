@@ -66,6 +66,31 @@ describe('IP addresses', () => {
     );
   });
 
+  it('writes RFC 5952 for zero-heavy addresses: the longest run of two or more zero groups (the first of equals) as ::', () => {
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+        const bytes = Buffer.alloc(16);
+        groups.forEach((g, i) => bytes.writeUInt16BE(g, 2 * i));
+        const text = formatIp(bytes);
+        expect(Buffer.compare(parseIp(text).bytes, bytes)).toBe(0);
+        if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return;
+        let best = -1;
+        let len = 1;
+        for (let i = 0; i < 8; i++) {
+          let j = i;
+          while (j < 8 && groups[j] === 0) j++;
+          if (j - i > len) [best, len] = [i, j - i];
+        }
+        const hex = groups.map((g) => g.toString(16));
+        const want =
+          best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+        expect(text).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('parses and formats MAC addresses', () => {
     expect(formatMac(parseMac('02:AA:bb:00:01:ff'))).toBe('02:aa:bb:00:01:ff');
     expect(formatMac(parseMac('02-aa-bb-00-01-ff'))).toBe('02:aa:bb:00:01:ff');

@@ -89,33 +89,42 @@ function parseV6(text: string): Buffer | undefined {
 
 /** Formats 4 or 16 address bytes (IPv6 in RFC 5952 form, as iproute2 prints it). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
+  // Written straight from the bytes: a route dump of an agent's 10,000 routes formats 20,000
+  // addresses every few seconds, so no arrays or buffers are made per address.
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16)
     throw new NetlinkDecodeError(`an address has ${bytes.length} bytes, expected 4 or 16`);
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, 16);
-  const g = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return `::ffff:${Array.from(bytes.subarray(12)).join('.')}`;
-  }
+  const group = (i: number) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
+  let mappedV4 = group(5) === 0xffff;
+  for (let i = 0; i < 5 && mappedV4; i++) if (group(i) !== 0) mappedV4 = false;
+  if (mappedV4) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   // Longest run of zero groups (length >= 2) becomes "::".
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
+    if (group(i) !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && g[j] === 0) j++;
+    while (j < 8 && group(j) === 0) j++;
     if (j - i > bestLen) {
       best = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    out += group(i).toString(16);
+    if (i < 7) out += ':';
+  }
+  return out;
 }
 
 /** Zeroes the host bits, giving the network address of a CIDR. */
