@@ -89,14 +89,7 @@ export class PolicyIndex {
   setPod(key: string, pod: Pod | undefined): Pod | undefined {
     const before = this.pod(key);
     if (before === pod) return before;
-    if (before) {
-      removeByName(this.#podsByNs, before.namespace, before.name);
-      this.#podCount--;
-    }
-    if (pod) {
-      putByName(this.#podsByNs, pod.namespace, pod);
-      this.#podCount++;
-    }
+    this.#podCount += replaceByName(this.#podsByNs, before, pod);
     this.#sorted = undefined;
     this.#byIp = undefined;
     return before;
@@ -113,15 +106,7 @@ export class PolicyIndex {
   /** Puts (or removes) the policy at `key`; returns the one it replaced. */
   setPolicy(key: string, policy: NetworkPolicy | undefined): NetworkPolicy | undefined {
     const before = this.policy(key);
-    if (before === policy) return before;
-    if (before) {
-      removeByName(this.#policiesByNs, before.namespace, before.name);
-      this.#policyCount--;
-    }
-    if (policy) {
-      putByName(this.#policiesByNs, policy.namespace, policy);
-      this.#policyCount++;
-    }
+    if (before !== policy) this.#policyCount += replaceByName(this.#policiesByNs, before, policy);
     return before;
   }
 
@@ -280,12 +265,21 @@ function byKey<T extends { readonly name: string }>(lists: Map<string, T[]>, key
   return found?.name === name ? found : undefined;
 }
 
-/** Inserts or replaces an object in its namespace's list, kept sorted by name. */
-function putByName<T extends { readonly namespace: string; readonly name: string }>(
+type Named = { readonly namespace: string; readonly name: string };
+
+/** Takes `before` out of its namespace's list and puts `after` in; returns the change in count. */
+function replaceByName<T extends Named>(
   lists: Map<string, T[]>,
-  namespace: string,
-  item: T,
-): void {
+  before: T | undefined,
+  after: T | undefined,
+): number {
+  if (before) removeByName(lists, before.namespace, before.name);
+  if (after) putByName(lists, after.namespace, after);
+  return (after ? 1 : 0) - (before ? 1 : 0);
+}
+
+/** Inserts or replaces an object in its namespace's list, kept sorted by name. */
+function putByName<T extends Named>(lists: Map<string, T[]>, namespace: string, item: T): void {
   let list = lists.get(namespace);
   if (!list) lists.set(namespace, (list = []));
   const at = searchByName(list, item.name);

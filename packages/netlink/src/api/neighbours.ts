@@ -4,6 +4,7 @@ import { familyToAf, parseIp, parseMac, type Family } from '../codec/ip.js';
 import { decodeNeighbour, encodeNdMsg, type Neighbour } from '../codec/neighbour.js';
 import { NetlinkInputError } from '../errors.js';
 import { checkUint, type LinkRef } from '../names.js';
+import type { RawMessage } from '../codec/message.js';
 import type { NetlinkSocket } from '../socket.js';
 import type { Links } from './links.js';
 
@@ -72,9 +73,8 @@ export class Neighbours {
         fixed: encodeNdMsg({ family, index: 0, state: 0 }),
       });
       for (const m of messages) {
-        if (m.type !== C.RTM_NEWNEIGH) continue;
-        const n = decodeNeighbour(m);
-        if (index === undefined || n.index === index) out.push(n);
+        if (m.type !== C.RTM_NEWNEIGH || !onDevice(m, index)) continue;
+        out.push(decodeNeighbour(m));
       }
     }
     return out;
@@ -131,9 +131,8 @@ export class Fdb {
         fixed: encodeNdMsg({ family: C.AF_BRIDGE, index: 0, state: 0 }),
       })
     )
-      .filter((m) => m.type === C.RTM_NEWNEIGH)
-      .map(decodeNeighbour)
-      .filter((n) => index === undefined || n.index === index);
+      .filter((m) => m.type === C.RTM_NEWNEIGH && onDevice(m, index))
+      .map(decodeNeighbour);
   }
 
   /** Adds an entry; EEXIST when the same MAC (and dst) is there. */
@@ -172,4 +171,17 @@ export class Fdb {
       attrs,
     });
   }
+}
+
+/** Byte offset of ndm_ifindex in struct ndmsg. */
+const NDM_IFINDEX_AT = 4;
+
+/**
+ * Whether an entry is on the device asked for (any, when undefined), read off the header: an
+ * entry of another device is never decoded (a bridge's FDB holds one per pod MAC).
+ */
+function onDevice(m: RawMessage, index: number | undefined): boolean {
+  // A header too short to read is decoded, which reports it.
+  if (index === undefined || m.payload.length < NDM_IFINDEX_AT + 4) return true;
+  return m.payload.readInt32LE(NDM_IFINDEX_AT) === index;
 }

@@ -145,5 +145,10 @@ export function parseMac(text: string): Buffer {
 }
 
 export function formatMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
+  // No array per address: a dump of thousands of FDB and neighbour entries formats one each.
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += (i ? ':' : '') + HEX2[bytes[i]!];
+  return out;
 }
+
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
