@@ -6,8 +6,12 @@ import { ERRNO } from './errno.js';
 import { NetlinkError, fromSyscallError } from './errors.js';
 import type { NativeAddon } from './native.js';
 
-/** How often a dump the kernel marked interrupted (NLM_F_DUMP_INTR) is restarted before giving up. */
-export const DUMP_RETRIES = 10;
+/**
+ * How often a dump the kernel marked interrupted (NLM_F_DUMP_INTR) is restarted before giving up.
+ * After the first few, each restart waits up to 2 ms (random): a table another process changes
+ * without pause can interrupt dumps in step with its changes.
+ */
+export const DUMP_RETRIES = 30;
 
 export interface SocketOptions {
   /** Path of the netns to bind to (`/run/netns/x`, `/proc/<pid>/ns/net`); the caller's own netns when absent. */
@@ -121,6 +125,7 @@ export class NetlinkSocket {
             extAck: `dump still interrupted after ${DUMP_RETRIES} retries`,
           });
         }
+        if (attempt >= 3) await new Promise((r) => setTimeout(r, Math.random() * 2));
       }
     });
   }

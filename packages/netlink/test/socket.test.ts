@@ -5,6 +5,7 @@ import { encodeIfInfoMsg } from '../src/codec/link.js';
 import { encodeMessage } from '../src/codec/message.js';
 import { NetlinkDecodeError, NetlinkError, NetlinkInputError } from '../src/errors.js';
 import { Netlink } from '../src/netlink.js';
+import { DUMP_RETRIES } from '../src/socket.js';
 import { fakeAddon } from './replay.js';
 
 const link = (index: number, name: string, flags = C.NLM_F_MULTI, seq = 0) =>
@@ -41,7 +42,7 @@ describe('request/reply over the socket', () => {
   });
 
   it('gives up with EINTR after repeated interruptions', async () => {
-    const queue = Array.from({ length: 20 }, () =>
+    const queue = Array.from({ length: DUMP_RETRIES + 5 }, () =>
       Buffer.concat([link(1, 'lo', C.NLM_F_MULTI | C.NLM_F_DUMP_INTR), done()]),
     );
     await expect(Netlink.open({ addon: fakeAddon(queue) }).links.list()).rejects.toMatchObject({
