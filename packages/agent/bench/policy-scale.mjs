@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
-import { agentRuntime, bundleAgent, importBundled } from '../scripts/bundle.mjs';
+import { benchAgentRuntime, bundleAgent, importBundled } from '../scripts/bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GOAL_MIB = 300;
@@ -35,20 +35,7 @@ async function inner() {
   try {
     const bundle = await bundleAgent(join(work, 'agent'));
     // As the image runs it (its flags and environment), plus what the caller adds.
-    const runtime = agentRuntime();
-    const nodeArgs = [
-      ...runtime.nodeFlags,
-      ...(process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    ];
-    const agentEnv = {
-      ...runtime.env,
-      ...Object.fromEntries(
-        (process.env.BENCH_AGENT_ENV ?? '')
-          .split(' ')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
-    };
+    const { nodeArgs, env: agentEnv } = benchAgentRuntime();
     const { runPolicyScale } = await importBundled(resolve(here, 'policy-scale-main.ts'), work);
     const log = (t) => process.stdout.write(t);
     const r = await runPolicyScale({

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inThrowawayNodeNetns, writeBenchResult } from '@minicni/testkit/bench-node';
-import { agentRuntime, bundleAgent, importBundled } from '../scripts/bundle.mjs';
+import { benchAgentRuntime, bundleAgent, importBundled } from '../scripts/bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODES = Number(process.env.BENCH_NODES ?? 5000);
@@ -27,12 +27,10 @@ async function inner() {
   const work = mkdtempSync(join(tmpdir(), 'minicni-scale-'));
   try {
     const bundle = await bundleAgent(join(work, 'agent'));
-    // The agent runs with the image's Node flags and environment (read by scale-main.ts when it
-    // loads; the environment is inherited), plus BENCH_AGENT_NODE_ARGS.
-    const runtime = agentRuntime();
-    process.env.BENCH_AGENT_NODE_ARGS = [...runtime.nodeFlags, process.env.BENCH_AGENT_NODE_ARGS ?? '']
-      .join(' ')
-      .trim();
+    // The agent runs with the image's Node flags and environment, plus BENCH_AGENT_NODE_ARGS and
+    // BENCH_AGENT_ENV (scale-main.ts reads the flags when it loads; the environment is inherited).
+    const runtime = benchAgentRuntime();
+    process.env.BENCH_AGENT_NODE_ARGS = runtime.nodeArgs.join(' ');
     Object.assign(process.env, runtime.env);
     const { runScale } = await importBundled(resolve(here, 'scale-main.ts'), work);
     const { results, convergence } = await runScale({
@@ -62,7 +60,7 @@ async function inner() {
       ].join('\n'),
     );
     console.log(
-      `wrote ${writeBenchResult('scale', { nodes: NODES, heartbeatsPerSec: HEARTBEATS, agentNodeArgs: process.env.BENCH_AGENT_NODE_ARGS.split(' ').filter(Boolean), agentEnv: agentRuntime().env, results, convergence })}`,
+      `wrote ${writeBenchResult('scale', { nodes: NODES, heartbeatsPerSec: HEARTBEATS, agentNodeArgs: runtime.nodeArgs, agentEnv: runtime.env, results, convergence })}`,
     );
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -32,6 +32,24 @@ export function agentRuntime() {
   return { nodeFlags, env };
 }
 
+/**
+ * What a bench runs the agent with: the image's runtime settings, plus `BENCH_AGENT_NODE_ARGS`
+ * (more Node flags, space separated) and `BENCH_AGENT_ENV` (more environment, `K=V K2=V2`).
+ */
+export function benchAgentRuntime() {
+  const { nodeFlags, env } = agentRuntime();
+  const words = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
+  return {
+    nodeArgs: [...nodeFlags, ...words('BENCH_AGENT_NODE_ARGS')],
+    env: {
+      ...env,
+      ...Object.fromEntries(
+        words('BENCH_AGENT_ENV').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+    },
+  };
+}
+
 /** Writes `<outDir>/minicni-agent.mjs` and the addon next to it; returns the bundle's path. */
 export async function bundleAgent(outDir) {
   mkdirSync(outDir, { recursive: true });

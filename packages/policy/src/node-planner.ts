@@ -121,19 +121,21 @@ export class NodePlanner {
         if (record('pods')) pods.push({ before });
       }
     }
-    const gonePolicies: string[] = [];
-    for (const p of index.policies()) {
-      const key = objectKey(p);
-      if (!snapshot.policies.has(key)) gonePolicies.push(key);
-    }
-    for (const key of gonePolicies) {
-      index.setPolicy(key, undefined);
-      if (record('policies')) policies.add(key);
-    }
     for (const [key, p] of snapshot.policies) {
-      if (index.policy(key) === p) continue;
-      index.setPolicy(key, p);
+      if (index.setPolicy(key, p) === p) continue;
       if (record('policies')) policies.add(key);
+    }
+    // As for pods: deleted policies are looked for only when the index holds more.
+    if (index.policyCount > snapshot.policies.size) {
+      const gone: string[] = [];
+      for (const p of index.policies()) {
+        const key = objectKey(p);
+        if (!snapshot.policies.has(key)) gone.push(key);
+      }
+      for (const key of gone) {
+        index.setPolicy(key, undefined);
+        if (record('policies')) policies.add(key);
+      }
     }
     const nodes = new Set<string>();
     for (const n of snapshot.nodes ?? []) {
