@@ -114,9 +114,9 @@ blob() { # file -> moves it into blobs/, prints its digest
 layer_size=$(stat -c %s "$work/layer.tar.gz")
 layer_digest="$(blob "$work/layer.tar.gz")"
 
-# The runtime settings the agent is measured with (its package.json, `minicni.agentRuntime`; the
+# The runtime settings the agent is measured with (its package.json, `agentRuntime`; the
 # benches read the same): Node flags before the bundle, and environment (docs/agent.md, Memory).
-runtime="$(jq -c '.minicni.agentRuntime' "$agent/package.json")"
+runtime="$(jq -c '.agentRuntime' "$agent/package.json")"
 jq -n --arg diff "$diff_id" --arg ver "$version" --argjson rt "$runtime" '{
   architecture: "amd64", os: "linux",
   config: {

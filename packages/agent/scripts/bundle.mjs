@@ -23,12 +23,12 @@ export function findAddon() {
 }
 
 /**
- * The runtime settings the image runs the agent with (`minicni.agentRuntime` in its package.json:
+ * The runtime settings the image runs the agent with (`agentRuntime` in its package.json:
  * Node flags and environment; deploy/build-image.sh writes them into the image config). Benches
  * run the agent with them too, so what they measure is what ships.
  */
 export function agentRuntime() {
-  const { nodeFlags, env } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).minicni.agentRuntime;
+  const { nodeFlags, env } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).agentRuntime;
   return { nodeFlags, env };
 }
 
