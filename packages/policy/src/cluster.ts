@@ -5,6 +5,7 @@ import {
   objectKey,
   type ClusterState,
   type Labels,
+  type Namespace,
   type NetworkPolicy,
   type Peer,
   type Pod,
@@ -58,25 +59,8 @@ export class PolicyIndex {
   constructor(state?: ClusterState) {
     if (!state) return;
     // Duplicates are refused before anything is indexed.
-    const namespaces = new Set<string>();
-    for (const ns of state.namespaces) {
-      if (namespaces.has(ns.name))
-        throw new PolicyError('DUPLICATE_OBJECT', `namespace ${ns.name} appears twice`);
-      namespaces.add(ns.name);
-    }
-    const pods = new Map<string, Pod>();
-    for (const pod of state.pods) {
-      const key = objectKey(pod);
-      if (pods.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `pod ${key} appears twice`);
-      pods.set(key, pod);
-    }
-    const policies = new Map<string, NetworkPolicy>();
-    for (const p of state.policies) {
-      const key = objectKey(p);
-      if (policies.has(key)) throw new PolicyError('DUPLICATE_OBJECT', `policy ${key} appears twice`);
-      policies.set(key, p);
-    }
-    for (const ns of state.namespaces) this.setNamespace(ns.name, ns.labels);
+    const { namespaces, pods, policies } = keyedSnapshot(state);
+    for (const [name, ns] of namespaces) this.setNamespace(name, ns.labels);
     for (const [key, pod] of pods) this.setPod(key, pod);
     for (const [key, p] of policies) this.setPolicy(key, p);
     for (const n of state.nodes ?? []) this.setNode(n.name, n.ips);
@@ -266,6 +250,31 @@ function byKey<T extends { readonly name: string }>(lists: Map<string, T[]>, key
 }
 
 type Named = { readonly namespace: string; readonly name: string };
+
+/**
+ * A snapshot's objects by key: namespaces by name, pods and policies by `namespace/name`. An
+ * object that appears twice is refused (DUPLICATE_OBJECT).
+ */
+export function keyedSnapshot(state: ClusterState): {
+  namespaces: Map<string, Namespace>;
+  pods: Map<string, Pod>;
+  policies: Map<string, NetworkPolicy>;
+} {
+  const byKey = <T>(items: readonly T[], key: (t: T) => string, what: string) => {
+    const out = new Map<string, T>();
+    for (const item of items) {
+      const k = key(item);
+      if (out.has(k)) throw new PolicyError('DUPLICATE_OBJECT', `${what} ${k} appears twice`);
+      out.set(k, item);
+    }
+    return out;
+  };
+  return {
+    namespaces: byKey(state.namespaces, (n) => n.name, 'namespace'),
+    pods: byKey(state.pods, objectKey, 'pod'),
+    policies: byKey(state.policies, objectKey, 'policy'),
+  };
+}
 
 /** Takes `before` out of its namespace's list and puts `after` in; returns the change in count. */
 function replaceByName<T extends Named>(

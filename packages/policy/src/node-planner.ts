@@ -1,5 +1,4 @@
-import { PolicyIndex } from './cluster.js';
-import { PolicyError } from './errors.js';
+import { keyedSnapshot, PolicyIndex } from './cluster.js';
 import {
   objectKey,
   type ClusterState,
@@ -178,19 +177,5 @@ export class NodePlanner {
 function keyed(state: ClusterState | KeyedClusterState): KeyedClusterState {
   if (!Array.isArray(state.pods)) return state as KeyedClusterState;
   const s = state as ClusterState;
-  const byKey = <T>(items: readonly T[], key: (t: T) => string, what: string) => {
-    const out = new Map<string, T>();
-    for (const item of items) {
-      const k = key(item);
-      if (out.has(k)) throw new PolicyError('DUPLICATE_OBJECT', `${what} ${k} appears twice`);
-      out.set(k, item);
-    }
-    return out;
-  };
-  return {
-    namespaces: byKey(s.namespaces, (n) => n.name, 'namespace'),
-    pods: byKey(s.pods, objectKey, 'pod'),
-    policies: byKey(s.policies, objectKey, 'policy'),
-    ...(s.nodes ? { nodes: s.nodes } : {}),
-  };
+  return { ...keyedSnapshot(s), ...(s.nodes ? { nodes: s.nodes } : {}) };
 }
